@@ -1,0 +1,35 @@
+// The SDK's ABI identity: the version every plugin is built against and the compiler ABI tag.
+// A plugin whose values differ from the host's is refused at load time with both values named.
+#pragma once
+
+#define CROSSCUT_SDK_ABI_VERSION 1
+
+// Every SDK type lives in crosscut::sdk::v1 (an inline namespace), so code compiled against
+// another ABI version cannot bind to these symbols by accident.
+#define CROSSCUT_SDK_BEGIN_NAMESPACE \
+  namespace crosscut::sdk {          \
+  inline namespace v1 {
+#define CROSSCUT_SDK_END_NAMESPACE \
+  }                                \
+  }
+
+#define CROSSCUT_SDK_STR2(x) #x
+#define CROSSCUT_SDK_STR(x) CROSSCUT_SDK_STR2(x)
+
+// Compiler family and major version plus the libstdc++ dual-ABI flag: std::string and
+// std::list change layout with the latter, and SDK interfaces pass std types by reference.
+#if defined(__clang__)
+#define CROSSCUT_SDK_COMPILER_FAMILY "clang-" CROSSCUT_SDK_STR(__clang_major__)
+#elif defined(__GNUC__)
+#define CROSSCUT_SDK_COMPILER_FAMILY "gcc-" CROSSCUT_SDK_STR(__GNUC__)
+#else
+#define CROSSCUT_SDK_COMPILER_FAMILY "unknown"
+#endif
+
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+#define CROSSCUT_SDK_CXX_ABI "cxx11abi=" CROSSCUT_SDK_STR(_GLIBCXX_USE_CXX11_ABI)
+#else
+#define CROSSCUT_SDK_CXX_ABI "cxx11abi=none"
+#endif
+
+#define CROSSCUT_SDK_COMPILER_ABI CROSSCUT_SDK_COMPILER_FAMILY "/" CROSSCUT_SDK_CXX_ABI

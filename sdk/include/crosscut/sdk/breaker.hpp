@@ -1,0 +1,135 @@
+// The circuit breaker state machine's vocabulary and the BreakerBackend interface that holds
+// breaker state (in memory, in Redis, or in a third-party store).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crosscut/sdk/abi.hpp"
+#include "crosscut/sdk/component.hpp"
+
+CROSSCUT_SDK_BEGIN_NAMESPACE
+
+enum class BreakerState : std::uint8_t { closed, open, half_open };
+
+constexpr std::string_view state_name(BreakerState s) {
+  switch (s) {
+    case BreakerState::closed: return "CLOSED";
+    case BreakerState::open: return "OPEN";
+    case BreakerState::half_open: return "HALF_OPEN";
+  }
+  return "UNKNOWN";
+}
+
+// The thresholds of one breaker. check_policy() says what is wrong with a policy, if anything.
+struct BreakerPolicy {
+  std::uint32_t failure_threshold = 5;
+  std::uint32_t success_threshold = 2;
+  std::chrono::milliseconds timeout{60'000};
+  std::uint32_t half_open_max_calls = 3;
+  std::chrono::milliseconds sliding_window{300'000};
+};
+
+inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
+  if (p.failure_threshold < 1) return "failure_threshold must be >= 1";
+  if (p.success_threshold < 1) return "success_threshold must be >= 1";
+  if (p.half_open_max_calls < 1) return "half_open_max_calls must be >= 1";
+  if (p.timeout.count() <= 0) return "timeout must be > 0";
+  if (p.sliding_window.count() <= 0) return "sliding_window must be > 0";
+  if (p.success_threshold > p.half_open_max_calls)
+    return "success_threshold (" + std::to_string(p.success_threshold) +
+           ") must be <= half_open_max_calls (" + std::to_string(p.half_open_max_calls) +
+           "), otherwise the breaker could never close";
+  return std::nullopt;
+}
+
+enum class BreakerOp : std::uint8_t { acquire, success, failure, state, reset, force_open };
+
+constexpr std::string_view op_name(BreakerOp op) {
+  switch (op) {
+    case BreakerOp::acquire: return "acquire";
+    case BreakerOp::success: return "success";
+    case BreakerOp::failure: return "failure";
+    case BreakerOp::state: return "state";
+    case BreakerOp::reset: return "reset";
+    case BreakerOp::force_open: return "force_open";
+  }
+  return "unknown";
+}
+
+inline std::optional<BreakerOp> parse_op(std::string_view s) {
+  for (auto op : {BreakerOp::acquire, BreakerOp::success, BreakerOp::failure, BreakerOp::state,
+                  BreakerOp::reset, BreakerOp::force_open})
+    if (op_name(op) == s) return op;
+  return std::nullopt;
+}
+
+// Why a transition happened.
+enum class TransitionReason : std::uint8_t {
+  failure_threshold,    // CLOSED -> OPEN: failures in the window reached the threshold
+  timeout_elapsed,      // OPEN -> HALF_OPEN: first acquire after the timeout
+  success_threshold,    // HALF_OPEN -> CLOSED
+  half_open_failure,    // HALF_OPEN -> OPEN: a failure during the trial period
+  half_open_expired,    // HALF_OPEN -> OPEN: the trial period ran out undecided
+  reset,                // operator reset
+  forced_open,          // operator force_open
+};
+
+constexpr std::string_view reason_name(TransitionReason r) {
+  switch (r) {
+    case TransitionReason::failure_threshold: return "failure_threshold";
+    case TransitionReason::timeout_elapsed: return "timeout_elapsed";
+    case TransitionReason::success_threshold: return "success_threshold";
+    case TransitionReason::half_open_failure: return "half_open_failure";
+    case TransitionReason::half_open_expired: return "half_open_expired";
+    case TransitionReason::reset: return "reset";
+    case TransitionReason::forced_open: return "forced_open";
+  }
+  return "unknown";
+}
+
+struct StateChange {
+  BreakerState from;
+  BreakerState to;
+  TransitionReason reason;
+};
+
+// What one operation did and left behind.
+struct BreakerResult {
+  bool allowed = false;                  // acquire: a permit was granted
+  BreakerState state = BreakerState::closed;  // as a `state` query would report right after
+  std::optional<StateChange> transition; // the one transition this operation made, if any
+  std::uint32_t failures = 0;            // failures in the sliding window after the operation
+  std::optional<std::int64_t> opened_at_ms;
+  bool forced_open = false;
+  std::int64_t now_ms = 0;               // the time the operation was evaluated at
+  bool degraded = false;                 // answered by an unavailability policy, not the store
+};
+
+// Holds breaker state per resource key and applies the state machine of DESIGN §6.4.
+//
+// Thread-safety: apply() is called concurrently from any number of threads (and, for shared
+// stores, processes); each call must be atomic per key: no two operations on one key may
+// interleave. Every backend must pass the SDK's conformance suite
+// (crosscut/sdk/testing/breaker_conformance.hpp).
+//
+// Errors: an unreachable store is not an exception; the backend applies its own
+// unavailability policy and sets `degraded`. apply() throws only for caller errors (e.g. an
+// invalid policy), with a message naming the problem.
+class BreakerBackend : public Component {
+ public:
+  // now_ms: the operation's time in epoch milliseconds, or nullopt for the backend's own clock
+  // (the host clock for memory, the server's TIME for Redis).
+  virtual BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
+                              std::optional<std::int64_t> now_ms) = 0;
+
+  // Keys the backend holds state for, for `crosscut breaker status` without keys. Backends
+  // that cannot enumerate return an empty list.
+  virtual std::vector<std::string> keys() { return {}; }
+};
+
+CROSSCUT_SDK_END_NAMESPACE

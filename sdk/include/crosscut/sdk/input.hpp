@@ -1,0 +1,44 @@
+// Inputs of agent mode: sources of NDJSON events (stdin, files, sockets) or of market-data
+// messages to count (Kafka topics).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string_view>
+
+#include "crosscut/sdk/abi.hpp"
+#include "crosscut/sdk/component.hpp"
+#include "crosscut/sdk/events.hpp"
+
+CROSSCUT_SDK_BEGIN_NAMESPACE
+
+// Where a line came from, for reports of bad input.
+struct InputPosition {
+  std::string_view input;  // the input's name, e.g. "stdin" or "unix:/run/crosscut/events.sock"
+  std::uint64_t line = 0;  // 1-based line number within that input (or connection)
+};
+
+// Implemented by the host. Thread-safe: inputs call it from their own threads concurrently.
+// Nothing thrown from here reaches the input: bad content is counted and reported by the host.
+class InputSink {
+ public:
+  virtual ~InputSink() = default;
+  // One line of NDJSON (without the newline).
+  virtual void on_line(std::string_view line, const InputPosition& where) = 0;
+  // One market-data message to count (inputs that parse their own messages, e.g. Kafka).
+  virtual void on_message(const Target& target, std::string_view symbol,
+                          std::optional<std::int64_t> event_time_ms) = 0;
+  // Input the input itself could not use (e.g. a Kafka message that is not JSON).
+  virtual void on_bad_input(const InputPosition& where, std::string_view reason) = 0;
+};
+
+// Component kind `input`. run() is called once, on a thread of its own; it returns when the
+// input has ended (end of file of a non-followed file or stdin) or soon after `stop` is
+// requested (within about 100 ms). An exception from run() is reported as the input failing.
+class Input : public Component {
+ public:
+  virtual void run(InputSink& sink, std::stop_token stop) = 0;
+};
+
+CROSSCUT_SDK_END_NAMESPACE
