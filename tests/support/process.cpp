@@ -19,7 +19,9 @@ extern char** environ;
 namespace crosscut::testing {
 namespace {
 
-void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 }  // namespace
 
@@ -36,8 +38,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : env) {
-    if (v.empty()) merged.erase(k);
-    else merged[k] = v;
+    if (v.empty())
+      merged.erase(k);
+    else
+      merged[k] = v;
   }
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);
@@ -104,8 +108,10 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
       if (r > 0) {
         (fds[i].fd == out[0] ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
       } else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-        if (fds[i].fd == out[0]) out_open = false;
-        else err_open = false;
+        if (fds[i].fd == out[0])
+          out_open = false;
+        else
+          err_open = false;
       }
     }
   }

@@ -95,7 +95,8 @@ class TestHost : public sdk::HostContext {
     std::lock_guard lock(mu_);
     auto it = loggers_.find(std::string(name));
     if (it == loggers_.end())
-      it = loggers_.emplace(std::string(name), std::make_unique<CapturingLogger>(std::string(name))).first;
+      it = loggers_.emplace(std::string(name), std::make_unique<CapturingLogger>(std::string(name)))
+               .first;
     return *it->second;
   }
   sdk::EventBus& bus() override { return bus_; }

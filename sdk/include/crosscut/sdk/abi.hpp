@@ -2,6 +2,10 @@
 // A plugin whose values differ from the host's is refused at load time with both values named.
 #pragma once
 
+// Brings in the standard library's configuration macros (_GLIBCXX_USE_CXX11_ABI) before
+// they are tested below, whatever the including file included first.
+#include <version>
+
 #define CROSSCUT_SDK_ABI_VERSION 1
 
 // Every SDK type lives in crosscut::sdk::v1 (an inline namespace), so code compiled against

@@ -18,9 +18,12 @@ enum class BreakerState : std::uint8_t { closed, open, half_open };
 
 constexpr std::string_view state_name(BreakerState s) {
   switch (s) {
-    case BreakerState::closed: return "CLOSED";
-    case BreakerState::open: return "OPEN";
-    case BreakerState::half_open: return "HALF_OPEN";
+    case BreakerState::closed:
+      return "CLOSED";
+    case BreakerState::open:
+      return "OPEN";
+    case BreakerState::half_open:
+      return "HALF_OPEN";
   }
   return "UNKNOWN";
 }
@@ -51,12 +54,18 @@ enum class BreakerOp : std::uint8_t { acquire, success, failure, state, reset, f
 
 constexpr std::string_view op_name(BreakerOp op) {
   switch (op) {
-    case BreakerOp::acquire: return "acquire";
-    case BreakerOp::success: return "success";
-    case BreakerOp::failure: return "failure";
-    case BreakerOp::state: return "state";
-    case BreakerOp::reset: return "reset";
-    case BreakerOp::force_open: return "force_open";
+    case BreakerOp::acquire:
+      return "acquire";
+    case BreakerOp::success:
+      return "success";
+    case BreakerOp::failure:
+      return "failure";
+    case BreakerOp::state:
+      return "state";
+    case BreakerOp::reset:
+      return "reset";
+    case BreakerOp::force_open:
+      return "force_open";
   }
   return "unknown";
 }
@@ -70,24 +79,31 @@ inline std::optional<BreakerOp> parse_op(std::string_view s) {
 
 // Why a transition happened.
 enum class TransitionReason : std::uint8_t {
-  failure_threshold,    // CLOSED -> OPEN: failures in the window reached the threshold
-  timeout_elapsed,      // OPEN -> HALF_OPEN: first acquire after the timeout
-  success_threshold,    // HALF_OPEN -> CLOSED
-  half_open_failure,    // HALF_OPEN -> OPEN: a failure during the trial period
-  half_open_expired,    // HALF_OPEN -> OPEN: the trial period ran out undecided
-  reset,                // operator reset
-  forced_open,          // operator force_open
+  failure_threshold,  // CLOSED -> OPEN: failures in the window reached the threshold
+  timeout_elapsed,    // OPEN -> HALF_OPEN: first acquire after the timeout
+  success_threshold,  // HALF_OPEN -> CLOSED
+  half_open_failure,  // HALF_OPEN -> OPEN: a failure during the trial period
+  half_open_expired,  // HALF_OPEN -> OPEN: the trial period ran out undecided
+  reset,              // operator reset
+  forced_open,        // operator force_open
 };
 
 constexpr std::string_view reason_name(TransitionReason r) {
   switch (r) {
-    case TransitionReason::failure_threshold: return "failure_threshold";
-    case TransitionReason::timeout_elapsed: return "timeout_elapsed";
-    case TransitionReason::success_threshold: return "success_threshold";
-    case TransitionReason::half_open_failure: return "half_open_failure";
-    case TransitionReason::half_open_expired: return "half_open_expired";
-    case TransitionReason::reset: return "reset";
-    case TransitionReason::forced_open: return "forced_open";
+    case TransitionReason::failure_threshold:
+      return "failure_threshold";
+    case TransitionReason::timeout_elapsed:
+      return "timeout_elapsed";
+    case TransitionReason::success_threshold:
+      return "success_threshold";
+    case TransitionReason::half_open_failure:
+      return "half_open_failure";
+    case TransitionReason::half_open_expired:
+      return "half_open_expired";
+    case TransitionReason::reset:
+      return "reset";
+    case TransitionReason::forced_open:
+      return "forced_open";
   }
   return "unknown";
 }
@@ -100,14 +116,14 @@ struct StateChange {
 
 // What one operation did and left behind.
 struct BreakerResult {
-  bool allowed = false;                  // acquire: a permit was granted
+  bool allowed = false;                       // acquire: a permit was granted
   BreakerState state = BreakerState::closed;  // as a `state` query would report right after
-  std::optional<StateChange> transition; // the one transition this operation made, if any
-  std::uint32_t failures = 0;            // failures in the sliding window after the operation
+  std::optional<StateChange> transition;      // the one transition this operation made, if any
+  std::uint32_t failures = 0;                 // failures in the sliding window after the operation
   std::optional<std::int64_t> opened_at_ms;
   bool forced_open = false;
-  std::int64_t now_ms = 0;               // the time the operation was evaluated at
-  bool degraded = false;                 // answered by an unavailability policy, not the store
+  std::int64_t now_ms = 0;  // the time the operation was evaluated at
+  bool degraded = false;    // answered by an unavailability policy, not the store
 };
 
 // Holds breaker state per resource key and applies the state machine of DESIGN §6.4.

@@ -8,23 +8,37 @@
 
 CROSSCUT_SDK_BEGIN_NAMESPACE
 
-enum class ComponentKind { log_sink, record_sink, breaker_backend, exception_rule, event_handler, input };
+enum class ComponentKind {
+  log_sink,
+  record_sink,
+  breaker_backend,
+  exception_rule,
+  event_handler,
+  input
+};
 
 constexpr std::string_view kind_name(ComponentKind k) {
   switch (k) {
-    case ComponentKind::log_sink: return "log_sink";
-    case ComponentKind::record_sink: return "record_sink";
-    case ComponentKind::breaker_backend: return "breaker_backend";
-    case ComponentKind::exception_rule: return "exception_rule";
-    case ComponentKind::event_handler: return "event_handler";
-    case ComponentKind::input: return "input";
+    case ComponentKind::log_sink:
+      return "log_sink";
+    case ComponentKind::record_sink:
+      return "record_sink";
+    case ComponentKind::breaker_backend:
+      return "breaker_backend";
+    case ComponentKind::exception_rule:
+      return "exception_rule";
+    case ComponentKind::event_handler:
+      return "event_handler";
+    case ComponentKind::input:
+      return "input";
   }
   return "unknown";
 }
 
 inline std::optional<ComponentKind> parse_kind(std::string_view s) {
-  for (auto k : {ComponentKind::log_sink, ComponentKind::record_sink, ComponentKind::breaker_backend,
-                 ComponentKind::exception_rule, ComponentKind::event_handler, ComponentKind::input})
+  for (auto k :
+       {ComponentKind::log_sink, ComponentKind::record_sink, ComponentKind::breaker_backend,
+        ComponentKind::exception_rule, ComponentKind::event_handler, ComponentKind::input})
     if (kind_name(k) == s) return k;
   return std::nullopt;
 }

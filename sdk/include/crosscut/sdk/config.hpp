@@ -38,8 +38,9 @@ struct ConfigNode {
   std::string scalar;
   bool quoted = false;
   bool is_default = false;  // filled in from a schema default, not written by the user
+  bool secret = false;      // marked by the schema: redacted when the configuration is printed
   Mark mark;
-  std::vector<ConfigNode> items;                          // sequence
+  std::vector<ConfigNode> items;                            // sequence
   std::vector<std::pair<std::string, ConfigNode>> entries;  // map
 
   const ConfigNode* find(std::string_view key) const {
@@ -59,28 +60,28 @@ enum class OptionType {
   string,
   boolean,
   integer,
-  number,      // floating point
-  duration,    // "250ms", "60s", "5m", "1h"
-  size,        // bytes: "512", "64KiB", "10MiB", "1GiB", "10MB"
+  number,    // floating point
+  duration,  // "250ms", "60s", "5m", "1h"
+  size,      // bytes: "512", "64KiB", "10MiB", "1GiB", "10MB"
   string_list,
-  string_map,  // free-form string values, e.g. librdkafka properties
-  object,      // nested options, described by `children`
-  object_list, // a list of objects, each described by `children`
-  any,         // not checked by the host; the component reads it itself
+  string_map,   // free-form string values, e.g. librdkafka properties
+  object,       // nested options, described by `children`
+  object_list,  // a list of objects, each described by `children`
+  any,          // not checked by the host; the component reads it itself
 };
 
 // One option of a component (the way each Fluent Bit plugin declares its config_map).
 struct OptionSpec {
-  std::string key;
+  std::string key{};
   OptionType type = OptionType::string;
-  std::string default_value;  // in config syntax; empty: no default (absent stays absent)
-  std::string description;    // one line, shown by `crosscut plugins --describe`
-  bool secret = false;        // redacted by `crosscut validate --print`
+  std::string default_value{};  // in config syntax; empty: no default (absent stays absent)
+  std::string description{};    // one line, shown by `crosscut plugins --describe`
+  bool secret = false;          // redacted by `crosscut validate --print`
   bool required = false;
-  std::vector<std::string> choices;       // allowed values of a string option
-  std::optional<std::int64_t> min;        // integer: minimum value
-  bool positive = false;                  // duration/size/number: must be > 0
-  std::vector<OptionSpec> children;       // object / object_list members
+  std::vector<std::string> choices{};  // allowed values of a string option
+  std::optional<std::int64_t> min{};   // integer: minimum value
+  bool positive = false;               // duration/size/number: must be > 0
+  std::vector<OptionSpec> children{};  // object / object_list members
 };
 
 using ConfigSchema = std::vector<OptionSpec>;

@@ -35,8 +35,8 @@ struct ExceptionInfo {
 
 // Error kinds known out of the box (any other string is allowed too).
 inline constexpr std::string_view known_error_kinds[] = {
-    "ws_connection",  "ws_subscription",    "ws_heartbeat_timeout",
-    "kafka_producer", "kafka_consumer",     "avro_serialization",
+    "ws_connection",        "ws_subscription",  "ws_heartbeat_timeout",
+    "kafka_producer",       "kafka_consumer",   "avro_serialization",
     "avro_deserialization", "redis_connection", "unknown"};
 
 struct ErrorEvent {
@@ -45,7 +45,7 @@ struct ErrorEvent {
   ExceptionInfo info;            // filled from `exception` by the dispatcher when empty
   std::string kind = "unknown";
   Target target;
-  Value context;                 // an object, or null
+  Value context;  // an object, or null
   std::chrono::system_clock::time_point timestamp{};
   std::string correlation_id;
 };
@@ -61,7 +61,7 @@ struct BreakerTransition {
 
 struct MetricsBatchPublished {
   static constexpr std::string_view name = "metrics_batch";
-  std::string key;    // region/exchange/request_type
+  std::string key;  // region/exchange/request_type
   std::string topic;
   std::size_t items = 0;
   std::uint64_t total = 0;

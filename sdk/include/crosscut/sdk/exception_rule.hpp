@@ -17,18 +17,23 @@ enum class Severity : std::uint8_t { debug, info, warning, error, critical };
 
 constexpr std::string_view severity_name(Severity s) {
   switch (s) {
-    case Severity::debug: return "debug";
-    case Severity::info: return "info";
-    case Severity::warning: return "warning";
-    case Severity::error: return "error";
-    case Severity::critical: return "critical";
+    case Severity::debug:
+      return "debug";
+    case Severity::info:
+      return "info";
+    case Severity::warning:
+      return "warning";
+    case Severity::error:
+      return "error";
+    case Severity::critical:
+      return "critical";
   }
   return "error";
 }
 
 inline std::optional<Severity> parse_severity(std::string_view s) {
-  for (auto v : {Severity::debug, Severity::info, Severity::warning, Severity::error,
-                 Severity::critical})
+  for (auto v :
+       {Severity::debug, Severity::info, Severity::warning, Severity::error, Severity::critical})
     if (severity_name(v) == s) return v;
   return std::nullopt;
 }

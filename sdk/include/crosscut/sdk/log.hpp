@@ -21,12 +21,18 @@ enum class Level : std::uint8_t { debug = 0, info, warning, error, critical, off
 
 constexpr std::string_view level_name(Level l) {
   switch (l) {
-    case Level::debug: return "DEBUG";
-    case Level::info: return "INFO";
-    case Level::warning: return "WARNING";
-    case Level::error: return "ERROR";
-    case Level::critical: return "CRITICAL";
-    case Level::off: return "OFF";
+    case Level::debug:
+      return "DEBUG";
+    case Level::info:
+      return "INFO";
+    case Level::warning:
+      return "WARNING";
+    case Level::error:
+      return "ERROR";
+    case Level::critical:
+      return "CRITICAL";
+    case Level::off:
+      return "OFF";
   }
   return "UNKNOWN";
 }

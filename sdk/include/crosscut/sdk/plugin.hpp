@@ -61,23 +61,23 @@ struct PluginDescriptor {
 template <class T>
 ComponentFactory make_factory(ComponentKind kind, std::string type, std::string description,
                               ConfigSchema schema) {
-  return ComponentFactory{kind, std::move(type), std::move(description), std::move(schema),
-                          [](const ConfigView& options, HostContext& host) -> std::unique_ptr<Component> {
-                            return std::make_unique<T>(options, host);
-                          }};
+  return ComponentFactory{
+      kind, std::move(type), std::move(description), std::move(schema),
+      [](const ConfigView& options, HostContext& host) -> std::unique_ptr<Component> {
+        return std::make_unique<T>(options, host);
+      }};
 }
 
 CROSSCUT_SDK_END_NAMESPACE
 
 // Defines the plugin's entry point from a function returning its PluginDescriptor.
 // Use once per plugin, at namespace scope.
-#define CROSSCUT_PLUGIN(describe_fn)                                                      \
-  extern "C" __attribute__((visibility("default"))) const ::crosscut_plugin_info*         \
-  crosscut_plugin_entry() {                                                                \
-    static const ::crosscut::sdk::PluginDescriptor descriptor = describe_fn();             \
-    static const ::crosscut_plugin_info info{CROSSCUT_SDK_ABI_VERSION,                     \
-                                             CROSSCUT_SDK_COMPILER_ABI,                    \
-                                             descriptor.name.c_str(),                      \
-                                             descriptor.version.c_str(), &descriptor};     \
-    return &info;                                                                          \
+#define CROSSCUT_PLUGIN(describe_fn)                                                              \
+  extern "C" __attribute__((visibility("default"))) const ::crosscut_plugin_info*                 \
+  crosscut_plugin_entry() {                                                                       \
+    static const ::crosscut::sdk::PluginDescriptor descriptor = describe_fn();                    \
+    static const ::crosscut_plugin_info info{CROSSCUT_SDK_ABI_VERSION, CROSSCUT_SDK_COMPILER_ABI, \
+                                             descriptor.name.c_str(), descriptor.version.c_str(), \
+                                             &descriptor};                                        \
+    return &info;                                                                                 \
   }

@@ -65,13 +65,20 @@ inline std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s
   if (!detail::split_quantity(s, n, unit))
     return bad("expected a duration such as 250ms, 60s or 5m, got '" + std::string(s) + "'");
   double scale = 0;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "s") scale = 1e9;
-  else if (unit == "m" || unit == "min") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else if (unit == "d") scale = 86400e9;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else if (unit == "m" || unit == "min")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else if (unit == "d")
+    scale = 86400e9;
   else if (unit.empty())
     return bad("duration '" + std::string(s) + "' needs a unit (ms, s, m, h)");
   else
@@ -93,13 +100,20 @@ inline std::optional<std::uint64_t> parse_size(std::string_view s, std::string* 
   if (!detail::split_quantity(s, n, unit))
     return bad("expected a size such as 512, 64KiB or 10MiB, got '" + std::string(s) + "'");
   double scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "KiB") scale = 1024.0;
-  else if (unit == "MiB") scale = 1024.0 * 1024;
-  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "KB" || unit == "kB") scale = 1e3;
-  else if (unit == "MB") scale = 1e6;
-  else if (unit == "GB") scale = 1e9;
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (unit == "KB" || unit == "kB")
+    scale = 1e3;
+  else if (unit == "MB")
+    scale = 1e6;
+  else if (unit == "GB")
+    scale = 1e9;
   else
     return bad("unknown size unit '" + std::string(unit) + "' in '" + std::string(s) +
                "' (use B, KiB, MiB, GiB, KB, MB, GB)");

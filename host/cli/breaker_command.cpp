@@ -1,0 +1,165 @@
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "crosscut/runtime.hpp"
+#include "crosscut/sdk/sdk.hpp"
+
+namespace crosscut::cli {
+namespace {
+
+struct BreakerArgs {
+  std::string config;
+  std::vector<std::string> paths;
+  std::vector<std::string> keys;
+  std::string key;
+};
+
+std::unique_ptr<Runtime> open_runtime(const BreakerArgs& args) {
+  RuntimeOptions options;
+  options.plugin_paths = args.paths;
+  return Runtime::from_file(args.config, options);
+}
+
+int status(const BreakerArgs& args) {
+  auto rt = open_runtime(args);
+  // Without keys: whatever the backend can enumerate (a shared store such as Redis can).
+  std::vector<std::string> keys = args.keys.empty() ? rt->breaker_keys() : args.keys;
+  if (keys.empty()) {
+    std::printf("no breaker keys given and the backend lists none\n");
+    return kExitOk;
+  }
+  std::printf("%-40s %-10s %8s  %s\n", "KEY", "STATE", "FAILURES", "OPENED_AT_MS");
+  for (const auto& k : keys) {
+    auto r = rt->breaker(k).apply(sdk::BreakerOp::state);
+    std::printf("%-40s %-10s %8u  %s%s\n", k.c_str(), std::string(sdk::state_name(r.state)).c_str(),
+                r.failures, r.opened_at_ms ? std::to_string(*r.opened_at_ms).c_str() : "-",
+                r.forced_open ? " (forced)" : "");
+  }
+  return kExitOk;
+}
+
+int override_state(const BreakerArgs& args, sdk::BreakerOp op) {
+  auto rt = open_runtime(args);
+  auto r = rt->breaker(args.key).apply(op);
+  std::printf("%s: %s\n", args.key.c_str(), std::string(sdk::state_name(r.state)).c_str());
+  return kExitOk;
+}
+
+// Reads NDJSON ops ({"t_ms":0,"op":"acquire"[,"key":"…"]}) and prints one line per op.
+int simulate(const BreakerArgs& args) {
+  auto rt = open_runtime(args);
+  std::map<std::string, std::int64_t> last_time;
+  std::string line;
+  std::uint64_t line_no = 0;
+  auto bad = [&](const std::string& why) -> int {
+    print_error("stdin:" + std::to_string(line_no) + ": " + why);
+    return kExitUsage;
+  };
+  while (std::getline(std::cin, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    rapidjson::Document doc;
+    doc.Parse(line.c_str(), line.size());
+    if (doc.HasParseError() || !doc.IsObject()) return bad("not a JSON object");
+    auto t = doc.FindMember("t_ms");
+    if (t == doc.MemberEnd() || !t->value.IsInt64())
+      return bad("'t_ms' must be an integer (milliseconds)");
+    auto o = doc.FindMember("op");
+    if (o == doc.MemberEnd() || !o->value.IsString()) return bad("'op' must be a string");
+    auto op = sdk::parse_op(std::string_view(o->value.GetString(), o->value.GetStringLength()));
+    if (!op)
+      return bad("unknown op '" + std::string(o->value.GetString()) +
+                 "' (acquire, success, failure, state, reset, force_open)");
+    std::string key = args.key;
+    if (auto k = doc.FindMember("key"); k != doc.MemberEnd()) {
+      if (!k->value.IsString()) return bad("'key' must be a string");
+      key.assign(k->value.GetString(), k->value.GetStringLength());
+    }
+    if (key.empty()) return bad("no key (give --key or a \"key\" field)");
+    std::int64_t now = t->value.GetInt64();
+    if (auto it = last_time.find(key); it != last_time.end() && now < it->second)
+      return bad("time goes backwards for key '" + key + "' (" + std::to_string(now) + " < " +
+                 std::to_string(it->second) + ")");
+    last_time[key] = now;
+
+    auto r = rt->breaker(key).apply(*op, now);
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("t_ms");
+    w.Int64(now);
+    w.Key("op");
+    auto name = sdk::op_name(*op);
+    w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    if (doc.HasMember("key")) {
+      w.Key("key");
+      w.String(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+    }
+    if (*op == sdk::BreakerOp::acquire) {
+      w.Key("allowed");
+      w.Bool(r.allowed);
+    }
+    w.Key("state");
+    auto st = sdk::state_name(r.state);
+    w.String(st.data(), static_cast<rapidjson::SizeType>(st.size()));
+    w.Key("transition");
+    if (r.transition) {
+      w.StartObject();
+      w.Key("from");
+      auto f = sdk::state_name(r.transition->from);
+      w.String(f.data(), static_cast<rapidjson::SizeType>(f.size()));
+      w.Key("to");
+      auto to = sdk::state_name(r.transition->to);
+      w.String(to.data(), static_cast<rapidjson::SizeType>(to.size()));
+      w.EndObject();
+    } else {
+      w.Null();
+    }
+    w.Key("failures");
+    w.Uint(r.failures);
+    w.EndObject();
+    std::printf("%s\n", buf.GetString());
+  }
+  std::fflush(stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_breaker_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("breaker", "Inspect, override and simulate circuit breakers");
+  cmd->require_subcommand(1);
+  auto add = [&](const char* name, const char* help, auto body, bool one_key, bool many_keys) {
+    auto args = std::make_shared<BreakerArgs>();
+    auto* sub = cmd->add_subcommand(name, help);
+    sub->add_option("-c,--config", args->config, "Configuration file")->required();
+    sub->add_option("--path", args->paths, "Also search this folder for plugins (repeatable)");
+    if (one_key)
+      sub->add_option("KEY", args->key, "Resource key, e.g. upbit/korea/ticker")->required();
+    if (many_keys) sub->add_option("KEY", args->keys, "Resource keys");
+    sub->callback(
+        [args, body, &exit_code] { exit_code = run_guarded([&] { return body(*args); }); });
+    return std::make_pair(sub, args);
+  };
+  add("status", "State, failures in the window and opened_at of breakers", status, false, true);
+  add(
+      "reset", "Close a breaker and clear its failures",
+      [](const BreakerArgs& a) { return override_state(a, sdk::BreakerOp::reset); }, true, false);
+  add(
+      "open", "Force a breaker open until it is reset",
+      [](const BreakerArgs& a) { return override_state(a, sdk::BreakerOp::force_open); }, true,
+      false);
+  auto [sim, sim_args] =
+      add("simulate", "Apply NDJSON ops from stdin with virtual times; print one line per op",
+          simulate, false, false);
+  sim->add_option("--key", sim_args->key, "Resource key (a \"key\" field in a line overrides it)");
+}
+
+}  // namespace crosscut::cli

@@ -1,0 +1,76 @@
+// Circuit breakers as the application uses them: rt.breaker("upbit/korea/ticker").
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "crosscut/sdk/breaker.hpp"
+
+namespace crosscut {
+
+class BreakerRegistry;
+
+// Thrown by Breaker::call when the breaker rejects the call.
+class CircuitOpenError : public std::runtime_error {
+ public:
+  explicit CircuitOpenError(const std::string& key)
+      : std::runtime_error("circuit '" + key + "' is open"), key_(key) {}
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
+// A handle on one resource's breaker. Cheap to copy; valid while the Runtime lives.
+// Thread-safe: the state lives in the configured backend, and every call is one atomic
+// operation there. Transitions are emitted on the bus and logged by the instance making them.
+class Breaker {
+ public:
+  Breaker(BreakerRegistry* registry, std::shared_ptr<const std::string> key,
+          std::shared_ptr<const sdk::BreakerPolicy> policy)
+      : registry_(registry), key_(std::move(key)), policy_(std::move(policy)) {}
+
+  // acquire: true when the call may proceed (report its outcome with record_*).
+  bool allow();
+  void record_success();
+  void record_failure();
+  sdk::BreakerState state();
+  void reset();
+  void force_open();
+  // Any operation, with an explicit time in epoch ms (simulators, tests), or the backend's.
+  sdk::BreakerResult apply(sdk::BreakerOp op, std::optional<std::int64_t> now_ms = std::nullopt);
+
+  // Runs f when allowed (else throws CircuitOpenError) and records its outcome: a return is a
+  // success, an exception a failure (and is rethrown).
+  template <class F>
+  auto call(F&& f) -> std::invoke_result_t<F> {
+    if (!allow()) throw CircuitOpenError(*key_);
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+        std::forward<F>(f)();
+        record_success();
+      } else {
+        auto result = std::forward<F>(f)();
+        record_success();
+        return result;
+      }
+    } catch (...) {
+      record_failure();
+      throw;
+    }
+  }
+
+  const std::string& key() const { return *key_; }
+  const sdk::BreakerPolicy& policy() const { return *policy_; }
+
+ private:
+  BreakerRegistry* registry_;
+  std::shared_ptr<const std::string> key_;
+  std::shared_ptr<const sdk::BreakerPolicy> policy_;
+};
+
+}  // namespace crosscut

@@ -1,0 +1,81 @@
+// crosscut::Runtime: everything wired from one YAML file.
+//
+//   auto rt = crosscut::Runtime::from_file("crosscut.yaml");
+//   auto breaker = rt->breaker("upbit/korea/ticker");
+//
+// Construction loads the configuration and the plugins and builds every component; any
+// problem throws ConfigurationError (bad configuration, exit code 2 in the CLI) or
+// StartupError (a component could not start, exit code 1), each with a one-line message.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crosscut/breaker.hpp"
+#include "crosscut/sdk/sdk.hpp"
+
+namespace crosscut {
+
+// Configuration problems: "file:line:column: key.path: problem".
+using ConfigurationError = sdk::ConfigError;
+
+class StartupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RuntimeOptions {
+  // Searched after CROSSCUT_PLUGIN_PATH and before plugins.paths (the CLI's --path).
+  std::vector<std::string> plugin_paths;
+  // Time source; null means the system clock. Must outlive the runtime.
+  const sdk::Clock* clock = nullptr;
+  // Build inputs too (agent mode). Otherwise inputs are only checked.
+  bool build_inputs = false;
+};
+
+struct LoadedPluginInfo {
+  std::string name;
+  std::string version;
+  std::string file;
+  const sdk::PluginDescriptor* descriptor = nullptr;
+};
+
+class Runtime {
+ public:
+  static std::unique_ptr<Runtime> from_file(const std::string& path, RuntimeOptions options = {});
+  static std::unique_ptr<Runtime> from_string(std::string_view yaml,
+                                              const std::string& name = "<config>",
+                                              RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  Breaker breaker(std::string_view resource_key);
+  // Keys the breaker backend holds state for (empty when it cannot enumerate them).
+  std::vector<std::string> breaker_keys();
+  // A record sink declared under `sinks:`, or nullptr.
+  sdk::RecordSink* record_sink(std::string_view name);
+  sdk::HostContext& host();
+  const sdk::Clock& clock() const;
+
+  // The effective configuration (defaults filled in) as YAML, secrets redacted.
+  std::string effective_config() const;
+  std::vector<LoadedPluginInfo> plugins() const;
+
+  // Stops inputs, drains the bus, publishes what is pending and flushes sinks, all before
+  // `deadline`; then destroys components and unloads plugins. Idempotent; the destructor
+  // calls it. Returns false when something could not be flushed in time.
+  bool shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+  struct Impl;
+
+ private:
+  explicit Runtime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace crosscut

@@ -1,0 +1,92 @@
+#include "core/component_builder.hpp"
+
+#include "config/suggestion.hpp"
+
+namespace crosscut::core {
+
+ComponentBuilder::Resolved ComponentBuilder::resolve(sdk::ComponentKind kind, sdk::ConfigNode& node,
+                                                     const config::NodeLocation& where,
+                                                     const std::string& options_key,
+                                                     std::vector<std::string> reserved,
+                                                     const std::string& type_override) {
+  if (node.kind != sdk::ConfigNode::Kind::map)
+    config::fail_at(node, where, "expected a map with a 'type'");
+  std::string type = type_override;
+  sdk::ConfigNode* type_node = node.find("type");
+  if (type_node && type_node->kind != sdk::ConfigNode::Kind::null) {
+    if (type_node->kind != sdk::ConfigNode::Kind::scalar)
+      config::fail_at(*type_node, {where.file, config::child_path(where.path, "type")},
+                      "expected a type name");
+    type = type_node->scalar;
+  } else if (type.empty()) {
+    config::fail_at(node, where,
+                    "missing 'type' (which " + std::string(sdk::kind_name(kind)) + " to build)");
+  }
+
+  auto ref = plugins_.find(kind, type);
+  if (!ref) {
+    const sdk::ConfigNode& at = type_node ? *type_node : node;
+    auto known = plugins_.types(kind);
+    std::string hint = config::did_you_mean(type, known);
+    if (hint.empty()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      hint = list.empty()
+                 ? " (no loaded plugin provides any; check plugins.load and the plugin path)"
+                 : " (known: " + list + ")";
+    }
+    config::fail_at(at, {where.file, config::child_path(where.path, "type")},
+                    "unknown " + std::string(sdk::kind_name(kind)) + " type '" + type + "'" + hint);
+  }
+
+  Resolved r;
+  r.factory = ref->factory;
+  r.library = ref->plugin->library;
+  r.type = type;
+  reserved.push_back("type");
+  if (options_key.empty()) {
+    config::validate_options(node, r.factory->schema, where, reserved);
+    r.options = &node;
+    r.options_at = where;
+  } else {
+    // The host's own keys around `options` must be known too.
+    reserved.push_back(options_key);
+    for (auto& [key, value] : node.entries) {
+      bool ok = false;
+      for (const auto& k : reserved) ok = ok || k == key;
+      if (!ok)
+        config::fail_at(value, {where.file, config::child_path(where.path, key)},
+                        "unknown key '" + key + "'" + config::did_you_mean(key, reserved));
+    }
+    sdk::ConfigNode* opts = node.find(options_key);
+    if (!opts) {
+      node.entries.emplace_back(options_key, sdk::ConfigNode{});
+      opts = &node.entries.back().second;
+      opts->mark = node.mark;
+    }
+    r.options_at = {where.file, config::child_path(where.path, options_key)};
+    config::validate_options(*opts, r.factory->schema, r.options_at);
+    r.options = opts;
+  }
+  return r;
+}
+
+std::unique_ptr<sdk::Component> ComponentBuilder::create(const Resolved& r,
+                                                         const std::string& name) {
+  sdk::ConfigView view(r.options, r.options_at.file, r.options_at.path);
+  std::unique_ptr<sdk::Component> c;
+  try {
+    c = r.factory->create(view, host_);
+  } catch (const sdk::ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw StartupError(view.where() + ": cannot start " +
+                       std::string(sdk::kind_name(r.factory->kind)) + " '" +
+                       (name.empty() ? r.type : name) + "': " + e.what());
+  }
+  if (!c)
+    throw StartupError(view.where() + ": the factory of type '" + r.type + "' returned nothing");
+  return c;
+}
+
+}  // namespace crosscut::core
