@@ -13,6 +13,8 @@ function(crosscut_add_plugin name)
   add_library(${objects} OBJECT ${ARG_SOURCES})
   target_link_libraries(${objects} PUBLIC crosscut::sdk ${ARG_LIBRARIES})
   set_target_properties(${objects} PROPERTIES CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  # Tests and benchmarks use a plugin's classes directly: #include "<name>/<file>.hpp".
+  target_include_directories(${objects} INTERFACE "${PROJECT_SOURCE_DIR}/plugins")
   crosscut_warnings(${objects})
 
   add_library(crosscut_plugin_${name} MODULE $<TARGET_OBJECTS:${objects}>)

@@ -152,6 +152,13 @@ void fail_at(const ConfigNode& node, const NodeLocation& where, const std::strin
       (where.path.empty() ? std::string("(root)") : where.path) + ": " + problem);
 }
 
+void fail_at_key(const ConfigNode& value, const ConfigNode& parent, const NodeLocation& where,
+                 const std::string& problem) {
+  ConfigNode at;
+  at.mark = value.key_mark.line > 0 ? value.key_mark : parent.mark;
+  fail_at(at, where, problem);
+}
+
 void validate_options(ConfigNode& node, const sdk::ConfigSchema& schema, const NodeLocation& where,
                       const std::vector<std::string>& reserved) {
   if (node.kind == ConfigNode::Kind::null) {
@@ -173,8 +180,7 @@ void validate_options(ConfigNode& node, const sdk::ConfigSchema& schema, const N
       bool is_reserved = false;
       for (const auto& r : reserved) is_reserved = is_reserved || r == key;
       if (is_reserved) continue;
-      fail_at(value.mark.line > 0 ? value : node, at,
-              "unknown key '" + key + "'" + did_you_mean(key, known));
+      fail_at_key(value, node, at, "unknown key '" + key + "'" + did_you_mean(key, known));
     }
     if (value.kind == ConfigNode::Kind::null) continue;  // treated as absent below
     check_value(value, *spec, at);

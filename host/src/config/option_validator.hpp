@@ -22,6 +22,11 @@ std::string child_path(const std::string& path, const std::string& key);
 [[noreturn]] void fail_at(const sdk::ConfigNode& node, const NodeLocation& where,
                           const std::string& problem);
 
+// The same, positioned at the key of the map entry whose value is `value` (falling back to
+// the parent map's position).
+[[noreturn]] void fail_at_key(const sdk::ConfigNode& value, const sdk::ConfigNode& parent,
+                              const NodeLocation& where, const std::string& problem);
+
 // Validates a map node against `schema`: unknown keys (with a suggestion), types, choices,
 // bounds, required keys; then inserts defaults for absent keys. `reserved` keys are allowed
 // without appearing in the schema (e.g. `type`, read by the host).

@@ -8,6 +8,7 @@ namespace crosscut::config {
 std::optional<TextProblem> find_invalid_text(std::string_view text) {
   TextPosition pos;
   std::size_t i = 0;
+  bool at_line_start = true;
   while (i < text.size()) {
     auto c = static_cast<unsigned char>(text[i]);
     std::size_t len = 1;
@@ -15,8 +16,12 @@ std::optional<TextProblem> find_invalid_text(std::string_view text) {
       ++pos.line;
       pos.column = 1;
       ++i;
+      at_line_start = true;
       continue;
     }
+    if (c == '\t' && at_line_start)
+      return TextProblem{pos, "a tab in indentation (YAML indents with spaces only)"};
+    if (c != ' ') at_line_start = false;
     if (c < 0x80) {
       if (c < 0x20 && c != '\t' && c != '\r') {
         char buf[64];

@@ -152,18 +152,14 @@ class TreeBuilder : public YAML::EventHandler {
       if (n.kind != ConfigNode::Kind::scalar)
         fail(n.mark, "map keys must be plain values, not lists or maps");
       if (const ConfigNode* first = parent.node.find(n.scalar); first != nullptr) {
-        (void)first;
-        auto where = first_key_marks_.find({&parent.node, n.scalar});
-        std::string at = where != first_key_marks_.end()
-                             ? " (first defined at line " + std::to_string(where->second.line) + ")"
-                             : "";
-        fail(n.mark, "duplicate key '" + n.scalar + "'" + at);
+        fail(n.mark, "duplicate key '" + n.scalar + "' (first defined at line " +
+                         std::to_string(first->key_mark.line) + ")");
       }
       parent.key = n.scalar;
       parent.key_mark = n.mark;
       return;
     }
-    first_key_marks_[{&parent.node, *parent.key}] = parent.key_mark;
+    n.key_mark = parent.key_mark;
     parent.node.entries.emplace_back(std::move(*parent.key), std::move(n));
     parent.key.reset();
   }
@@ -218,7 +214,6 @@ class TreeBuilder : public YAML::EventHandler {
   const EnvLookup& env_;
   std::vector<Frame> stack_;
   std::map<YAML::anchor_t, std::pair<ConfigNode, std::size_t>> anchors_;
-  std::map<std::pair<const ConfigNode*, std::string>, sdk::Mark> first_key_marks_;
   std::size_t total_nodes_ = 0;
   ConfigNode root_;
   bool has_root_ = false;

@@ -55,8 +55,8 @@ ComponentBuilder::Resolved ComponentBuilder::resolve(sdk::ComponentKind kind, sd
       bool ok = false;
       for (const auto& k : reserved) ok = ok || k == key;
       if (!ok)
-        config::fail_at(value, {where.file, config::child_path(where.path, key)},
-                        "unknown key '" + key + "'" + config::did_you_mean(key, reserved));
+        config::fail_at_key(value, node, {where.file, config::child_path(where.path, key)},
+                            "unknown key '" + key + "'" + config::did_you_mean(key, reserved));
     }
     sdk::ConfigNode* opts = node.find(options_key);
     if (!opts) {
@@ -77,12 +77,18 @@ std::unique_ptr<sdk::Component> ComponentBuilder::create(const Resolved& r,
   std::unique_ptr<sdk::Component> c;
   try {
     c = r.factory->create(view, host_);
-  } catch (const sdk::ConfigError&) {
-    throw;
+  } catch (const sdk::ConfigError& e) {
+    // Rethrow a copy made here: the caught object's code lives in the plugin, which is
+    // unloaded while this exception unwinds the runtime under construction.
+    throw sdk::ConfigError(std::string(e.what()));
   } catch (const std::exception& e) {
     throw StartupError(view.where() + ": cannot start " +
                        std::string(sdk::kind_name(r.factory->kind)) + " '" +
                        (name.empty() ? r.type : name) + "': " + e.what());
+  } catch (...) {
+    throw StartupError(view.where() + ": cannot start " +
+                       std::string(sdk::kind_name(r.factory->kind)) + " '" +
+                       (name.empty() ? r.type : name) + "': unknown exception");
   }
   if (!c)
     throw StartupError(view.where() + ": the factory of type '" + r.type + "' returned nothing");

@@ -197,9 +197,6 @@ void Runtime::Impl::build_breakers(core::ComponentBuilder& builder) {
       breakers_node.entries.emplace_back("backend", std::move(def));
     backend = breakers_node.find("backend");
   }
-  breaker_backend =
-      builder.build<sdk::BreakerBackend>(*backend, at("breakers.backend"), "breakers");
-
   const ConfigNode& defaults_node = *breakers_node.find("defaults");
   sdk::BreakerPolicy defaults = read_policy(defaults_node, {});
   if (auto problem = sdk::check_policy(defaults))
@@ -217,6 +214,8 @@ void Runtime::Impl::build_breakers(core::ComponentBuilder& builder) {
       overrides.emplace(key, p);
     }
   }
+  breaker_backend =
+      builder.build<sdk::BreakerBackend>(*backend, at("breakers.backend"), "breakers");
   breakers = std::make_unique<BreakerRegistry>(*breaker_backend, defaults, std::move(overrides),
                                                logger("breaker", "app"), *clock_source, nullptr);
 }

@@ -17,6 +17,10 @@
   }                                \
   }
 
+// Polymorphic SDK types keep default visibility even in plugins built with hidden visibility,
+// so that their type_info is one object across libraries (exceptions and dynamic_cast match).
+#define CROSSCUT_SDK_API __attribute__((visibility("default")))
+
 #define CROSSCUT_SDK_STR2(x) #x
 #define CROSSCUT_SDK_STR(x) CROSSCUT_SDK_STR2(x)
 

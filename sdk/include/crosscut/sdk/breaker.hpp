@@ -136,7 +136,7 @@ struct BreakerResult {
 // Errors: an unreachable store is not an exception; the backend applies its own
 // unavailability policy and sets `degraded`. apply() throws only for caller errors (e.g. an
 // invalid policy), with a message naming the problem.
-class BreakerBackend : public Component {
+class CROSSCUT_SDK_API BreakerBackend : public Component {
  public:
   // now_ms: the operation's time in epoch milliseconds, or nullopt for the backend's own clock
   // (the host clock for memory, the server's TIME for Redis).

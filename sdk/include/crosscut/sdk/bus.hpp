@@ -55,7 +55,7 @@ class Subscription {
 // reach each handler in emission order. A handler may run concurrently with handlers for
 // events emitted by other threads, so handlers must be thread-safe. A handler that throws is
 // logged and counted; the other handlers still run.
-class EventBus {
+class CROSSCUT_SDK_API EventBus {
  public:
   using Handler = std::function<void(const EventRef&)>;
   virtual ~EventBus() = default;

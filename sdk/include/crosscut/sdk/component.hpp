@@ -45,7 +45,7 @@ inline std::optional<ComponentKind> parse_kind(std::string_view s) {
 
 // Components are created by a plugin's factory and destroyed by the host (through this
 // virtual destructor, so the plugin's own code frees them) before the plugin is unloaded.
-class Component {
+class CROSSCUT_SDK_API Component {
  public:
   Component() = default;
   Component(const Component&) = delete;

@@ -25,7 +25,7 @@ struct Mark {
 };
 
 // A configuration error. what() is one line: "file:line:column: key.path: problem".
-class ConfigError : public std::runtime_error {
+class CROSSCUT_SDK_API ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -40,6 +40,7 @@ struct ConfigNode {
   bool is_default = false;  // filled in from a schema default, not written by the user
   bool secret = false;      // marked by the schema: redacted when the configuration is printed
   Mark mark;
+  Mark key_mark;  // for a map entry's value: where its key was written
   std::vector<ConfigNode> items;                            // sequence
   std::vector<std::pair<std::string, ConfigNode>> entries;  // map
 

@@ -10,7 +10,7 @@ CROSSCUT_SDK_BEGIN_NAMESPACE
 // Component kind `event_handler`. handle() runs on bus workers, possibly concurrently for
 // events from different emitting threads; it must be thread-safe. Use event.as<E>() to read
 // a known event type. An exception thrown from handle() is logged and counted by the bus.
-class EventHandler : public Component {
+class CROSSCUT_SDK_API EventHandler : public Component {
  public:
   virtual void handle(const EventRef& event) = 0;
 };

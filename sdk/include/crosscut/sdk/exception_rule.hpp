@@ -62,7 +62,7 @@ struct Decision {
 // Thread-safety: evaluate() is called concurrently from any thread; it must not block.
 // Returning nullopt means "no match": the next rule is tried. An exception thrown from
 // evaluate() is logged and counted and treated as no match.
-class ExceptionRule : public Component {
+class CROSSCUT_SDK_API ExceptionRule : public Component {
  public:
   // The rule's name, published in the DTO's `rule` field.
   virtual std::string_view name() const = 0;

@@ -14,7 +14,7 @@
 CROSSCUT_SDK_BEGIN_NAMESPACE
 
 // Wall-clock time; tests and simulators substitute a manual clock. Thread-safe.
-class Clock {
+class CROSSCUT_SDK_API Clock {
  public:
   virtual ~Clock() = default;
   virtual std::chrono::system_clock::time_point now() const noexcept = 0;
@@ -23,7 +23,7 @@ class Clock {
 // Implemented by the host. Every member is thread-safe. References returned here stay valid
 // for as long as the component that received the context lives (the host outlives its
 // components).
-class HostContext {
+class CROSSCUT_SDK_API HostContext {
  public:
   virtual ~HostContext() = default;
 

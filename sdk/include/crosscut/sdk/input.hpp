@@ -21,7 +21,7 @@ struct InputPosition {
 
 // Implemented by the host. Thread-safe: inputs call it from their own threads concurrently.
 // Nothing thrown from here reaches the input: bad content is counted and reported by the host.
-class InputSink {
+class CROSSCUT_SDK_API InputSink {
  public:
   virtual ~InputSink() = default;
   // One line of NDJSON (without the newline).
@@ -36,7 +36,7 @@ class InputSink {
 // Component kind `input`. run() is called once, on a thread of its own; it returns when the
 // input has ended (end of file of a non-followed file or stdin) or soon after `stop` is
 // requested (within about 100 ms). An exception from run() is reported as the input failing.
-class Input : public Component {
+class CROSSCUT_SDK_API Input : public Component {
  public:
   virtual void run(InputSink& sink, std::stop_token stop) = 0;
 };

@@ -82,7 +82,7 @@ using Fields = std::initializer_list<Field>;
 
 // A named logger. Thread-safe: any thread may log. log() must not throw; a record that cannot
 // be written is counted by the host, never propagated to the caller.
-class Logger {
+class CROSSCUT_SDK_API Logger {
  public:
   virtual ~Logger() = default;
   virtual bool should_log(Level level) const noexcept = 0;
@@ -116,7 +116,7 @@ struct LogRecord {
 // A log destination (component kind `log_sink`). The host calls write/flush/reopen from its
 // single logging thread, never concurrently. write() must not throw: a sink that cannot
 // write (disk full, closed pipe) reports the failure on stderr and counts it.
-class LogSink : public Component {
+class CROSSCUT_SDK_API LogSink : public Component {
  public:
   virtual void write(const LogRecord& record) noexcept = 0;
   virtual void flush() noexcept = 0;

@@ -39,7 +39,7 @@ struct DeliveryStats {
 // configured limit) and returns false when the record was refused; the refusal is counted
 // in `dropped`. flush() waits until every accepted record is delivered or failed, or the
 // deadline passes, and returns true only when nothing is left outstanding.
-class RecordSink : public Component {
+class CROSSCUT_SDK_API RecordSink : public Component {
  public:
   virtual bool publish(Record record) = 0;
   virtual bool flush(std::chrono::steady_clock::time_point deadline) = 0;

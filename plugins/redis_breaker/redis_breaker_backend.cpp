@@ -1,0 +1,251 @@
+#include "redis_breaker_backend.hpp"
+
+#include <functional>
+#include <thread>
+
+#include "breaker_script.hpp"
+
+namespace crosscut::redis {
+namespace {
+
+using sdk::BreakerOp;
+using sdk::BreakerState;
+
+std::optional<sdk::TransitionReason> reason_from(std::string_view s) {
+  using R = sdk::TransitionReason;
+  for (R r : {R::failure_threshold, R::timeout_elapsed, R::success_threshold, R::half_open_failure,
+              R::half_open_expired, R::reset, R::forced_open})
+    if (sdk::reason_name(r) == s) return r;
+  return std::nullopt;
+}
+
+BreakerState state_from(long long v) {
+  return v == 1 ? BreakerState::open : v == 2 ? BreakerState::half_open : BreakerState::closed;
+}
+
+}  // namespace
+
+RedisBreakerBackend::RedisBreakerBackend(RedisBreakerOptions options, sdk::HostContext& host)
+    : options_(std::move(options)),
+      host_(host),
+      log_(host.logger("redis_breaker", "app")) {
+  for (std::size_t i = 0; i < options_.connections; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->conn = std::make_unique<RedisConnection>(options_.address, options_.command_timeout);
+    slots_.push_back(std::move(slot));
+  }
+  // Say at startup whether Redis answers; the policy covers the time until it does.
+  Slot& first = *slots_.front();
+  std::lock_guard lock(first.mu);
+  std::string failure;
+  if (connect(first, failure)) {
+    log_.info("redis breaker backend connected", {{"redis", options_.address.describe()}});
+  } else {
+    outage_started(failure);
+  }
+}
+
+RedisBreakerBackend::~RedisBreakerBackend() = default;
+
+std::pair<std::string, std::string> RedisBreakerBackend::redis_keys(std::string_view resource) const {
+  std::string base = options_.key_prefix + ":{" + std::string(resource) + "}:";
+  return {base + "s", base + "f"};
+}
+
+RedisBreakerBackend::Slot& RedisBreakerBackend::slot_for_this_thread() {
+  std::size_t h = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  return *slots_[h % slots_.size()];
+}
+
+void RedisBreakerBackend::outage_started(const std::string& why) {
+  if (outage_.exchange(true)) return;  // one report per outage
+  const char* policy = options_.on_unavailable == UnavailablePolicy::local   ? "local"
+                       : options_.on_unavailable == UnavailablePolicy::allow ? "allow"
+                                                                             : "deny";
+  log_.error("redis unreachable: breakers follow the on_unavailable policy until it answers",
+             {{"redis", options_.address.describe()}, {"reason", why}, {"on_unavailable", policy}});
+  sdk::ErrorEvent e;
+  e.kind = "redis_connection";
+  e.info.type = "RedisUnavailable";
+  e.info.message = why;
+  e.target = {"redis", "", "breaker"};
+  e.context = sdk::Value::object({{"redis", options_.address.describe()}, {"on_unavailable", policy}});
+  e.timestamp = host_.clock().now();
+  host_.report_error(std::move(e));
+}
+
+void RedisBreakerBackend::outage_ended() {
+  if (!outage_.exchange(false)) return;
+  log_.info("redis reachable again: breakers use the shared state",
+            {{"redis", options_.address.describe()}});
+  std::lock_guard lock(local_mu_);
+  local_.clear();  // the shared state is authoritative again
+}
+
+bool RedisBreakerBackend::connect(Slot& slot, std::string& failure) {
+  if (slot.conn->connected() && !slot.sha.empty()) return true;
+  // Back off between attempts, so calls during an outage answer at once.
+  if (std::chrono::steady_clock::now() < slot.next_attempt) {
+    failure = "reconnecting (backing off)";
+    return false;
+  }
+  ConnectionFailure cf;
+  Reply loaded;
+  if (slot.conn->ensure_connected(cf) && slot.conn->command({"SCRIPT", "LOAD", kBreakerScript}, loaded, cf) &&
+      loaded.type == Reply::Type::string) {
+    slot.sha = loaded.str;
+    slot.backoff = std::chrono::milliseconds(0);
+    return true;
+  }
+  failure = loaded.is_error() ? "SCRIPT LOAD refused: " + loaded.str : cf.message;
+  slot.conn->close();
+  slot.backoff = std::min(options_.reconnect_backoff_max,
+                          std::max(std::chrono::milliseconds(100), slot.backoff * 2));
+  slot.next_attempt = std::chrono::steady_clock::now() + slot.backoff;
+  return false;
+}
+
+bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args, Reply& reply,
+                               std::string& failure) {
+  if (!connect(slot, failure)) return false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<std::string_view> argv{"EVALSHA", slot.sha, "2"};
+    for (const auto& a : args) argv.push_back(a);
+    ConnectionFailure cf;
+    if (!slot.conn->command(argv, reply, cf)) {
+      slot.sha.clear();
+      slot.backoff = std::chrono::milliseconds(100);
+      slot.next_attempt = std::chrono::steady_clock::now() + slot.backoff;
+      failure = cf.message;
+      return false;
+    }
+    // After SCRIPT FLUSH or a failover the script is gone: load it again and retry once.
+    if (reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0 && attempt == 0) {
+      Reply loaded;
+      if (!slot.conn->command({"SCRIPT", "LOAD", kBreakerScript}, loaded, cf)) {
+        slot.sha.clear();
+        failure = cf.message;
+        return false;
+      }
+      if (loaded.type != Reply::Type::string) {
+        reply = loaded;
+        return true;
+      }
+      slot.sha = loaded.str;
+      continue;
+    }
+    return true;
+  }
+  return true;
+}
+
+bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply& reply, std::string& failure) {
+  Slot& slot = slot_for_this_thread();
+  std::lock_guard lock(slot.mu);
+  return eval(slot, args, reply, failure);
+}
+
+sdk::BreakerResult RedisBreakerBackend::fallback(std::string_view key, BreakerOp op,
+                                                 const sdk::BreakerPolicy& policy,
+                                                 std::optional<std::int64_t> now_ms) {
+  std::int64_t now = now_ms ? *now_ms
+                            : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  host_.clock().now().time_since_epoch())
+                                  .count();
+  sdk::BreakerResult r;
+  switch (options_.on_unavailable) {
+    case UnavailablePolicy::local: {
+      std::lock_guard lock(local_mu_);
+      auto it = local_.find(key);
+      if (it == local_.end()) it = local_.emplace(std::string(key), sdk::BreakerData{}).first;
+      r = sdk::apply(it->second, op, policy, now);
+      break;
+    }
+    case UnavailablePolicy::allow:
+      r.allowed = op == BreakerOp::acquire;
+      r.state = BreakerState::closed;
+      r.now_ms = now;
+      break;
+    case UnavailablePolicy::deny:
+      r.allowed = false;
+      r.state = BreakerState::open;
+      r.now_ms = now;
+      break;
+  }
+  r.degraded = true;
+  return r;
+}
+
+sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op,
+                                              const sdk::BreakerPolicy& policy,
+                                              std::optional<std::int64_t> now_ms) {
+  sdk::require_valid_policy(policy);
+  auto [hash_key, zset_key] = redis_keys(key);
+  std::optional<std::int64_t> now = now_ms;
+  if (!now && !options_.use_server_time)
+    now = std::chrono::duration_cast<std::chrono::milliseconds>(host_.clock().now().time_since_epoch()).count();
+  auto ttl = std::max({options_.key_ttl, policy.sliding_window * 2, policy.timeout * 2});
+  std::vector<std::string> args{hash_key,
+                                zset_key,
+                                std::string(sdk::op_name(op)),
+                                now ? std::to_string(*now) : std::string(),
+                                std::to_string(policy.failure_threshold),
+                                std::to_string(policy.success_threshold),
+                                std::to_string(policy.timeout.count()),
+                                std::to_string(policy.half_open_max_calls),
+                                std::to_string(policy.sliding_window.count()),
+                                std::to_string(ttl.count())};
+  Reply reply;
+  std::string failure;
+  if (!run_script(args, reply, failure)) {
+    outage_started(failure);
+    return fallback(key, op, policy, now_ms);
+  }
+  outage_ended();
+  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 9) {
+    // Redis answered, but not as the script does (foreign data in the keys, a script error,
+    // or a server that is not Redis): say so on every call and answer by the policy.
+    std::string why = reply.is_error() ? reply.str : "unexpected reply to the breaker script";
+    log_.error("redis breaker operation failed", {{"breaker", key}, {"reason", why}});
+    return fallback(key, op, policy, now_ms);
+  }
+  const auto& e = reply.elements;
+  sdk::BreakerResult r;
+  r.allowed = e[0].integer == 1;
+  r.state = state_from(e[1].integer);
+  if (e[2].integer >= 0) {
+    if (auto why = reason_from(e[4].str))
+      r.transition = sdk::StateChange{state_from(e[2].integer), state_from(e[3].integer), *why};
+  }
+  r.failures = static_cast<std::uint32_t>(e[5].integer);
+  if (e[6].integer >= 0) r.opened_at_ms = e[6].integer;
+  r.forced_open = e[7].integer == 1;
+  r.now_ms = e[8].integer;
+  return r;
+}
+
+std::vector<std::string> RedisBreakerBackend::keys() {
+  std::vector<std::string> out;
+  Slot& slot = slot_for_this_thread();
+  std::lock_guard lock(slot.mu);
+  ConnectionFailure cf;
+  if (!slot.conn->ensure_connected(cf)) return out;
+  std::string cursor = "0";
+  std::string pattern = options_.key_prefix + ":{*}:s";
+  do {
+    Reply reply;
+    if (!slot.conn->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}, reply, cf)) return out;
+    if (reply.type != Reply::Type::array || reply.elements.size() != 2) return out;
+    cursor = reply.elements[0].str;
+    for (const auto& k : reply.elements[1].elements) {
+      auto open = k.str.find('{');
+      auto close = k.str.rfind('}');
+      if (open != std::string::npos && close != std::string::npos && close > open)
+        out.push_back(k.str.substr(open + 1, close - open - 1));
+    }
+  } while (cursor != "0");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace crosscut::redis

@@ -1,0 +1,77 @@
+// RedisBreakerBackend: breaker state shared by every process through Redis. Each operation is
+// one EVALSHA of the breaker script, so concurrent instances never race. When Redis cannot be
+// reached the configured policy answers instead (degraded results), with one log line and one
+// `redis_connection` error per outage, and calls never wait longer than command_timeout.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "crosscut/sdk/breaker_state_machine.hpp"
+#include "crosscut/sdk/sdk.hpp"
+#include "redis_connection.hpp"
+
+namespace crosscut::redis {
+
+enum class UnavailablePolicy { local, allow, deny };
+
+struct RedisBreakerOptions {
+  RedisAddress address;
+  std::string key_prefix = "crosscut:cb";
+  UnavailablePolicy on_unavailable = UnavailablePolicy::local;
+  std::chrono::milliseconds command_timeout{50};
+  bool use_server_time = true;
+  std::chrono::milliseconds key_ttl{24 * 3600 * 1000};
+  std::size_t connections = 2;
+  std::chrono::milliseconds reconnect_backoff_max{5000};
+};
+
+class RedisBreakerBackend : public sdk::BreakerBackend {
+ public:
+  RedisBreakerBackend(RedisBreakerOptions options, sdk::HostContext& host);
+  ~RedisBreakerBackend() override;
+
+  sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op, const sdk::BreakerPolicy& policy,
+                           std::optional<std::int64_t> now_ms) override;
+  std::vector<std::string> keys() override;
+
+  // The keys a resource's state lives under (hash, failures).
+  std::pair<std::string, std::string> redis_keys(std::string_view resource) const;
+  // True while an outage is in progress (the last attempt to reach Redis failed).
+  bool unavailable() const { return outage_.load(); }
+
+ private:
+  struct Slot {
+    std::mutex mu;
+    std::unique_ptr<RedisConnection> conn;
+    std::string sha;  // of the breaker script, from SCRIPT LOAD on this connection
+    std::chrono::steady_clock::time_point next_attempt{};
+    std::chrono::milliseconds backoff{0};
+  };
+
+  // Runs the script on one pooled connection; false when Redis could not be reached.
+  bool run_script(const std::vector<std::string>& args, Reply& reply, std::string& failure);
+  bool connect(Slot& slot, std::string& failure);
+  bool eval(Slot& slot, const std::vector<std::string>& args, Reply& reply, std::string& failure);
+  sdk::BreakerResult fallback(std::string_view key, sdk::BreakerOp op, const sdk::BreakerPolicy& policy,
+                              std::optional<std::int64_t> now_ms);
+  void outage_started(const std::string& why);
+  void outage_ended();
+  Slot& slot_for_this_thread();
+
+  RedisBreakerOptions options_;
+  sdk::HostContext& host_;
+  sdk::Logger& log_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<bool> outage_{false};
+
+  std::mutex local_mu_;  // process-local breakers used while Redis is unreachable
+  std::map<std::string, sdk::BreakerData, std::less<>> local_;
+};
+
+}  // namespace crosscut::redis

@@ -1,0 +1,109 @@
+// `crosscut breaker simulate|status|reset|open` against the memory backend, end to end.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <sstream>
+
+#include "support/process.hpp"
+
+using crosscut::testing::run_crosscut;
+
+namespace {
+
+const std::string kQuickstart = std::string(CROSSCUT_TEST_SOURCE_DIR) + "/configs/quickstart.yaml";
+
+std::vector<rapidjson::Document> parse_lines(const std::string& out) {
+  std::vector<rapidjson::Document> docs;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    docs.emplace_back();
+    docs.back().Parse(line.c_str());
+    EXPECT_FALSE(docs.back().HasParseError()) << line;
+  }
+  return docs;
+}
+
+}  // namespace
+
+TEST(BreakerSimulate, PrintsTheDesignExampleExactly) {
+  auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "some/other/key"},
+                        "{\"t_ms\":0,\"op\":\"acquire\"}\n{\"t_ms\":5,\"op\":\"failure\"}\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"t_ms\":0,\"op\":\"acquire\",\"allowed\":true,\"state\":\"CLOSED\",\"transition\":null,\"failures\":0}\n"
+            "{\"t_ms\":5,\"op\":\"failure\",\"state\":\"CLOSED\",\"transition\":null,\"failures\":1}\n");
+}
+
+TEST(BreakerSimulate, OpensHalfOpensAndClosesAccordingToTheConfiguredPolicy) {
+  // quickstart.yaml: threshold 3 for upbit/korea/ticker (override), timeout 60s, 2 successes.
+  std::string trace =
+      "{\"t_ms\":0,\"op\":\"failure\"}\n{\"t_ms\":1,\"op\":\"failure\"}\n{\"t_ms\":2,\"op\":\"failure\"}\n"
+      "{\"t_ms\":10,\"op\":\"acquire\"}\n{\"t_ms\":60002,\"op\":\"state\"}\n{\"t_ms\":60003,\"op\":\"acquire\"}\n"
+      "{\"t_ms\":60004,\"op\":\"success\"}\n{\"t_ms\":60005,\"op\":\"success\"}\n"
+      "{\"t_ms\":60006,\"op\":\"failure\",\"key\":\"x/y/z\"}\n";
+  auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "upbit/korea/ticker"}, trace);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = parse_lines(r.out);
+  ASSERT_EQ(lines.size(), 9u);
+  EXPECT_STREQ(lines[2]["state"].GetString(), "OPEN");
+  EXPECT_STREQ(lines[2]["transition"]["from"].GetString(), "CLOSED");
+  EXPECT_FALSE(lines[3]["allowed"].GetBool());
+  EXPECT_STREQ(lines[4]["state"].GetString(), "HALF_OPEN");
+  EXPECT_TRUE(lines[4]["transition"].IsNull());
+  EXPECT_TRUE(lines[5]["allowed"].GetBool());
+  EXPECT_STREQ(lines[5]["transition"]["to"].GetString(), "HALF_OPEN");
+  EXPECT_STREQ(lines[7]["transition"]["to"].GetString(), "CLOSED");
+  EXPECT_STREQ(lines[8]["key"].GetString(), "x/y/z");
+  EXPECT_STREQ(lines[8]["state"].GetString(), "CLOSED");
+}
+
+TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
+  struct Case {
+    std::string trace;
+    std::string expect;
+  };
+  std::vector<Case> cases{
+      {"{\"t_ms\":0,\"op\":\"acquire\"}\nnot json\n", "stdin:2: not a JSON object"},
+      {"{\"op\":\"acquire\"}\n", "stdin:1: 't_ms' must be an integer"},
+      {"{\"t_ms\":\"5\",\"op\":\"acquire\"}\n", "stdin:1: 't_ms' must be an integer"},
+      {"{\"t_ms\":5,\"op\":\"explode\"}\n", "stdin:1: unknown op 'explode'"},
+      {"{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":4,\"op\":\"state\"}\n", "stdin:2: time goes backwards"},
+      {"{\"t_ms\":5,\"op\":\"state\",\"key\":7}\n", "stdin:1: 'key' must be a string"},
+      {std::string("{\"t_ms\":5,\"op\":\"st\0te\"}\n", 25), "stdin:1:"},
+  };
+  for (const auto& c : cases) {
+    auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "a/b/c"}, c.trace);
+    EXPECT_EQ(r.exit_code, 2) << c.trace;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  // Times may go backwards across keys, only not within one.
+  auto ok = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "a/b/c"},
+                         "{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":1,\"op\":\"state\",\"key\":\"d/e/f\"}\n");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+TEST(BreakerCommands, StatusResetAndOpenOnTheMemoryBackend) {
+  // A memory backend lives in one process: each command sees a fresh breaker.
+  auto open = run_crosscut({"breaker", "open", "-c", kQuickstart, "a/b/c"});
+  EXPECT_EQ(open.exit_code, 0) << open.err;
+  EXPECT_EQ(open.out, "a/b/c: OPEN\n");
+  auto reset = run_crosscut({"breaker", "reset", "-c", kQuickstart, "a/b/c"});
+  EXPECT_EQ(reset.out, "a/b/c: CLOSED\n");
+  auto status = run_crosscut({"breaker", "status", "-c", kQuickstart, "a/b/c", "d/e/f"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("a/b/c"), std::string::npos);
+  EXPECT_NE(status.out.find("CLOSED"), std::string::npos);
+  auto missing_key = run_crosscut({"breaker", "reset", "-c", kQuickstart});
+  EXPECT_EQ(missing_key.exit_code, 2);
+}
+
+TEST(VersionCommand, PrintsVersionAndAbis) {
+  auto r = run_crosscut({"version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("crosscut 1.0.0 (SDK ABI 1, compiler ABI "), std::string::npos) << r.out;
+  auto help = run_crosscut({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("breaker"), std::string::npos);
+}
