@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -675,11 +676,10 @@ TEST_P(BreakerConformance, PolicyIsReadPerOperation) {
 
 }  // namespace crosscut::sdk::testing
 
-// Instantiates the conformance suite for one backend. `prefix` names the instantiation
-// (tests run as prefix/BreakerConformance.Name/0); the rest is the factory: any expression
-// convertible to
-// crosscut::sdk::testing::BreakerBackendFactory (it may contain commas, e.g. a lambda capture
-// list). Use once per backend, at namespace scope.
+// Instantiates the conformance suite for one backend. `prefix` names the instantiation (tests
+// run as prefix/BreakerConformance.Name/0); the remaining argument is the factory, any expression
+// convertible to crosscut::sdk::testing::BreakerBackendFactory (commas are fine, e.g. a lambda's
+// capture list). Use once per backend, at namespace scope, followed by a semicolon.
 #define CROSSCUT_BREAKER_CONFORMANCE(prefix, ...)                                         \
   namespace crosscut_breaker_conformance_##prefix {                                       \
     using ::crosscut::sdk::testing::BreakerConformance;                                   \
