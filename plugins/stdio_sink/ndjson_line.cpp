@@ -1,0 +1,109 @@
+#include "ndjson_line.hpp"
+
+#include <rapidjson/encodings.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string_view>
+
+namespace crosscut::stdio_sink {
+namespace {
+
+// Collects output bytes into a std::string (RapidJSON's output stream concept).
+class StringSink {
+ public:
+  using Ch = char;
+  explicit StringSink(std::string& s) : s_(s) {}
+  void Put(char c) { s_.push_back(c); }
+  void Flush() {}
+
+ private:
+  std::string& s_;
+};
+
+// `in` when it is valid UTF-8; otherwise a copy in `scratch` with each invalid byte replaced
+// by U+FFFD.
+std::string_view valid_utf8(std::string_view in, std::string& scratch) {
+  auto is_valid = [](std::string_view s) {
+    rapidjson::MemoryStream is(s.data(), s.size());
+    rapidjson::GenericStringBuffer<rapidjson::UTF8<>> ignored;
+    while (is.Tell() < s.size())
+      if (!rapidjson::UTF8<>::Validate(is, ignored)) return false;
+    return true;
+  };
+  if (is_valid(in)) return in;
+  scratch.clear();
+  std::size_t i = 0;
+  while (i < in.size()) {
+    rapidjson::MemoryStream is(in.data() + i, in.size() - i);
+    StringSink sink(scratch);
+    const std::size_t before = scratch.size();
+    if (rapidjson::UTF8<>::Validate(is, sink)) {
+      i += is.Tell();
+    } else {
+      scratch.resize(before);
+      scratch += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return scratch;
+}
+
+using LineWriter = rapidjson::Writer<StringSink>;
+
+// The Writer as a Reader handler, except that numbers (read as their source text) are written
+// back verbatim: RapidJSON 1.1's Writer::RawNumber would quote them.
+class ValueWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+ public:
+  using Writer::Writer;
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool /*copy*/) {
+    return RawValue(text, length, rapidjson::kNumberType);
+  }
+};
+
+void write_string(LineWriter& w, std::string_view s, std::string& scratch) {
+  const std::string_view v = valid_utf8(s, scratch);
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+
+// Re-serialises `payload` into `value` when it is exactly one JSON document.
+bool render_payload(std::string_view payload, rapidjson::StringBuffer& value) {
+  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
+                              rapidjson::kParseIterativeFlag |
+                              rapidjson::kParseNumbersAsStringsFlag;
+  rapidjson::MemoryStream is(payload.data(), payload.size());
+  ValueWriter writer(value);
+  rapidjson::Reader reader;
+  // MemoryStream reads an embedded NUL as the end: insist that everything was consumed.
+  return !reader.Parse<kFlags>(is, writer).IsError() && is.Tell() == payload.size() &&
+         writer.IsComplete();
+}
+
+}  // namespace
+
+bool append_ndjson_line(const sdk::Record& record, std::string& out) {
+  thread_local rapidjson::StringBuffer value;
+  thread_local std::string scratch;
+  value.Clear();
+  const bool embedded = render_payload(record.payload, value);
+
+  StringSink sink(out);
+  LineWriter w(sink);
+  w.StartObject();
+  w.Key("topic");
+  write_string(w, record.topic, scratch);
+  w.Key("key");
+  write_string(w, record.key, scratch);
+  w.Key("value");
+  if (embedded)
+    w.RawValue(value.GetString(), value.GetSize(), rapidjson::kObjectType);
+  else
+    write_string(w, record.payload, scratch);
+  w.EndObject();
+  out.push_back('\n');
+  return embedded;
+}
+
+}  // namespace crosscut::stdio_sink

@@ -1,0 +1,198 @@
+// The reference implementation of the circuit breaker state machine (DESIGN §6.4), over plain
+// per-key data. Header-only and dependency-free: the memory backend runs it under its locks, and
+// any other backend (a Redis backend's process-local fallback, a third-party store) can run it
+// too, or port it rule by rule and check itself with the conformance suite
+// (crosscut/sdk/testing/breaker_conformance.hpp).
+//
+//   crosscut::sdk::BreakerData data;                         // one per resource key
+//   auto r = crosscut::sdk::apply(data, BreakerOp::failure, policy, now_ms);
+//   if (r.transition) publish_transition(key, *r.transition, r.now_ms);
+//
+// Not synchronised: the caller makes each apply() on one key's data atomic (a lock, a script).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "crosscut/sdk/abi.hpp"
+#include "crosscut/sdk/breaker.hpp"
+
+CROSSCUT_SDK_BEGIN_NAMESPACE
+
+// Everything the state machine keeps for one resource key. A default-constructed value is a
+// fresh CLOSED breaker with no failures, which is what an unknown key means.
+struct BreakerData {
+  BreakerState state = BreakerState::closed;  // the stored state (see reported_state())
+  // Failure times (epoch ms), sorted ascending. Only CLOSED adds failures and it opens once
+  // they reach failure_threshold, so this never holds more than the largest threshold used.
+  std::vector<std::int64_t> failure_times;
+  std::int64_t opened_at_ms = 0;        // OPEN: when it opened (meaningful unless CLOSED)
+  std::int64_t half_open_since_ms = 0;  // HALF_OPEN: when the trial period began
+  std::uint32_t permits_taken = 0;      // HALF_OPEN: acquires granted in this period
+  std::uint32_t successes = 0;          // HALF_OPEN: successes reported in this period
+  bool forced_open = false;             // OPEN by force_open: never turns HALF_OPEN until reset
+};
+
+// Failures `t` still inside the window at `now`: those with `t + sliding_window > now`.
+inline std::uint32_t failures_in_window(const BreakerData& d, const BreakerPolicy& p,
+                                        std::int64_t now_ms) {
+  const std::int64_t cutoff = now_ms - p.sliding_window.count();  // t <= cutoff is outside
+  auto first_inside = std::upper_bound(d.failure_times.begin(), d.failure_times.end(), cutoff);
+  return static_cast<std::uint32_t>(d.failure_times.end() - first_inside);
+}
+
+// The state a `state` query at `now` reports, without changing anything: an OPEN breaker
+// whose timeout has elapsed reads HALF_OPEN (the next acquire will make it so), unless it was
+// forced open; a HALF_OPEN breaker whose trial period ran out reads OPEN (the next operation
+// will reopen it).
+inline BreakerState reported_state(const BreakerData& d, const BreakerPolicy& p,
+                                   std::int64_t now_ms) {
+  switch (d.state) {
+    case BreakerState::closed:
+      return BreakerState::closed;
+    case BreakerState::open:
+      return !d.forced_open && now_ms >= d.opened_at_ms + p.timeout.count()
+                 ? BreakerState::half_open
+                 : BreakerState::open;
+    case BreakerState::half_open:
+      return now_ms >= d.half_open_since_ms + p.timeout.count() ? BreakerState::open
+                                                                : BreakerState::half_open;
+  }
+  return d.state;
+}
+
+// Throws std::invalid_argument naming the problem when check_policy() rejects `p`. apply()
+// assumes a valid policy; backends call this first (it is a handful of comparisons).
+inline void require_valid_policy(const BreakerPolicy& p) {
+  if (auto problem = check_policy(p)) throw std::invalid_argument("breaker policy: " + *problem);
+}
+
+namespace detail {
+
+inline void enter_open(BreakerData& d, std::int64_t now_ms) {
+  d.state = BreakerState::open;
+  d.opened_at_ms = now_ms;
+  d.permits_taken = 0;
+  d.successes = 0;
+}
+
+inline void enter_closed(BreakerData& d) {
+  d.state = BreakerState::closed;
+  d.failure_times.clear();
+  d.permits_taken = 0;
+  d.successes = 0;
+  d.forced_open = false;
+}
+
+inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now_ms) {
+  auto& times = d.failure_times;
+  // Sorted insert: concurrent callers that read their clock before taking the key's lock may
+  // arrive a little out of order; equal times are kept (two failures in one millisecond count
+  // twice).
+  times.insert(std::upper_bound(times.begin(), times.end(), now_ms), now_ms);
+  const std::int64_t cutoff = now_ms - p.sliding_window.count();
+  times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), cutoff));
+}
+
+}  // namespace detail
+
+// Applies one operation at `now_ms` to one key's data and says what it did.
+//
+// The rules, evaluated at the start of every operation, in this order:
+//  1. reset: -> CLOSED with every failure cleared (and the forced flag dropped).
+//     force_open: -> OPEN (opened_at = now), never turning HALF_OPEN until reset.
+//     Each makes its own single transition, reported only when the stored state changes
+//     (reset of a CLOSED breaker and force_open of an OPEN one transition nothing).
+//  2. HALF_OPEN and now >= half_open_since + timeout, for acquire/success/failure/state:
+//     -> OPEN with opened_at = now (half_open_expired); the operation then proceeds against
+//     OPEN, so a lost permit cannot wedge a breaker.
+//  3. CLOSED: acquire is allowed; failure adds `now`, drops every t with
+//     t + sliding_window <= now, and at failure_threshold or more -> OPEN (opened_at = now);
+//     success changes nothing (successes do not remove failures).
+//     OPEN: acquire is rejected while now < opened_at + timeout (always, when forced); the
+//     first acquire at or after it -> HALF_OPEN (half_open_since = now) and takes the first
+//     permit. success/failure change nothing (they belong to calls started before it opened).
+//     HALF_OPEN: acquire takes a permit while fewer than half_open_max_calls were taken in
+//     this period; success counts and at success_threshold -> CLOSED with failures cleared;
+//     failure -> OPEN (opened_at = now).
+//     state changes nothing in any state (see reported_state()).
+// At most one transition happens per operation; `result.transition` is it.
+//
+// Precondition: check_policy(policy) accepts it (see require_valid_policy()).
+inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
+                           std::int64_t now_ms) {
+  BreakerResult r;
+  r.now_ms = now_ms;
+  auto transition = [&](BreakerState to, TransitionReason why) {
+    r.transition = StateChange{d.state, to, why};
+  };
+
+  if (op == BreakerOp::reset) {
+    if (d.state != BreakerState::closed) transition(BreakerState::closed, TransitionReason::reset);
+    detail::enter_closed(d);
+  } else if (op == BreakerOp::force_open) {
+    if (d.state != BreakerState::open) {
+      transition(BreakerState::open, TransitionReason::forced_open);
+      detail::enter_open(d, now_ms);
+    }
+    d.forced_open = true;
+  } else {
+    if (d.state == BreakerState::half_open && now_ms >= d.half_open_since_ms + p.timeout.count()) {
+      transition(BreakerState::open, TransitionReason::half_open_expired);
+      detail::enter_open(d, now_ms);
+    }
+    switch (d.state) {
+      case BreakerState::closed:
+        if (op == BreakerOp::acquire) {
+          r.allowed = true;
+        } else if (op == BreakerOp::failure) {
+          detail::add_failure(d, p, now_ms);
+          if (d.failure_times.size() >= p.failure_threshold) {
+            transition(BreakerState::open, TransitionReason::failure_threshold);
+            detail::enter_open(d, now_ms);
+          }
+        }
+        break;
+      case BreakerState::open:
+        // After an expiry in rule 2, opened_at == now, so the timeout cannot have elapsed:
+        // no second transition in this operation.
+        if (op == BreakerOp::acquire && !d.forced_open &&
+            now_ms >= d.opened_at_ms + p.timeout.count()) {
+          transition(BreakerState::half_open, TransitionReason::timeout_elapsed);
+          d.state = BreakerState::half_open;
+          d.half_open_since_ms = now_ms;
+          d.permits_taken = 1;
+          d.successes = 0;
+          r.allowed = true;
+        }
+        break;
+      case BreakerState::half_open:
+        if (op == BreakerOp::acquire) {
+          if (d.permits_taken < p.half_open_max_calls) {
+            ++d.permits_taken;
+            r.allowed = true;
+          }
+        } else if (op == BreakerOp::success) {
+          if (++d.successes >= p.success_threshold) {
+            transition(BreakerState::closed, TransitionReason::success_threshold);
+            detail::enter_closed(d);
+          }
+        } else if (op == BreakerOp::failure) {
+          transition(BreakerState::open, TransitionReason::half_open_failure);
+          detail::enter_open(d, now_ms);
+        }
+        break;
+    }
+  }
+
+  r.state = reported_state(d, p, now_ms);
+  r.failures = failures_in_window(d, p, now_ms);
+  r.forced_open = d.forced_open;
+  if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
+  return r;
+}
+
+CROSSCUT_SDK_END_NAMESPACE
