@@ -14,6 +14,8 @@
 namespace crosscut::cli {
 namespace {
 
+constexpr std::size_t kMaxTraceLine = 1 << 20;
+
 struct BreakerArgs {
   std::string config;
   std::vector<std::string> paths;
@@ -64,6 +66,7 @@ int simulate(const BreakerArgs& args) {
   };
   while (std::getline(std::cin, line)) {
     ++line_no;
+    if (line.size() > kMaxTraceLine) return bad("line longer than 1 MiB");
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     rapidjson::Document doc;
     doc.Parse(line.c_str(), line.size());

@@ -132,6 +132,140 @@ ProcessResult run_crosscut(const std::vector<std::string>& args, const std::stri
   return run_process(argv, input, env);
 }
 
+namespace {
+
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : env) {
+    if (v.empty())
+      merged.erase(k);
+    else
+      merged[k] = v;
+  }
+  std::vector<std::string> out;
+  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+  return out;
+}
+
+}  // namespace
+
+RunningProcess::RunningProcess(const std::vector<std::string>& argv,
+                               const std::map<std::string, std::string>& env) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+  auto env_strings = merged_environment(env);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  int rc = posix_spawnp(&pid_, cargv[0], &fa, nullptr, cargv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+  in_ = in[1];
+  out_ = out[0];
+  err_ = err[0];
+  set_nonblocking(out_);
+  set_nonblocking(err_);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+RunningProcess::~RunningProcess() {
+  if (!done_) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+}
+
+void RunningProcess::pump(int timeout_ms) {
+  pollfd fds[2];
+  int n = 0;
+  if (out_ >= 0) fds[n++] = {out_, POLLIN, 0};
+  if (err_ >= 0) fds[n++] = {err_, POLLIN, 0};
+  if (n == 0) return;
+  if (poll(fds, n, timeout_ms) <= 0) return;
+  char buf[65536];
+  for (int i = 0; i < n; ++i) {
+    if (fds[i].revents == 0) continue;
+    ssize_t r = read(fds[i].fd, buf, sizeof buf);
+    bool is_out = fds[i].fd == out_;
+    if (r > 0) {
+      (is_out ? result_.out : result_.err).append(buf, static_cast<std::size_t>(r));
+    } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+      close(fds[i].fd);
+      (is_out ? out_ : err_) = -1;
+    }
+  }
+}
+
+bool RunningProcess::wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (result_.err.find(text) == std::string::npos) {
+    if (err_ < 0) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pump(static_cast<int>(left.count()));
+  }
+  return true;
+}
+
+void RunningProcess::write_stdin(const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t w = write(in_, data.data() + done, data.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("write to child stdin failed");
+    }
+    done += static_cast<std::size_t>(w);
+  }
+}
+
+void RunningProcess::close_stdin() {
+  if (in_ >= 0) close(in_);
+  in_ = -1;
+}
+
+void RunningProcess::signal(int sig) {
+  ::kill(pid_, sig);
+}
+
+ProcessResult RunningProcess::wait() {
+  close_stdin();
+  while (out_ >= 0 || err_ >= 0) pump(-1);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  done_ = true;
+  return result_;
+}
+
+std::unique_ptr<RunningProcess> start_crosscut(const std::vector<std::string>& args,
+                                               std::map<std::string, std::string> env) {
+  std::vector<std::string> argv{CROSSCUT_TEST_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  env.emplace("CROSSCUT_PLUGIN_PATH", CROSSCUT_TEST_PLUGIN_DIR);
+  return std::make_unique<RunningProcess>(argv, env);
+}
+
 TempDir::TempDir() {
   std::random_device rd;
   for (int attempt = 0; attempt < 100; ++attempt) {

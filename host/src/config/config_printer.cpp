@@ -10,6 +10,19 @@ namespace {
 
 constexpr const char* kRedacted = "<redacted>";
 
+// scheme://user:password@host… -> scheme://user:<redacted>@host… (URLs carry credentials).
+std::string redact_url_password(const std::string& s) {
+  auto scheme = s.find("://");
+  if (scheme == std::string::npos) return s;
+  auto start = scheme + 3;
+  auto at = s.find('@', start);
+  auto slash = s.find('/', start);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return s;
+  auto colon = s.find(':', start);
+  if (colon == std::string::npos || colon > at) return s;
+  return s.substr(0, colon + 1) + kRedacted + s.substr(at);
+}
+
 void emit(YAML::Emitter& out, const sdk::ConfigNode& n, bool redact) {
   using K = sdk::ConfigNode::Kind;
   switch (n.kind) {
@@ -20,9 +33,9 @@ void emit(YAML::Emitter& out, const sdk::ConfigNode& n, bool redact) {
       if (redact || n.secret) {
         out << kRedacted;
       } else if (n.quoted) {
-        out << YAML::DoubleQuoted << n.scalar;
+        out << YAML::DoubleQuoted << redact_url_password(n.scalar);
       } else {
-        out << n.scalar;
+        out << redact_url_password(n.scalar);
       }
       return;
     case K::sequence:

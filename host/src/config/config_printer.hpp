@@ -8,7 +8,8 @@
 namespace crosscut::config {
 
 // Values of options declared secret, and of map entries whose key names a credential
-// (password, secret, token, api key, sasl/ssl key material), are printed as "<redacted>".
+// (password, secret, token, api key, sasl/ssl key material), are printed as "<redacted>";
+// so are passwords inside URLs (scheme://user:password@host).
 std::string print_yaml(const sdk::ConfigNode& root);
 
 // True for keys that hold credentials whatever schema declares them (free-form maps such as

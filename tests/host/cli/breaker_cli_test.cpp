@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <signal.h>
+
 #include <sstream>
 
 #include "support/process.hpp"
@@ -30,19 +32,24 @@ TEST(BreakerSimulate, PrintsTheDesignExampleExactly) {
   auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "some/other/key"},
                         "{\"t_ms\":0,\"op\":\"acquire\"}\n{\"t_ms\":5,\"op\":\"failure\"}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out,
-            "{\"t_ms\":0,\"op\":\"acquire\",\"allowed\":true,\"state\":\"CLOSED\",\"transition\":null,\"failures\":0}\n"
-            "{\"t_ms\":5,\"op\":\"failure\",\"state\":\"CLOSED\",\"transition\":null,\"failures\":1}\n");
+  EXPECT_EQ(
+      r.out,
+      "{\"t_ms\":0,\"op\":\"acquire\",\"allowed\":true,\"state\":\"CLOSED\",\"transition\":null,"
+      "\"failures\":0}\n"
+      "{\"t_ms\":5,\"op\":\"failure\",\"state\":\"CLOSED\",\"transition\":null,\"failures\":1}\n");
 }
 
 TEST(BreakerSimulate, OpensHalfOpensAndClosesAccordingToTheConfiguredPolicy) {
   // quickstart.yaml: threshold 3 for upbit/korea/ticker (override), timeout 60s, 2 successes.
   std::string trace =
-      "{\"t_ms\":0,\"op\":\"failure\"}\n{\"t_ms\":1,\"op\":\"failure\"}\n{\"t_ms\":2,\"op\":\"failure\"}\n"
-      "{\"t_ms\":10,\"op\":\"acquire\"}\n{\"t_ms\":60002,\"op\":\"state\"}\n{\"t_ms\":60003,\"op\":\"acquire\"}\n"
+      "{\"t_ms\":0,\"op\":\"failure\"}\n{\"t_ms\":1,\"op\":\"failure\"}\n{\"t_ms\":2,\"op\":"
+      "\"failure\"}\n"
+      "{\"t_ms\":10,\"op\":\"acquire\"}\n{\"t_ms\":60002,\"op\":\"state\"}\n{\"t_ms\":60003,\"op\":"
+      "\"acquire\"}\n"
       "{\"t_ms\":60004,\"op\":\"success\"}\n{\"t_ms\":60005,\"op\":\"success\"}\n"
       "{\"t_ms\":60006,\"op\":\"failure\",\"key\":\"x/y/z\"}\n";
-  auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "upbit/korea/ticker"}, trace);
+  auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "upbit/korea/ticker"},
+                        trace);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = parse_lines(r.out);
   ASSERT_EQ(lines.size(), 9u);
@@ -68,7 +75,8 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
       {"{\"op\":\"acquire\"}\n", "stdin:1: 't_ms' must be an integer"},
       {"{\"t_ms\":\"5\",\"op\":\"acquire\"}\n", "stdin:1: 't_ms' must be an integer"},
       {"{\"t_ms\":5,\"op\":\"explode\"}\n", "stdin:1: unknown op 'explode'"},
-      {"{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":4,\"op\":\"state\"}\n", "stdin:2: time goes backwards"},
+      {"{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":4,\"op\":\"state\"}\n",
+       "stdin:2: time goes backwards"},
       {"{\"t_ms\":5,\"op\":\"state\",\"key\":7}\n", "stdin:1: 'key' must be a string"},
       {std::string("{\"t_ms\":5,\"op\":\"st\0te\"}\n", 25), "stdin:1:"},
   };
@@ -79,8 +87,9 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   // Times may go backwards across keys, only not within one.
-  auto ok = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "a/b/c"},
-                         "{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":1,\"op\":\"state\",\"key\":\"d/e/f\"}\n");
+  auto ok = run_crosscut(
+      {"breaker", "simulate", "-c", kQuickstart, "--key", "a/b/c"},
+      "{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":1,\"op\":\"state\",\"key\":\"d/e/f\"}\n");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
@@ -106,4 +115,25 @@ TEST(VersionCommand, PrintsVersionAndAbis) {
   auto help = run_crosscut({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("breaker"), std::string::npos);
+}
+
+TEST(RunCommand, StopsCleanlyOnSigtermAndSigint) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    auto p = crosscut::testing::start_crosscut({"run", "-c", kQuickstart});
+    ASSERT_TRUE(p->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
+        << p->wait().err;
+    p->signal(sig);
+    auto r = p->wait();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("stopping"), std::string::npos) << r.err;
+  }
+}
+
+TEST(RunCommand, ConfigurationErrorsExitTwoBeforeStarting) {
+  crosscut::testing::TempDir dir;
+  auto file = dir.write("bad.yaml", "breakers: {defaults: {timeout: 0s}}\n");
+  auto r = run_crosscut({"run", "-c", file.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.yaml:1:32: breakers.defaults.timeout: must be > 0"), std::string::npos)
+      << r.err;
 }

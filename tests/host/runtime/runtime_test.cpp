@@ -32,7 +32,8 @@ TEST(Runtime, EmptyConfigurationRunsOnTheMemoryBreakerWithTheSeedDefaults) {
   EXPECT_EQ(b.policy().timeout, std::chrono::seconds(60));
   EXPECT_EQ(b.policy().half_open_max_calls, 3u);
   EXPECT_EQ(b.policy().sliding_window, std::chrono::seconds(300));
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(b.apply(BreakerOp::failure, 1000 + i).state, BreakerState::closed);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(b.apply(BreakerOp::failure, 1000 + i).state, BreakerState::closed);
   auto r = b.apply(BreakerOp::failure, 1010);
   EXPECT_EQ(r.state, BreakerState::open);
   ASSERT_TRUE(r.transition.has_value());
@@ -41,7 +42,8 @@ TEST(Runtime, EmptyConfigurationRunsOnTheMemoryBreakerWithTheSeedDefaults) {
 
 TEST(Runtime, OverridesApplyPerResource) {
   auto rt = Runtime::from_string(
-      "breakers:\n  defaults: {failure_threshold: 4}\n  overrides:\n    \"a/b/c\": {failure_threshold: 2}\n",
+      "breakers:\n  defaults: {failure_threshold: 4}\n  overrides:\n    \"a/b/c\": "
+      "{failure_threshold: 2}\n",
       "o.yaml", options_with_fixtures());
   EXPECT_EQ(rt->breaker("a/b/c").policy().failure_threshold, 2u);
   EXPECT_EQ(rt->breaker("a/b/c").policy().success_threshold, 2u);  // rest from defaults
@@ -57,7 +59,8 @@ TEST(Runtime, BreakerCallThrowsWhenOpenAndRecordsOutcomes) {
                                  options_with_fixtures(&clock));
   auto b = rt->breaker("k/k/k");
   EXPECT_EQ(b.call([] { return 7; }), 7);
-  for (int i = 0; i < 2; ++i) EXPECT_THROW(b.call([]() -> int { throw std::runtime_error("boom"); }), std::runtime_error);
+  for (int i = 0; i < 2; ++i)
+    EXPECT_THROW(b.call([]() -> int { throw std::runtime_error("boom"); }), std::runtime_error);
   EXPECT_EQ(b.state(), BreakerState::open);
   EXPECT_THROW(b.call([] {}), crosscut::CircuitOpenError);
   clock.advance(std::chrono::seconds(61));
@@ -68,7 +71,8 @@ TEST(Runtime, BreakerCallThrowsWhenOpenAndRecordsOutcomes) {
 }
 
 TEST(Runtime, BuildsNamedRecordSinksFromPlugins) {
-  auto rt = Runtime::from_string("sinks:\n  main: {type: fixture_null, count: 3}\n", "s.yaml", options_with_fixtures());
+  auto rt = Runtime::from_string("sinks:\n  main: {type: fixture_null, count: 3}\n", "s.yaml",
+                                 options_with_fixtures());
   auto* sink = rt->record_sink("main");
   ASSERT_NE(sink, nullptr);
   EXPECT_EQ(rt->record_sink("other"), nullptr);
@@ -95,23 +99,35 @@ TEST(Runtime, EffectiveConfigurationFillsDefaultsAndRedactsSecrets) {
 }
 
 TEST(Runtime, PluginsLoadListLimitsWhatIsLoaded) {
-  auto rt = Runtime::from_string("plugins: {load: [memory_breaker]}\n", "l.yaml", options_with_fixtures());
+  auto rt = Runtime::from_string("plugins: {load: [memory_breaker]}\n", "l.yaml",
+                                 options_with_fixtures());
   auto plugins = rt->plugins();
   ASSERT_EQ(plugins.size(), 1u);
   EXPECT_EQ(plugins[0].name, "memory_breaker");
-  EXPECT_THROW(Runtime::from_string("plugins: {load: [memory_breaker]}\nsinks: {m: {type: fixture_null}}\n",
-                                    "l.yaml", options_with_fixtures()),
-               crosscut::ConfigurationError);
+  EXPECT_THROW(
+      Runtime::from_string("plugins: {load: [memory_breaker]}\nsinks: {m: {type: fixture_null}}\n",
+                           "l.yaml", options_with_fixtures()),
+      crosscut::ConfigurationError);
 }
 
 TEST(ValidateCommand, PrintsTheEffectiveConfigurationWithSecretsRedacted) {
   crosscut::testing::TempDir dir;
-  auto file = dir.write("c.yaml", "sinks:\n  main: {type: fixture_null, token: \"${TOKEN_FOR_TEST}\"}\n");
-  auto r = crosscut::testing::run_crosscut({"validate", "-c", file.string(), "--print", "--path", kFixtureDir}, "",
-                                           {{"TOKEN_FOR_TEST", "s3cr3t-t0ken"}});
+  auto file =
+      dir.write("c.yaml", "sinks:\n  main: {type: fixture_null, token: \"${TOKEN_FOR_TEST}\"}\n");
+  auto r = crosscut::testing::run_crosscut(
+      {"validate", "-c", file.string(), "--print", "--path", kFixtureDir}, "",
+      {{"TOKEN_FOR_TEST", "s3cr3t-t0ken"}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.find("s3cr3t-t0ken"), std::string::npos);
   EXPECT_NE(r.out.find("token: <redacted>"), std::string::npos) << r.out;
+}
+
+TEST(Runtime, PasswordsInsideUrlsAreRedactedWhenPrinted) {
+  auto rt = Runtime::from_string("service: {name: \"redis://app:topsecret@10.0.0.1:6379/0\"}\n",
+                                 "u.yaml", options_with_fixtures());
+  std::string printed = rt->effective_config();
+  EXPECT_EQ(printed.find("topsecret"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("redis://app:<redacted>@10.0.0.1:6379/0"), std::string::npos) << printed;
 }
 
 TEST(ValidateCommand, QuickstartConfigurationIsValid) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "redis_fixture.hpp"
+#include "support/process.hpp"
 
 using crosscut::redis::RedisBreakerBackend;
 using crosscut::redis::UnavailablePolicy;
@@ -87,15 +88,17 @@ class HostilePeer {
   std::thread thread_;
 };
 
-std::unique_ptr<RedisBreakerBackend> backend_for(const std::string& url, TestHost& host,
-                                                 UnavailablePolicy on_unavailable = UnavailablePolicy::local) {
+std::unique_ptr<RedisBreakerBackend> backend_for(
+    const std::string& url, TestHost& host,
+    UnavailablePolicy on_unavailable = UnavailablePolicy::local) {
   auto o = crosscut::testing::redis_options(url);
   o.on_unavailable = on_unavailable;
   return std::make_unique<RedisBreakerBackend>(o, host);
 }
 
 std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -196,7 +199,8 @@ TEST(RedisBackend, OutageFallsBackLocallyReportsOnceAndRecovers) {
   auto r2 = b->apply(key, BreakerOp::failure, policy(2), 1002);
   EXPECT_TRUE(r2.degraded);
   EXPECT_EQ(r2.state, BreakerState::open);
-  for (int i = 0; i < 50; ++i) EXPECT_FALSE(b->apply(key, BreakerOp::acquire, policy(2), 1003 + i).allowed);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_FALSE(b->apply(key, BreakerOp::acquire, policy(2), 1003 + i).allowed);
   EXPECT_TRUE(b->unavailable());
   EXPECT_EQ(redis_errors(host), 1u);  // one error per outage, however many calls
 
@@ -243,14 +247,17 @@ TEST(RedisBackend, UnreachableAtStartupSaysSoOnce) {
   for (int i = 0; i < 20; ++i) b->apply("a/b/c", BreakerOp::failure, policy(), 1000 + i);
   ASSERT_EQ(redis_errors(host), 1u);
   auto e = host.errors().front();
-  EXPECT_NE(e.info.message.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << e.info.message;
-  EXPECT_EQ(b->apply("a/b/c", BreakerOp::state, policy(), 1100).state, BreakerState::open);  // local rules
+  EXPECT_NE(e.info.message.find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << e.info.message;
+  EXPECT_EQ(b->apply("a/b/c", BreakerOp::state, policy(), 1100).state,
+            BreakerState::open);  // local rules
 }
 
 TEST(RedisBackend, WrongPasswordIsAClearErrorAndNotACrash) {
   RedisServer server(RedisServer::Options{.password = "right-password", .unix_socket = ""});
   TestHost host;
-  auto b = backend_for("redis://:wrong-password@127.0.0.1:" + std::to_string(server.port()) + "/0", host);
+  auto b = backend_for("redis://:wrong-password@127.0.0.1:" + std::to_string(server.port()) + "/0",
+                       host);
   auto r = b->apply("a/b/c", BreakerOp::acquire, policy(), 1000);
   EXPECT_TRUE(r.degraded);
   ASSERT_EQ(redis_errors(host), 1u);
@@ -274,11 +281,13 @@ TEST(RedisBackend, APeerThatIsNotRedisIsRefused) {
 TEST(RedisBackend, APeerThatNeverAnswersCostsAtMostTheCommandTimeout) {
   HostilePeer silent(HostilePeer::Mode::silent);
   TestHost host;
-  auto o = crosscut::testing::redis_options("redis://127.0.0.1:" + std::to_string(silent.port()) + "/0");
+  auto o =
+      crosscut::testing::redis_options("redis://127.0.0.1:" + std::to_string(silent.port()) + "/0");
   o.command_timeout = std::chrono::milliseconds(50);
   auto start = std::chrono::steady_clock::now();
   RedisBreakerBackend b(o, host);
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(b.apply("a/b/c", BreakerOp::acquire, policy(), 1000 + i).degraded);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_TRUE(b.apply("a/b/c", BreakerOp::acquire, policy(), 1000 + i).degraded);
   // Without the timeout these calls would wait forever; the bound is loose on purpose.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(redis_errors(host), 1u);

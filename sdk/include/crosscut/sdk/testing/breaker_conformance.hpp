@@ -677,14 +677,15 @@ TEST_P(BreakerConformance, PolicyIsReadPerOperation) {
 }  // namespace crosscut::sdk::testing
 
 // Instantiates the conformance suite for one backend. `prefix` names the instantiation (tests
-// run as prefix/BreakerConformance.Name/0); the remaining argument is the factory, any expression
-// convertible to crosscut::sdk::testing::BreakerBackendFactory (commas are fine, e.g. a lambda's
-// capture list). Use once per backend, at namespace scope, followed by a semicolon.
-#define CROSSCUT_BREAKER_CONFORMANCE(prefix, ...)                                         \
-  namespace crosscut_breaker_conformance_##prefix {                                       \
-    using ::crosscut::sdk::testing::BreakerConformance;                                   \
-    INSTANTIATE_TEST_SUITE_P(                                                             \
-        prefix, BreakerConformance,                                                       \
-        ::testing::Values(::crosscut::sdk::testing::BreakerBackendFactory(__VA_ARGS__))); \
-  }                                                                                       \
+// run as prefix/BreakerConformance.Name/prefix); the remaining argument is the factory, any
+// expression convertible to crosscut::sdk::testing::BreakerBackendFactory (commas are fine, e.g. a
+// lambda's capture list). Use once per backend, at namespace scope, followed by a semicolon.
+#define CROSSCUT_BREAKER_CONFORMANCE(prefix, ...)                                        \
+  namespace crosscut_breaker_conformance_##prefix {                                      \
+    using ::crosscut::sdk::testing::BreakerConformance;                                  \
+    INSTANTIATE_TEST_SUITE_P(                                                            \
+        prefix, BreakerConformance,                                                      \
+        ::testing::Values(::crosscut::sdk::testing::BreakerBackendFactory(__VA_ARGS__)), \
+        [](const auto&) { return std::string(#prefix); });                               \
+  }                                                                                      \
   static_assert(true, "require a semicolon after the macro")
