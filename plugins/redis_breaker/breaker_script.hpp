@@ -25,25 +25,22 @@ local ft, sth = tonumber(ARGV[3]), tonumber(ARGV[4])
 local timeout, hmax = tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
 
--- Keys of another type were written by someone else: reset clears them, anything else says so.
-local st_type = redis.call('TYPE', s)['ok']
-local f_type = redis.call('TYPE', f)['ok']
-if (st_type ~= 'none' and st_type ~= 'hash') or (f_type ~= 'none' and f_type ~= 'zset') then
-  if op == 'reset' then
-    redis.call('DEL', s, f)
-  else
-    return redis.error_reply('WRONGTYPE breaker keys ' .. s .. ' (' .. st_type .. ') / ' .. f ..
-                             ' (' .. f_type .. ') hold foreign data; run: crosscut breaker reset')
-  end
+-- Foreign data in these keys (another type) fails the first read or write with WRONGTYPE,
+-- which the backend reports; reset deletes such keys and so repairs them.
+local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq')
+if h['err'] then
+  if op ~= 'reset' then return h end
+  redis.call('DEL', s, f)
+  h = {}
 end
-
-local h = redis.call('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo')
 local st = tonumber(h[1]) or 0
 local oa = tonumber(h[2]) or 0
 local hs = tonumber(h[3]) or 0
 local pt = tonumber(h[4]) or 0
 local sc = tonumber(h[5]) or 0
 local fo = tonumber(h[6]) or 0
+local seq = tonumber(h[7]) or 0
+local failures = nil  -- counted once, when known
 local CLOSED, OPEN, HALF = 0, 1, 2
 local from, to, why = -1, -1, ''
 local allowed = 0
@@ -59,6 +56,7 @@ end
 local function enter_closed()
   st, pt, sc, fo = CLOSED, 0, 0, 0
   redis.call('DEL', f)
+  failures = 0
   dirty = true
 end
 
@@ -81,11 +79,12 @@ else
     if op == 'acquire' then
       allowed = 1
     elseif op == 'failure' then
-      local seq = redis.call('HINCRBY', s, 'seq', 1)
+      seq = seq + 1
       redis.call('ZADD', f, now, now .. ':' .. seq)
       redis.call('ZREMRANGEBYSCORE', f, '-inf', now - window)
+      failures = redis.call('ZCARD', f)
       dirty = true
-      if redis.call('ZCARD', f) >= ft then
+      if failures >= ft then
         transition(OPEN, 'failure_threshold')
         enter_open()
       end
@@ -119,14 +118,14 @@ else
 end
 
 if dirty then
-  redis.call('HSET', s, 'st', st, 'oa', oa, 'hs', hs, 'pt', pt, 'sc', sc, 'fo', fo)
+  redis.call('HSET', s, 'st', st, 'oa', oa, 'hs', hs, 'pt', pt, 'sc', sc, 'fo', fo, 'seq', seq)
   if fo == 1 then
     -- A forced breaker stays open until an operator resets it, however long that takes.
     redis.call('PERSIST', s)
     redis.call('PERSIST', f)
   else
     redis.call('PEXPIRE', s, ttl)
-    if redis.call('EXISTS', f) == 1 then redis.call('PEXPIRE', f, ttl) end
+    redis.call('PEXPIRE', f, ttl)
   end
 end
 
@@ -136,7 +135,7 @@ if st == OPEN and fo == 0 and now >= oa + timeout then
 elseif st == HALF and now >= hs + timeout then
   reported = OPEN
 end
-local failures = redis.call('ZCOUNT', f, '(' .. (now - window), '+inf')
+if failures == nil then failures = redis.call('ZCOUNT', f, '(' .. (now - window), '+inf') end
 local opened = -1
 if st ~= CLOSED then opened = oa end
 return {allowed, reported, from, to, why, failures, opened, fo, now}
