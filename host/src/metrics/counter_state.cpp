@@ -1,0 +1,201 @@
+#include "metrics/counter_state.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace crosscut::metrics {
+
+namespace {
+
+std::atomic<std::uint64_t> next_counter_id{1};
+
+// The calling thread's cells, by counter id. A small direct-mapped table of plain data in
+// the initial-exec TLS model, so the common lookup is two loads from %fs and a compare,
+// without __tls_get_addr. Ids are never reused, so a stale entry (its counter destroyed)
+// can never match.
+struct CellRef {
+  std::uint64_t counter = 0;
+  ThreadCell* cell = nullptr;
+};
+constexpr std::size_t kCellRefs = 8;
+__attribute__((tls_model("initial-exec"))) thread_local CellRef cell_refs[kCellRefs];
+
+// Every cell of the thread, for counters that miss the small table.
+thread_local std::unordered_map<std::uint64_t, ThreadCell*> all_cells;
+
+// Whether `minute` is due under `w`. 128-bit arithmetic: event times may be anything.
+bool due(std::int64_t minute, const CollectWindow& w) {
+  if (w.everything) return true;
+  __int128 start = static_cast<__int128>(minute) * 1'000'000'000;
+  __int128 end = start + static_cast<__int128>(kBucketSizeSec) * 1'000'000'000;
+  if (end + w.grace_ns < w.now_ns) return true;
+  return start > static_cast<__int128>(w.now_ns) + w.horizon_ns;
+}
+
+}  // namespace
+
+CounterState::CounterState(sdk::Target target, const sdk::Clock& clock)
+    : target_(std::move(target)), clock_(clock), id_(next_counter_id.fetch_add(1)) {}
+
+CounterState::~CounterState() = default;
+
+ThreadCell& CounterState::local_cell() {
+  CellRef& ref = cell_refs[id_ % kCellRefs];
+  if (ref.counter == id_) [[likely]]
+    return *ref.cell;
+  return local_cell_slow();
+}
+
+ThreadCell& CounterState::local_cell_slow() {
+  ThreadCell* cell;
+  auto it = all_cells.find(id_);
+  if (it != all_cells.end()) {
+    cell = it->second;
+  } else {
+    auto owned = std::make_unique<ThreadCell>();
+    cell = owned.get();
+    {
+      std::lock_guard lock(cells_mu_);
+      cells_.push_back(std::move(owned));
+    }
+    all_cells.emplace(id_, cell);
+  }
+  cell_refs[id_ % kCellRefs] = CellRef{id_, cell};
+  return *cell;
+}
+
+std::uint32_t CounterState::intern(ThreadCell& cell, std::string_view symbol, std::uint64_t hash,
+                                   bool cut) {
+  SymbolRepairs repairs;
+  std::string key = key_for_symbol(symbol, &repairs);
+  std::uint32_t id = kNoSymbol;
+  {
+    std::lock_guard lock(symbols_mu_);
+    auto it = symbol_ids_.find(key);
+    if (it != symbol_ids_.end()) {
+      id = it->second;
+    } else if (symbol_keys_.size() < kMaxSymbols) {
+      id = static_cast<std::uint32_t>(symbol_keys_.size());
+      symbol_keys_.push_back(key);
+      symbol_ids_.emplace(std::move(key), id);
+    }
+  }
+  if (id == kNoSymbol) note_symbol_limit_.store(true, std::memory_order_relaxed);
+  if (cut) note_truncated_.store(true, std::memory_order_relaxed);
+  if (repairs.invalid_utf8) note_invalid_utf8_.store(true, std::memory_order_relaxed);
+  cell.symbols.insert(symbol, hash, id);
+  return id;
+}
+
+MinuteSlot* CounterState::activate(ThreadCell& cell, std::int64_t minute) {
+  std::lock_guard lock(cell.mu);
+  MinuteSlot* slot = nullptr;
+  for (auto& s : cell.slots)
+    if (s->minute == minute) {
+      slot = s.get();
+      break;
+    }
+  if (slot == nullptr) {
+    cell.slots.push_back(std::make_unique<MinuteSlot>(minute));
+    slot = cell.slots.back().get();
+  }
+  cell.active[way(minute)] = slot;
+  return slot;
+}
+
+SymbolChunk* CounterState::add_chunk(MinuteSlot& slot, std::size_t index) {
+  auto* chunk = new SymbolChunk();
+  // Release: the flusher that sees the pointer sees the zeroed counts.
+  slot.chunks[index].store(chunk, std::memory_order_release);
+  return chunk;
+}
+
+MinuteBatch CounterState::collect(const CollectWindow& window) {
+  struct Minute {
+    std::uint64_t without_symbol = 0;
+    std::map<std::uint32_t, std::uint64_t> by_symbol;
+  };
+  std::map<std::int64_t, Minute> minutes;
+
+  std::vector<ThreadCell*> cells;
+  {
+    std::lock_guard lock(cells_mu_);
+    cells.reserve(cells_.size());
+    for (auto& c : cells_) cells.push_back(c.get());
+  }
+  for (ThreadCell* cell : cells) {
+    std::lock_guard lock(cell->mu);
+    auto& slots = cell->slots;
+    for (std::size_t i = 0; i < slots.size();) {
+      MinuteSlot& slot = *slots[i];
+      if (!due(slot.minute, window)) {
+        ++i;
+        continue;
+      }
+      Minute* out = nullptr;
+      auto take = [&](std::uint64_t now, std::uint64_t& taken) -> std::uint64_t {
+        std::uint64_t delta = now - taken;
+        taken = now;
+        if (delta != 0 && out == nullptr) out = &minutes[slot.minute];
+        return delta;
+      };
+      std::uint64_t plain =
+          take(slot.without_symbol.load(std::memory_order_relaxed), slot.taken_without_symbol);
+      if (plain != 0) out->without_symbol += plain;
+      for (std::size_t c = 0; c < kChunks; ++c) {
+        SymbolChunk* chunk = slot.chunks[c].load(std::memory_order_acquire);
+        if (chunk == nullptr) continue;
+        if (slot.taken.size() < (c + 1) * kChunkSize) slot.taken.resize((c + 1) * kChunkSize, 0);
+        for (std::size_t j = 0; j < kChunkSize; ++j) {
+          std::size_t id = c * kChunkSize + j;
+          std::uint64_t d = take(chunk->counts[j].load(std::memory_order_relaxed), slot.taken[id]);
+          if (d != 0) out->by_symbol[static_cast<std::uint32_t>(id)] += d;
+        }
+      }
+      bool active =
+          std::find(cell->active.begin(), cell->active.end(), &slot) != cell->active.end();
+      if (active) {
+        ++i;  // its owner may still count into it; later counts go out in a later batch
+      } else {
+        slots.erase(slots.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+    }
+  }
+
+  MinuteBatch batch;
+  batch.target = target_;
+  if (minutes.empty()) return batch;
+  std::lock_guard lock(symbols_mu_);
+  for (auto& [minute, counts] : minutes) {
+    MinuteItem item;
+    item.minute_start = minute;
+    item.total = counts.without_symbol;
+    for (auto& [id, n] : counts.by_symbol) {
+      item.total += n;
+      item.details.emplace_back(symbol_keys_[id], n);
+    }
+    std::sort(item.details.begin(), item.details.end());
+    batch.items.push_back(std::move(item));
+  }
+  return batch;
+}
+
+CounterNotes CounterState::take_notes() {
+  CounterNotes n;
+  n.truncated = note_truncated_.exchange(false, std::memory_order_relaxed);
+  n.invalid_utf8 = note_invalid_utf8_.exchange(false, std::memory_order_relaxed);
+  n.symbol_limit = note_symbol_limit_.exchange(false, std::memory_order_relaxed);
+  return n;
+}
+
+std::size_t CounterState::held_slots() {
+  std::lock_guard lock(cells_mu_);
+  std::size_t n = 0;
+  for (auto& c : cells_) {
+    std::lock_guard cell_lock(c->mu);
+    n += c->slots.size();
+  }
+  return n;
+}
+
+}  // namespace crosscut::metrics
