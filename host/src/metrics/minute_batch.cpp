@@ -14,7 +14,8 @@ std::uint64_t MinuteBatch::total() const {
 }
 
 std::string batch_key(const sdk::Target& target) {
-  return target.region + "/" + target.exchange + "/" + target.request_type;
+  return sanitize_utf8(target.region, false) + "/" + sanitize_utf8(target.exchange, false) + "/" +
+         sanitize_utf8(target.request_type, false);
 }
 
 std::string render_batch_json(const MinuteBatch& batch) {

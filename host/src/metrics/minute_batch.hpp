@@ -28,7 +28,8 @@ struct MinuteBatch {
   std::uint64_t total() const;
 };
 
-// "region/exchange/request_type": the record key of the target's batches.
+// "region/exchange/request_type": the record key of the target's batches (valid UTF-8, as
+// in the payload).
 std::string batch_key(const sdk::Target& target);
 
 // The batch as one JSON document (valid UTF-8 whatever the target strings hold).

@@ -70,8 +70,8 @@ TEST(MetricsBatchFormat, FieldNamesAndOrder) {
   };
   using V = std::vector<std::string>;
   EXPECT_EQ(names(d), (V{"region", "exchange", "request_type", "batch"}));
-  EXPECT_EQ(names(d["batch"]), (V{"range_start_ts_kst", "range_end_ts_kst", "bucket_size_sec",
-                                  "items", "version"}));
+  EXPECT_EQ(names(d["batch"]),
+            (V{"range_start_ts_kst", "range_end_ts_kst", "bucket_size_sec", "items", "version"}));
   ASSERT_EQ(d["batch"]["items"].Size(), 1u);
   const auto& item = d["batch"]["items"][0];
   EXPECT_EQ(names(item), (V{"minute_start_ts_kst", "total", "details"}));
@@ -160,9 +160,9 @@ TEST(MetricsBatchFormat, FarEventTimesAreFlushedAtOnceAndFreed) {
   MetricsService service(options(), &f.sink, f.clock, f.bus, f.log, f.error_callback());
   auto& counter = service.counter(upbit_ticker());
   const std::int64_t ms = f.clock.now_ms();
-  counter.increment("BTC", ms + 24LL * 3600 * 1000);     // a day ahead: beyond the horizon
-  counter.increment("BTC", ms + 5 * 60'000);             // 5 minutes ahead: within it
-  counter.increment("BTC", std::int64_t{-1});            // 1969-12-31T23:59:59.999
+  counter.increment("BTC", ms + 24LL * 3600 * 1000);  // a day ahead: beyond the horizon
+  counter.increment("BTC", ms + 5 * 60'000);          // 5 minutes ahead: within it
+  counter.increment("BTC", std::int64_t{-1});         // 1969-12-31T23:59:59.999
   counter.increment("BTC", std::numeric_limits<std::int64_t>::min());
   counter.increment("BTC", std::chrono::system_clock::time_point::max());
   service.flush_due();

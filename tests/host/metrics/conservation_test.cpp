@@ -29,8 +29,8 @@ std::string key_of(std::string_view s) {
 // What a worker does for its i-th increment; mixes the four overloads.
 struct Step {
   std::string_view symbol;
-  int kind;              // 0: clock, 1: epoch ms, 2: time_point, 3: increment()
-  std::int64_t ms = 0;   // event time for kinds 1 and 2
+  int kind;             // 0: clock, 1: epoch ms, 2: time_point, 3: increment()
+  std::int64_t ms = 0;  // event time for kinds 1 and 2
 };
 Step step(int thread, int i, std::int64_t base_ms) {
   Step s;
@@ -71,13 +71,19 @@ void run_workload(MetricsFixture& f, MetricsService& service, MinuteBatchCounter
         if (i % kPhase == 0) phase.arrive_and_wait();
         Step s = step(t, i, base_ms);
         switch (s.kind) {
-          case 0: counter.increment(s.symbol); break;
-          case 1: counter.increment(s.symbol, s.ms); break;
-          case 2:
-            counter.increment(s.symbol, std::chrono::system_clock::time_point(
-                                            std::chrono::milliseconds(s.ms)));
+          case 0:
+            counter.increment(s.symbol);
             break;
-          default: counter.increment(); break;
+          case 1:
+            counter.increment(s.symbol, s.ms);
+            break;
+          case 2:
+            counter.increment(
+                s.symbol, std::chrono::system_clock::time_point(std::chrono::milliseconds(s.ms)));
+            break;
+          default:
+            counter.increment();
+            break;
         }
       }
     });
@@ -181,7 +187,8 @@ TEST(MetricsConservation, ManyCountersPerThread) {
   std::vector<std::thread> workers;
   for (int t = 0; t < kThreads; ++t)
     workers.emplace_back([&, t] {
-      for (int i = 0; i < 5000; ++i) counters[static_cast<std::size_t>(i + t) % kCounters]->increment("BTC");
+      for (int i = 0; i < 5000; ++i)
+        counters[static_cast<std::size_t>(i + t) % kCounters]->increment("BTC");
     });
   for (int pass = 0; pass < 50; ++pass) {
     f.clock.advance(std::chrono::seconds(13));

@@ -123,7 +123,7 @@ inline ParsedBatch parse_batch(const std::string& payload) {
 // Everything published, added up.
 struct PublishedTotals {
   std::uint64_t total = 0;
-  std::map<std::string, std::uint64_t> by_key;                        // detail key -> n
+  std::map<std::string, std::uint64_t> by_key;                             // detail key -> n
   std::map<std::int64_t, std::map<std::string, std::uint64_t>> by_minute;  // minute -> key -> n
   std::map<std::int64_t, std::uint64_t> total_by_minute;
   std::size_t batches = 0;
@@ -147,7 +147,9 @@ inline PublishedTotals add_up(const std::vector<sdk::Record>& records) {
   return t;
 }
 
-inline sdk::Target upbit_ticker() { return sdk::Target{"upbit", "korea", "ticker"}; }
+inline sdk::Target upbit_ticker() {
+  return sdk::Target{"upbit", "korea", "ticker"};
+}
 
 // A service wired to test doubles.
 struct MetricsFixture {
