@@ -99,7 +99,26 @@ MinuteSlot* CounterState::activate(ThreadCell& cell, std::int64_t minute) {
     cell.slots.push_back(std::make_unique<MinuteSlot>(minute));
     slot = cell.slots.back().get();
   }
-  cell.active[way(minute)] = slot;
+  MinuteSlot*& entry = cell.active[way(minute)];
+  if (entry == cell.now_slot && entry != slot) cell.now_slot = nullptr;  // evicted
+  entry = slot;
+  return slot;
+}
+
+MinuteSlot* CounterState::now_slot(ThreadCell& cell, std::int64_t ns) {
+  std::int64_t s = ns / 1'000'000'000;
+  if (ns % 1'000'000'000 < 0) --s;
+  std::int64_t minute = minute_of_seconds(s);
+  MinuteSlot* slot = cell.active[way(minute)];
+  if (slot == nullptr || slot->minute != minute) slot = activate(cell, minute);
+  std::int64_t start_ns;
+  // At the ends of the int64 nanosecond range the start does not fit: no shortcut then.
+  if (__builtin_mul_overflow(minute, std::int64_t{1'000'000'000}, &start_ns)) {
+    cell.now_slot = nullptr;
+  } else {
+    cell.now_slot = slot;
+    cell.now_start_ns = start_ns;
+  }
   return slot;
 }
 

@@ -87,7 +87,11 @@ struct MinuteSlot {
 
 struct alignas(64) ThreadCell {
   std::mutex mu;
-  std::array<MinuteSlot*, kActiveWays> active{};   // owner writes under mu
+  std::array<MinuteSlot*, kActiveWays> active{};  // owner writes under mu
+  // The owner's shortcut for counting by the clock: one of `active` (or null), and the
+  // start of its minute in epoch nanoseconds.
+  MinuteSlot* now_slot = nullptr;
+  std::int64_t now_start_ns = 0;
   std::vector<std::unique_ptr<MinuteSlot>> slots;  // under mu
   SymbolCache symbols;                             // owner only
 };
@@ -115,7 +119,6 @@ class CounterState {
   CounterState& operator=(const CounterState&) = delete;
 
   const sdk::Target& target() const noexcept { return target_; }
-  std::int64_t current_minute() const noexcept { return minute_of(clock_.now()); }
 
   // Hot path: one message in `minute` (epoch seconds, a multiple of 60). Any thread.
   void count(std::string_view symbol, std::int64_t minute) {
@@ -124,14 +127,23 @@ class CounterState {
     MinuteSlot* slot = cell.active[way(minute)];
     if (slot == nullptr || slot->minute != minute) [[unlikely]]
       slot = activate(cell, minute);
-    if (id == kNoSymbol) {
-      bump(slot->without_symbol);
-      return;
-    }
-    SymbolChunk* chunk = slot->chunks[id >> kChunkBits].load(std::memory_order_relaxed);
-    if (chunk == nullptr) [[unlikely]]
-      chunk = add_chunk(*slot, id >> kChunkBits);
-    bump(chunk->counts[id & (kChunkSize - 1)]);
+    add(*slot, id);
+  }
+
+  // Hot path: one message now, by the clock. The thread remembers the slot of the minute it
+  // counted last and where that minute starts, so the common case needs no division.
+  void count_now(std::string_view symbol) {
+    std::int64_t ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch())
+            .count();
+    ThreadCell& cell = local_cell();
+    std::uint32_t id = symbol.empty() ? kNoSymbol : symbol_id(cell, symbol);
+    MinuteSlot* slot = cell.now_slot;
+    if (slot == nullptr ||
+        static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(cell.now_start_ns) >= kMinuteNs)
+        [[unlikely]]
+      slot = now_slot(cell, ns);
+    add(*slot, id);
   }
 
   // Flusher: the counts not yet taken of every due minute; frees the slots that are done.
@@ -145,6 +157,19 @@ class CounterState {
   std::size_t held_slots();
 
  private:
+  static constexpr std::uint64_t kMinuteNs = 60'000'000'000ull;
+
+  static void add(MinuteSlot& slot, std::uint32_t id) {
+    if (id == kNoSymbol) {
+      bump(slot.without_symbol);
+      return;
+    }
+    SymbolChunk* chunk = slot.chunks[id >> kChunkBits].load(std::memory_order_relaxed);
+    if (chunk == nullptr) [[unlikely]]
+      chunk = add_chunk(slot, id >> kChunkBits);
+    bump(chunk->counts[id & (kChunkSize - 1)]);
+  }
+
   static std::size_t way(std::int64_t minute) noexcept {
     return static_cast<std::size_t>(static_cast<std::uint64_t>(minute / 60) % kActiveWays);
   }
@@ -162,6 +187,7 @@ class CounterState {
   }
   std::uint32_t intern(ThreadCell& cell, std::string_view symbol, std::uint64_t hash, bool cut);
   MinuteSlot* activate(ThreadCell& cell, std::int64_t minute);
+  MinuteSlot* now_slot(ThreadCell& cell, std::int64_t ns);
   static SymbolChunk* add_chunk(MinuteSlot& slot, std::size_t index);
 
   const sdk::Target target_;

@@ -11,11 +11,11 @@ MinuteBatchCounter::MinuteBatchCounter(std::unique_ptr<metrics::CounterState> st
 MinuteBatchCounter::~MinuteBatchCounter() = default;
 
 void MinuteBatchCounter::increment() {
-  state_->count({}, state_->current_minute());
+  state_->count_now({});
 }
 
 void MinuteBatchCounter::increment(std::string_view symbol) {
-  state_->count(symbol, state_->current_minute());
+  state_->count_now(symbol);
 }
 
 void MinuteBatchCounter::increment(std::string_view symbol,

@@ -189,6 +189,25 @@ TEST(MetricsBatchFormat, FarEventTimesAreFlushedAtOnceAndFreed) {
   EXPECT_LE(state.held_slots(), metrics::kActiveWays + 2);
 }
 
+TEST(MetricsBatchFormat, ClockShortcutSurvivesEvictionAndFlush) {
+  // The thread's shortcut to the current minute's slot must not outlive the slot: an event
+  // time four minutes ahead takes the same place among the active slots, shutdown frees the
+  // current minute's slot, and counting by the clock goes on (ASan checks the memory).
+  MetricsFixture f;
+  MetricsService service(options(), &f.sink, f.clock, f.bus, f.log, f.error_callback());
+  auto& counter = service.counter(upbit_ticker());
+  counter.increment("BTC");
+  counter.increment("BTC", f.clock.now_ms() + 4 * 60'000);
+  ASSERT_TRUE(service.shutdown(in_seconds(10)));
+  counter.increment("BTC");
+  counter.increment();
+  ASSERT_TRUE(service.shutdown(in_seconds(10)));
+  PublishedTotals t = add_up(f.sink.records());
+  EXPECT_EQ(t.total_by_minute[kMinute], 3u);
+  EXPECT_EQ(t.total_by_minute[kMinute + 240], 1u);
+  EXPECT_EQ(t.by_key["BTC_COUNT"], 3u);
+}
+
 TEST(MetricsBatchFormat, NoSinkPublishesNothingAndSaysSoOnce) {
   MetricsFixture f;
   MetricsService service(options(), nullptr, f.clock, f.bus, f.log, f.error_callback());
