@@ -20,9 +20,8 @@ namespace {
 
 using namespace crosscut;
 
-constexpr std::array<std::string_view, 8> kSymbols = {"KRW-BTC", "KRW-ETH", "KRW-XRP",
-                                                      "KRW-SOL", "KRW-DOGE", "KRW-ADA",
-                                                      "KRW-AVAX", "KRW-TRX"};
+constexpr std::array<std::string_view, 8> kSymbols = {"KRW-BTC",  "KRW-ETH", "KRW-XRP",  "KRW-SOL",
+                                                      "KRW-DOGE", "KRW-ADA", "KRW-AVAX", "KRW-TRX"};
 
 class PreciseSystemClock final : public sdk::Clock {
  public:
@@ -58,8 +57,8 @@ class MutexMapCounter {
   };
   const sdk::Clock& clock_;
   std::mutex mu_;
-  std::unordered_map<std::int64_t, std::unordered_map<std::string, std::uint64_t, Hash,
-                                                      std::equal_to<>>>
+  std::unordered_map<std::int64_t,
+                     std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>>>
       buckets_;
 };
 
@@ -69,8 +68,8 @@ struct Fixture {
   testing::InlineEventBus bus;
   NullLogger log;
   metrics::MetricsService service{metrics::MetricsOptions{}, nullptr, coarse, bus, log, nullptr};
-  metrics::MetricsService precise_service{metrics::MetricsOptions{}, nullptr, precise, bus, log,
-                                          nullptr};
+  metrics::MetricsService precise_service{
+      metrics::MetricsOptions{}, nullptr, precise, bus, log, nullptr};
   MinuteBatchCounter& counter = service.counter({"upbit", "korea", "ticker"});
   MinuteBatchCounter& precise_counter = precise_service.counter({"upbit", "korea", "ticker"});
   MutexMapCounter peer{coarse};
@@ -90,22 +89,35 @@ void run(benchmark::State& state, Counter& counter) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
-void BM_Counter(benchmark::State& state) { run(state, fixture().counter); }
-void BM_CounterPreciseClock(benchmark::State& state) { run(state, fixture().precise_counter); }
-void BM_MutexMapPeer(benchmark::State& state) { run(state, fixture().peer); }
+void BM_Counter(benchmark::State& state) {
+  run(state, fixture().counter);
+}
+void BM_CounterPreciseClock(benchmark::State& state) {
+  run(state, fixture().precise_counter);
+}
+void BM_MutexMapPeer(benchmark::State& state) {
+  run(state, fixture().peer);
+}
 
 BENCHMARK(BM_Counter)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_CounterPreciseClock)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_MutexMapPeer)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
 
-// Keeps the aggregate throughput (items per second over all threads) of every run.
+// Keeps, for every run, the aggregate throughput (items per second over all threads, by
+// wall time) and the CPU time per increment (summed over threads: the work an increment
+// costs, which stays meaningful when other programs share the cores).
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
-  std::map<std::string, double> rate;
+  struct Result {
+    double rate = 0;
+    double cpu_ns = 0;
+  };
+  std::map<std::string, Result> results;
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
       auto it = r.counters.find("items_per_second");
-      if (it != r.counters.end() && !r.error_occurred) rate[r.benchmark_name()] = it->second.value;
+      if (it != r.counters.end() && !r.error_occurred)
+        results[r.benchmark_name()] = {it->second.value, r.GetAdjustedCPUTime()};
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -120,22 +132,33 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  auto get = [&](const std::string& name) {
-    auto it = reporter.rate.find(name);
-    return it == reporter.rate.end() ? 0.0 : it->second;
+  auto get = [&](const std::string& name, int threads) {
+    auto it = reporter.results.find(name +
+                                    "/min_time:0.300/real_time/threads:" + std::to_string(threads));
+    return it == reporter.results.end() ? RatioReporter::Result{} : it->second;
   };
-  const std::string suffix = "/min_time:0.300/real_time/threads:";
-  double ours1 = get("BM_Counter" + suffix + "1"), ours2 = get("BM_Counter" + suffix + "2");
-  double precise1 = get("BM_CounterPreciseClock" + suffix + "1");
-  double peer1 = get("BM_MutexMapPeer" + suffix + "1"), peer2 = get("BM_MutexMapPeer" + suffix + "2");
-  if (ours1 <= 0 || peer1 <= 0) return 0;  // filtered run: nothing to compare
-  std::printf("\ncounter.increment(symbol), coarse clock: %.1f ns/op on 1 thread", 1e9 / ours1);
-  if (precise1 > 0) std::printf(" (%.1f ns/op with a precise clock)", 1e9 / precise1);
-  std::printf("\n");
-  if (ours2 > 0) std::printf("2 threads / 1 thread throughput: %.2fx\n", ours2 / ours1);
-  std::printf("vs mutex+map peer, 1 thread: %.1fx (peer %.1f ns/op)\n", ours1 / peer1, 1e9 / peer1);
-  if (ours2 > 0 && peer2 > 0)
-    std::printf("vs mutex+map peer, 2 threads: %.1fx (peer %.1f ns/op aggregate)\n", ours2 / peer2,
-                1e9 / peer2);
+  auto ours1 = get("BM_Counter", 1), ours2 = get("BM_Counter", 2);
+  auto precise1 = get("BM_CounterPreciseClock", 1);
+  auto peer1 = get("BM_MutexMapPeer", 1), peer2 = get("BM_MutexMapPeer", 2);
+  if (ours1.rate <= 0 || peer1.rate <= 0) return 0;  // a filtered run: nothing to compare
+  std::printf(
+      "\n== counter.increment(symbol) summary (CPU ns per increment; wall throughput) ==\n");
+  std::printf("1 thread, coarse clock : %6.1f ns CPU, %6.1f ns wall\n", ours1.cpu_ns,
+              1e9 / ours1.rate);
+  if (precise1.rate > 0)
+    std::printf("1 thread, precise clock: %6.1f ns CPU, %6.1f ns wall\n", precise1.cpu_ns,
+                1e9 / precise1.rate);
+  std::printf("mutex+map peer, 1 thread: %6.1f ns CPU, %6.1f ns wall\n", peer1.cpu_ns,
+              1e9 / peer1.rate);
+  std::printf("ratio vs peer, 1 thread: %.1fx (CPU), %.1fx (wall)\n", peer1.cpu_ns / ours1.cpu_ns,
+              ours1.rate / peer1.rate);
+  if (ours2.rate > 0 && peer2.rate > 0) {
+    std::printf(
+        "2 threads / 1 thread throughput: %.2fx (wall); CPU per increment %.1f -> %.1f ns\n",
+        ours2.rate / ours1.rate, ours1.cpu_ns, ours2.cpu_ns);
+    std::printf("peer 2 threads / 1 thread: %.2fx (wall); CPU per increment %.1f -> %.1f ns\n",
+                peer2.rate / peer1.rate, peer1.cpu_ns, peer2.cpu_ns);
+    std::printf("ratio vs peer, 2 threads: %.1fx (wall)\n", ours2.rate / peer2.rate);
+  }
   return 0;
 }

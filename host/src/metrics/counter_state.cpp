@@ -64,10 +64,9 @@ ThreadCell& CounterState::local_cell_slow() {
   return *cell;
 }
 
-std::uint32_t CounterState::intern(ThreadCell& cell, std::string_view symbol, std::uint64_t hash,
-                                   bool cut) {
+std::uint32_t CounterState::intern(ThreadCell& cell, const SymbolProbe& probe, bool cut) {
   SymbolRepairs repairs;
-  std::string key = key_for_symbol(symbol, &repairs);
+  std::string key = key_for_symbol(probe.text, &repairs);
   std::uint32_t id = kNoSymbol;
   {
     std::lock_guard lock(symbols_mu_);
@@ -83,7 +82,7 @@ std::uint32_t CounterState::intern(ThreadCell& cell, std::string_view symbol, st
   if (id == kNoSymbol) note_symbol_limit_.store(true, std::memory_order_relaxed);
   if (cut) note_truncated_.store(true, std::memory_order_relaxed);
   if (repairs.invalid_utf8) note_invalid_utf8_.store(true, std::memory_order_relaxed);
-  cell.symbols.insert(symbol, hash, id);
+  cell.symbols.insert(probe, id);
   return id;
 }
 

@@ -179,13 +179,13 @@ class CounterState {
   std::uint32_t symbol_id(ThreadCell& cell, std::string_view symbol) {
     bool cut = symbol.size() > kMaxSymbolBytes;
     if (cut) symbol = symbol.substr(0, kMaxSymbolBytes);
-    std::uint64_t hash = hash_symbol(symbol);
+    SymbolProbe probe(symbol);
     std::uint32_t id;
-    if (cell.symbols.find(symbol, hash, id)) [[likely]]
+    if (cell.symbols.find(probe, id)) [[likely]]
       return id;
-    return intern(cell, symbol, hash, cut);
+    return intern(cell, probe, cut);
   }
-  std::uint32_t intern(ThreadCell& cell, std::string_view symbol, std::uint64_t hash, bool cut);
+  std::uint32_t intern(ThreadCell& cell, const SymbolProbe& probe, bool cut);
   MinuteSlot* activate(ThreadCell& cell, std::int64_t minute);
   MinuteSlot* now_slot(ThreadCell& cell, std::int64_t ns);
   static SymbolChunk* add_chunk(MinuteSlot& slot, std::size_t index);

@@ -99,6 +99,24 @@ TEST(MetricsBadInput, SymbolLimitCountsTheRestInTotal) {
   EXPECT_EQ(f.logs_containing("symbol limit"), 1u);
 }
 
+TEST(MetricsBadInput, LookalikeSymbolsStayApart) {
+  // Symbols of every length up to 40 bytes that differ in one byte only (at the start, in the
+  // middle, at the end): each keeps its own count.
+  MetricsFixture f;
+  MetricsService service(MetricsOptions{}, &f.sink, f.clock, f.bus, f.log, f.error_callback());
+  auto& c = service.counter(upbit_ticker());
+  std::map<std::string, std::uint64_t> want;
+  for (std::size_t len = 1; len <= 40; ++len)
+    for (std::size_t pos : {std::size_t{0}, len / 2, len - 1}) {
+      std::string s(len, 'A');
+      s[pos] = 'B';
+      for (int i = 0; i < 3; ++i) c.increment(s);
+      want[s + "_COUNT"] += 3;  // short symbols repeat a position
+    }
+  ASSERT_TRUE(service.shutdown(in_seconds(10)));
+  EXPECT_EQ(add_up(f.sink.records()).by_key, want);
+}
+
 TEST(MetricsSymbolKey, Sanitising) {
   using metrics::sanitize_utf8;
   EXPECT_EQ(metrics::key_for_symbol("krw-btc"), "KRW-BTC_COUNT");
