@@ -69,16 +69,18 @@ struct SymbolChunk {
 };
 
 struct MinuteSlot {
-  explicit MinuteSlot(std::int64_t m) : minute(m) {}
+  explicit MinuteSlot(std::int64_t m) : minute(m) { chunks[0].store(&first); }
   ~MinuteSlot() {
-    for (auto& c : chunks) delete c.load(std::memory_order_relaxed);
+    for (std::size_t c = 1; c < kChunks; ++c) delete chunks[c].load(std::memory_order_relaxed);
   }
   MinuteSlot(const MinuteSlot&) = delete;
   MinuteSlot& operator=(const MinuteSlot&) = delete;
 
   const std::int64_t minute;
   std::atomic<std::uint64_t> without_symbol{0};
-  std::array<std::atomic<SymbolChunk*>, kChunks> chunks{};  // allocated by the owner on use
+  SymbolChunk first;  // the first kChunkSize symbols: no pointer to follow for most counters
+  std::array<std::atomic<SymbolChunk*>, kChunks> chunks{};  // [0] is `first`; the rest are
+                                                            // allocated by the owner on use
 
   // The flusher's side, under the cell mutex: the counts already handed over.
   std::uint64_t taken_without_symbol = 0;
@@ -164,6 +166,10 @@ class CounterState {
       bump(slot.without_symbol);
       return;
     }
+    if (id < kChunkSize) [[likely]] {
+      bump(slot.first.counts[id]);
+      return;
+    }
     SymbolChunk* chunk = slot.chunks[id >> kChunkBits].load(std::memory_order_relaxed);
     if (chunk == nullptr) [[unlikely]]
       chunk = add_chunk(slot, id >> kChunkBits);
@@ -176,7 +182,8 @@ class CounterState {
 
   ThreadCell& local_cell();
   ThreadCell& local_cell_slow();
-  std::uint32_t symbol_id(ThreadCell& cell, std::string_view symbol) {
+  __attribute__((always_inline)) std::uint32_t symbol_id(ThreadCell& cell,
+                                                         std::string_view symbol) {
     bool cut = symbol.size() > kMaxSymbolBytes;
     if (cut) symbol = symbol.substr(0, kMaxSymbolBytes);
     SymbolProbe probe(symbol);
