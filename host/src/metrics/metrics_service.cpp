@@ -37,9 +37,21 @@ MinuteBatchCounter& MetricsService::counter(const sdk::Target& target) {
 }
 
 void MetricsService::flush_due() {
-  std::lock_guard lock(flush_mu_);
+  std::unique_lock lock(flush_mu_);
   collect(false);
   publish_pending();
+  deliver_outbox(lock);
+}
+
+void MetricsService::deliver_outbox(std::unique_lock<std::mutex>& lock) {
+  auto events = std::move(outbox_events_);
+  auto errors = std::move(outbox_errors_);
+  outbox_events_.clear();
+  outbox_errors_.clear();
+  lock.unlock();
+  for (auto& e : events) bus_.emit(std::move(e));
+  if (on_error_)
+    for (auto& e : errors) on_error_(std::move(e));
 }
 
 void MetricsService::start() {
@@ -72,7 +84,7 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
   wake_.notify_all();
   if (flusher.joinable()) flusher.join();
 
-  std::lock_guard lock(flush_mu_);
+  std::unique_lock lock(flush_mu_);
   collect(true);
   // A refusing sink may recover before the deadline (a full queue draining): keep offering.
   while (!publish_pending() && std::chrono::steady_clock::now() < deadline)
@@ -85,7 +97,7 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
     for (const auto& p : pending_) increments += p.summary.total;
     log_.error("metrics sink refused batches until the shutdown deadline; they are lost",
                {{"sink", options_.sink}, {"batches", pending_.size()}, {"increments", increments}});
-    if (on_error_) {
+    {
       sdk::ErrorEvent e;
       e.kind = std::string(kPublishErrorKind);
       e.info.type = "MetricsNotPublished";
@@ -97,12 +109,13 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
                                       {"batches", pending_.size()},
                                       {"increments", increments}});
       e.timestamp = clock_.now();
-      on_error_(std::move(e));
+      outbox_errors_.push_back(std::move(e));
     }
     stats_.dropped_batches += pending_.size();
     stats_.dropped_increments += increments;
     pending_.clear();
   }
+  deliver_outbox(lock);
   if (sink_ != nullptr && !sink_->flush(deadline)) {
     log_.warning("metrics sink did not confirm delivery of every batch before the deadline",
                  {{"sink", options_.sink}});
@@ -204,7 +217,7 @@ bool MetricsService::publish_pending() {
     outage_reported_ = false;
     ++stats_.published_batches;
     stats_.published_increments += p.summary.total;
-    bus_.emit(std::move(p.summary));
+    outbox_events_.push_back(std::move(p.summary));
     pending_.pop_front();
   }
   return true;
@@ -218,7 +231,6 @@ void MetricsService::note_refusal() {
              {{"sink", options_.sink},
               {"consecutive_refusals", consecutive_refusals_},
               {"buffered_batches", pending_.size()}});
-  if (!on_error_) return;
   sdk::ErrorEvent e;
   e.kind = std::string(kPublishErrorKind);
   e.info.type = "MetricsSinkRefused";
@@ -228,7 +240,7 @@ void MetricsService::note_refusal() {
   e.context = sdk::Value::object(
       {{"sink", options_.sink}, {"topic", options_.topic}, {"buffered_batches", pending_.size()}});
   e.timestamp = clock_.now();
-  on_error_(std::move(e));
+  outbox_errors_.push_back(std::move(e));
 }
 
 void MetricsService::log_notes(const sdk::Target& target, bool truncated, bool invalid_utf8,

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "crosscut/counter.hpp"
 #include "crosscut/sdk/bus.hpp"
@@ -47,7 +48,8 @@ struct MetricsStats {
 // the sink's to deliver; flush(deadline) == false only means "not confirmed yet" (the
 // records may still arrive), so it is reported at shutdown but never causes a re-send, which
 // could double the counts. After `failure_threshold` consecutive refused flushes one error
-// (kind "metrics_publish") goes to the error callback, once per outage.
+// (kind "metrics_publish") goes to the error callback, once per outage. Events and error
+// callbacks run on the flushing thread after the service's lock is released.
 class MetricsService {
  public:
   using ErrorCallback = std::function<void(sdk::ErrorEvent)>;
@@ -94,6 +96,9 @@ class MetricsService {
                std::uint64_t& dropped_increments);
   bool publish_pending();  // under flush_mu_; true when nothing is left
   void note_refusal();
+  // Emits the queued events and calls the error callback after releasing `lock`, so that
+  // a synchronous bus or callback may call back into the service.
+  void deliver_outbox(std::unique_lock<std::mutex>& lock);
   void log_notes(const sdk::Target& target, bool truncated, bool invalid_utf8, bool limit);
 
   const MetricsOptions options_;
@@ -109,6 +114,8 @@ class MetricsService {
 
   mutable std::mutex flush_mu_;
   std::deque<Pending> pending_;
+  std::vector<sdk::MetricsBatchPublished> outbox_events_;
+  std::vector<sdk::ErrorEvent> outbox_errors_;
   MetricsStats stats_;
   std::size_t consecutive_refusals_ = 0;
   bool outage_reported_ = false;

@@ -208,6 +208,22 @@ TEST(MetricsBatchFormat, ClockShortcutSurvivesEvictionAndFlush) {
   EXPECT_EQ(t.by_key["BTC_COUNT"], 3u);
 }
 
+TEST(MetricsBatchFormat, HandlersMayCallBackIntoTheService) {
+  // The inline bus runs handlers on the flushing thread: they must not find the service
+  // locked.
+  MetricsFixture f;
+  MetricsService service(options(), &f.sink, f.clock, f.bus, f.log, f.error_callback());
+  std::vector<std::uint64_t> published_seen;
+  auto sub = f.bus.on<sdk::MetricsBatchPublished>([&](const sdk::MetricsBatchPublished&) {
+    published_seen.push_back(service.stats().published_batches);
+  });
+  service.counter(upbit_ticker()).increment("BTC");
+  service.counter({"upbit", "korea", "trade"}).increment("BTC");
+  f.clock.advance(std::chrono::seconds(70));
+  service.flush_due();
+  EXPECT_EQ(published_seen, (std::vector<std::uint64_t>{2, 2}));
+}
+
 TEST(MetricsBatchFormat, NoSinkPublishesNothingAndSaysSoOnce) {
   MetricsFixture f;
   MetricsService service(options(), nullptr, f.clock, f.bus, f.log, f.error_callback());
