@@ -1,6 +1,7 @@
 // The `metrics` configuration section.
 #include <gtest/gtest.h>
 
+#include "crosscut/counter.hpp"
 #include "metrics/metrics_options.hpp"
 
 namespace crosscut::testing {
@@ -91,6 +92,22 @@ TEST(MetricsOptions, ZeroIntervalIsAConfigErrorAtItsPosition) {
                sdk::ConfigError);
   EXPECT_THROW(parse_metrics_options(view_of(section({{"topic", ""}}))), sdk::ConfigError);
   EXPECT_THROW(parse_metrics_options(view_of(section({{"grace", "soon"}}))), sdk::ConfigError);
+}
+
+}  // namespace
+}  // namespace crosscut::testing
+
+namespace crosscut::testing {
+namespace {
+
+TEST(CoarseSystemClock, AgreesWithTheSystemClockToWithinATick) {
+  CoarseSystemClock coarse;
+  auto before = std::chrono::system_clock::now();
+  auto t = coarse.now();
+  auto after = std::chrono::system_clock::now();
+  // The coarse clock lags by at most a kernel tick (<= 10 ms at HZ=100) and never leads.
+  EXPECT_LE(t, after);
+  EXPECT_GE(t, before - std::chrono::milliseconds(50));
 }
 
 }  // namespace
