@@ -20,8 +20,30 @@ struct CellRef {
 constexpr std::size_t kCellRefs = 8;
 __attribute__((tls_model("initial-exec"))) thread_local CellRef cell_refs[kCellRefs];
 
-// Every cell of the thread, for counters that miss the small table.
-thread_local std::unordered_map<std::uint64_t, ThreadCell*> all_cells;
+// Set when the thread's cells were released (trivial, so readable at any point of exit).
+__attribute__((tls_model("initial-exec"))) thread_local bool thread_cells_released = false;
+
+// Every cell of the thread, for counters that miss the small table. The counter owns the
+// cells; at thread exit each live one is marked orphaned, so that the flusher drops it once
+// its counts went out (threads that come and go do not leave memory behind).
+struct ThreadCells {
+  struct Entry {
+    ThreadCell* cell;
+    std::weak_ptr<ThreadCell> owner;
+  };
+  std::unordered_map<std::uint64_t, Entry> by_counter;
+
+  ~ThreadCells() {
+    thread_cells_released = true;
+    for (auto& ref : cell_refs) ref = CellRef{};
+    for (auto& [id, entry] : by_counter)
+      if (auto cell = entry.owner.lock()) {
+        std::lock_guard lock(cell->mu);
+        cell->orphaned = true;
+      }
+  }
+};
+thread_local ThreadCells thread_cells;
 
 // Whether `minute` is due under `w`. 128-bit arithmetic: event times may be anything.
 bool due(std::int64_t minute, const CollectWindow& w) {
@@ -39,29 +61,42 @@ CounterState::CounterState(sdk::Target target, const sdk::Clock& clock)
 
 CounterState::~CounterState() = default;
 
-ThreadCell& CounterState::local_cell() {
+ThreadCell* CounterState::local_cell() {
   CellRef& ref = cell_refs[id_ % kCellRefs];
   if (ref.counter == id_) [[likely]]
-    return *ref.cell;
+    return ref.cell;
   return local_cell_slow();
 }
 
-ThreadCell& CounterState::local_cell_slow() {
+ThreadCell* CounterState::local_cell_slow() {
+  if (thread_cells_released) return nullptr;
   ThreadCell* cell;
-  auto it = all_cells.find(id_);
-  if (it != all_cells.end()) {
-    cell = it->second;
+  auto it = thread_cells.by_counter.find(id_);
+  if (it != thread_cells.by_counter.end()) {
+    cell = it->second.cell;
   } else {
-    auto owned = std::make_unique<ThreadCell>();
+    auto owned = std::make_shared<ThreadCell>();
     cell = owned.get();
-    {
-      std::lock_guard lock(cells_mu_);
-      cells_.push_back(std::move(owned));
-    }
-    all_cells.emplace(id_, cell);
+    thread_cells.by_counter.emplace(id_, ThreadCells::Entry{cell, owned});
+    std::lock_guard lock(cells_mu_);
+    cells_.push_back(std::move(owned));
   }
   cell_refs[id_ % kCellRefs] = CellRef{id_, cell};
-  return *cell;
+  return cell;
+}
+
+void CounterState::count_while_exiting(std::string_view symbol, std::int64_t when,
+                                       bool when_is_ns) {
+  std::lock_guard lock(exiting_mu_);
+  if (!exiting_cell_) {
+    exiting_cell_ = std::make_shared<ThreadCell>();
+    std::lock_guard cells_lock(cells_mu_);
+    cells_.push_back(exiting_cell_);
+  }
+  if (when_is_ns)
+    count_now_in(*exiting_cell_, symbol, when);
+  else
+    count_in(*exiting_cell_, symbol, when);
 }
 
 std::uint32_t CounterState::intern(ThreadCell& cell, const SymbolProbe& probe, bool cut) {
@@ -135,13 +170,13 @@ MinuteBatch CounterState::collect(const CollectWindow& window) {
   };
   std::map<std::int64_t, Minute> minutes;
 
-  std::vector<ThreadCell*> cells;
+  std::vector<std::shared_ptr<ThreadCell>> cells;
   {
     std::lock_guard lock(cells_mu_);
-    cells.reserve(cells_.size());
-    for (auto& c : cells_) cells.push_back(c.get());
+    cells = cells_;
   }
-  for (ThreadCell* cell : cells) {
+  bool any_retired = false;
+  for (const auto& cell : cells) {
     std::lock_guard lock(cell->mu);
     auto& slots = cell->slots;
     for (std::size_t i = 0; i < slots.size();) {
@@ -172,12 +207,20 @@ MinuteBatch CounterState::collect(const CollectWindow& window) {
       }
       bool active =
           std::find(cell->active.begin(), cell->active.end(), &slot) != cell->active.end();
-      if (active) {
+      if (active && !cell->orphaned) {
         ++i;  // its owner may still count into it; later counts go out in a later batch
       } else {
         slots.erase(slots.begin() + static_cast<std::ptrdiff_t>(i));
       }
     }
+    if (cell->orphaned && slots.empty()) {
+      cell->retired = true;
+      any_retired = true;
+    }
+  }
+  if (any_retired) {
+    std::lock_guard lock(cells_mu_);
+    std::erase_if(cells_, [](const std::shared_ptr<ThreadCell>& c) { return c->retired; });
   }
 
   MinuteBatch batch;
@@ -204,6 +247,11 @@ CounterNotes CounterState::take_notes() {
   n.invalid_utf8 = note_invalid_utf8_.exchange(false, std::memory_order_relaxed);
   n.symbol_limit = note_symbol_limit_.exchange(false, std::memory_order_relaxed);
   return n;
+}
+
+std::size_t CounterState::held_cells() {
+  std::lock_guard lock(cells_mu_);
+  return cells_.size();
 }
 
 std::size_t CounterState::held_slots() {

@@ -13,6 +13,10 @@
 // longer active and its minute is due, also under that mutex, so the owner never touches a
 // freed slot. The mutex is private to one thread and the flusher: the owner takes it once per
 // minute it starts counting, not per increment.
+//
+// The counter owns the cells. When a thread exits, its cells are marked orphaned: their
+// slots are final, and the flusher drops a cell once everything in it went out, so threads
+// that come and go leave no memory behind.
 #pragma once
 
 #include <array>
@@ -96,6 +100,8 @@ struct alignas(64) ThreadCell {
   std::int64_t now_start_ns = 0;
   std::vector<std::unique_ptr<MinuteSlot>> slots;  // under mu
   SymbolCache symbols;                             // owner only
+  bool orphaned = false;  // under mu: the owner thread has exited (its slots are final)
+  bool retired = false;   // the flusher's: orphaned and emptied, to be dropped
 };
 
 // Which minutes collect() takes.
@@ -124,28 +130,21 @@ class CounterState {
 
   // Hot path: one message in `minute` (epoch seconds, a multiple of 60). Any thread.
   void count(std::string_view symbol, std::int64_t minute) {
-    ThreadCell& cell = local_cell();
-    std::uint32_t id = symbol.empty() ? kNoSymbol : symbol_id(cell, symbol);
-    MinuteSlot* slot = cell.active[way(minute)];
-    if (slot == nullptr || slot->minute != minute) [[unlikely]]
-      slot = activate(cell, minute);
-    add(*slot, id);
+    ThreadCell* cell = local_cell();
+    if (cell == nullptr) [[unlikely]]
+      return count_while_exiting(symbol, minute, false);
+    count_in(*cell, symbol, minute);
   }
 
-  // Hot path: one message now, by the clock. The thread remembers the slot of the minute it
-  // counted last and where that minute starts, so the common case needs no division.
+  // Hot path: one message now, by the clock.
   void count_now(std::string_view symbol) {
     std::int64_t ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch())
             .count();
-    ThreadCell& cell = local_cell();
-    std::uint32_t id = symbol.empty() ? kNoSymbol : symbol_id(cell, symbol);
-    MinuteSlot* slot = cell.now_slot;
-    if (slot == nullptr ||
-        static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(cell.now_start_ns) >= kMinuteNs)
-        [[unlikely]]
-      slot = now_slot(cell, ns);
-    add(*slot, id);
+    ThreadCell* cell = local_cell();
+    if (cell == nullptr) [[unlikely]]
+      return count_while_exiting(symbol, ns, true);
+    count_now_in(*cell, symbol, ns);
   }
 
   // Flusher: the counts not yet taken of every due minute; frees the slots that are done.
@@ -157,9 +156,35 @@ class CounterState {
 
   // Minute slots currently held over all threads (memory accounting, tests).
   std::size_t held_slots();
+  // Thread cells currently held (a cell goes once its thread exited and its counts went out).
+  std::size_t held_cells();
 
  private:
   static constexpr std::uint64_t kMinuteNs = 60'000'000'000ull;
+
+  void count_in(ThreadCell& cell, std::string_view symbol, std::int64_t minute) {
+    std::uint32_t id = symbol.empty() ? kNoSymbol : symbol_id(cell, symbol);
+    MinuteSlot* slot = cell.active[way(minute)];
+    if (slot == nullptr || slot->minute != minute) [[unlikely]]
+      slot = activate(cell, minute);
+    add(*slot, id);
+  }
+
+  // The thread remembers the slot of the minute it counted last by the clock and where that
+  // minute starts, so the common case needs no division.
+  void count_now_in(ThreadCell& cell, std::string_view symbol, std::int64_t ns) {
+    std::uint32_t id = symbol.empty() ? kNoSymbol : symbol_id(cell, symbol);
+    MinuteSlot* slot = cell.now_slot;
+    if (slot == nullptr ||
+        static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(cell.now_start_ns) >= kMinuteNs)
+        [[unlikely]]
+      slot = now_slot(cell, ns);
+    add(*slot, id);
+  }
+
+  // Counting from a thread whose cells are already gone (from a thread_local destructor that
+  // runs after ours): into one shared cell, under a lock.
+  void count_while_exiting(std::string_view symbol, std::int64_t when, bool when_is_ns);
 
   static void add(MinuteSlot& slot, std::uint32_t id) {
     if (id == kNoSymbol) {
@@ -180,8 +205,9 @@ class CounterState {
     return static_cast<std::size_t>(static_cast<std::uint64_t>(minute / 60) % kActiveWays);
   }
 
-  ThreadCell& local_cell();
-  ThreadCell& local_cell_slow();
+  // The calling thread's cell, or nullptr once the thread's cells were released at exit.
+  ThreadCell* local_cell();
+  ThreadCell* local_cell_slow();
   __attribute__((always_inline)) std::uint32_t symbol_id(ThreadCell& cell,
                                                          std::string_view symbol) {
     bool cut = symbol.size() > kMaxSymbolBytes;
@@ -202,7 +228,10 @@ class CounterState {
   const std::uint64_t id_;  // process-unique, keys the per-thread cell lookup
 
   std::mutex cells_mu_;
-  std::vector<std::unique_ptr<ThreadCell>> cells_;
+  std::vector<std::shared_ptr<ThreadCell>> cells_;  // threads hold weak references
+
+  std::mutex exiting_mu_;  // owns exiting_cell_ in place of a thread
+  std::shared_ptr<ThreadCell> exiting_cell_;
 
   std::mutex symbols_mu_;
   std::unordered_map<std::string, std::uint32_t> symbol_ids_;  // detail key -> id

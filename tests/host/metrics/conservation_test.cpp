@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/counter_state.hpp"
 #include "metrics_test_support.hpp"
 
 namespace crosscut::testing {
@@ -252,6 +253,63 @@ TEST(MetricsConservation, CountsOfExitedThreadsAreKept) {
   f.clock.advance(std::chrono::seconds(63));
   service.flush_due();
   EXPECT_EQ(add_up(f.sink.records()).by_key["BTC_COUNT"], 8u);
+}
+
+TEST(MetricsConservation, CellsOfExitedThreadsAreDroppedOnceTheirCountsWentOut) {
+  MetricsFixture f;
+  MetricsService service(options(), &f.sink, f.clock, f.bus, f.log, f.error_callback());
+  auto& counter = service.counter(upbit_ticker());
+  const std::int64_t ms = f.clock.now_ms();
+  constexpr int kExited = 50;
+  for (int t = 0; t < kExited; ++t)
+    std::thread([&] {
+      counter.increment("BTC");
+      counter.increment("ETH", ms + 3 * 60'000);
+    }).join();
+  auto& state = counter.state();
+  EXPECT_EQ(state.held_cells(), static_cast<std::size_t>(kExited));
+  f.clock.advance(std::chrono::seconds(63));
+  service.flush_due();  // the current minute went out; the one 3 minutes ahead is not due
+  EXPECT_EQ(state.held_cells(), static_cast<std::size_t>(kExited));
+  f.clock.advance(std::chrono::minutes(4));
+  service.flush_due();
+  EXPECT_EQ(state.held_cells(), 0u);
+  EXPECT_EQ(state.held_slots(), 0u);
+  PublishedTotals t = add_up(f.sink.records());
+  EXPECT_EQ(t.by_key,
+            (std::map<std::string, std::uint64_t>{{"BTC_COUNT", kExited}, {"ETH_COUNT", kExited}}));
+}
+
+// Counts from its thread_local destructor, which runs after the counter released the
+// thread's cells (it was constructed before them).
+struct CountsAtThreadExit {
+  MinuteBatchCounter* counter = nullptr;
+  ~CountsAtThreadExit() {
+    if (counter != nullptr) {
+      counter->increment("LATE");
+      counter->increment("LATE", std::int64_t{1'737'619'200'000});
+    }
+  }
+};
+
+TEST(MetricsConservation, CountingFromALateThreadLocalDestructor) {
+  MetricsFixture f;
+  MetricsService service(options(), &f.sink, f.clock, f.bus, f.log, f.error_callback());
+  auto& counter = service.counter(upbit_ticker());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      static thread_local CountsAtThreadExit late;
+      late.counter = &counter;
+      counter.increment("BTC");
+    });
+  for (auto& t : threads) t.join();
+  // The three threads' own cells and the one shared by counting that came after them.
+  EXPECT_EQ(counter.state().held_cells(), 4u);
+  ASSERT_TRUE(service.shutdown(in_seconds(10)));
+  PublishedTotals t = add_up(f.sink.records());
+  EXPECT_EQ(t.by_key, (std::map<std::string, std::uint64_t>{{"BTC_COUNT", 3}, {"LATE_COUNT", 6}}));
+  EXPECT_EQ(counter.state().held_cells(), 1u);  // the shared one stays
 }
 
 }  // namespace
