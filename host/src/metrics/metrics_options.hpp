@@ -1,0 +1,37 @@
+// The `metrics` section of the configuration: its schema and its typed form.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "crosscut/sdk/config.hpp"
+
+namespace crosscut::metrics {
+
+struct MetricsOptions {
+  // Name of a record sink under `sinks:`; empty: batches are not published. The runtime
+  // resolves the name and hands the service the sink (or nullptr).
+  std::string sink;
+  std::string topic = "ws.metrics";
+  std::chrono::nanoseconds flush_interval = std::chrono::seconds(60);
+  // A minute is published once it ended more than `grace` ago (late messages still count).
+  std::chrono::nanoseconds grace = std::chrono::seconds(2);
+  // Minutes starting more than `horizon` after now (bogus event times) are published at the
+  // next flush instead of being held until their time comes.
+  std::chrono::nanoseconds horizon = std::chrono::minutes(10);
+  // Batches the sink refused, kept for the next attempt; beyond this the oldest are dropped
+  // (counted and logged).
+  std::size_t max_buffered_batches = 10000;
+  // Consecutive flushes the sink refused before an error is raised.
+  std::size_t failure_threshold = 3;
+};
+
+// The schema the host checks the `metrics` section against (defaults as above).
+sdk::ConfigSchema metrics_schema();
+
+// Reads a `metrics` section already checked against metrics_schema(). Throws sdk::ConfigError
+// (through ConfigView::fail) for values the schema cannot express, e.g. a zero interval.
+MetricsOptions parse_metrics_options(const sdk::ConfigView& view);
+
+}  // namespace crosscut::metrics

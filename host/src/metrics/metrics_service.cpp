@@ -1,0 +1,268 @@
+#include "metrics/metrics_service.hpp"
+
+#include <exception>
+
+#include "metrics/counter_state.hpp"
+
+namespace crosscut::metrics {
+
+MetricsService::MetricsService(MetricsOptions options, sdk::RecordSink* sink,
+                               const sdk::Clock& clock, sdk::EventBus& bus, sdk::Logger& log,
+                               ErrorCallback on_error)
+    : options_(std::move(options)),
+      sink_(sink),
+      clock_(clock),
+      bus_(bus),
+      log_(log),
+      on_error_(std::move(on_error)) {
+  if (sink_ == nullptr)
+    log_.info("metrics.sink is not set: minute batches are counted but not published");
+}
+
+MetricsService::~MetricsService() {
+  bool done;
+  {
+    std::lock_guard lock(thread_mu_);
+    done = shut_down_;
+  }
+  if (!done) shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+}
+
+MinuteBatchCounter& MetricsService::counter(const sdk::Target& target) {
+  std::lock_guard lock(counters_mu_);
+  auto& slot = counters_[{target.region, target.exchange, target.request_type}];
+  if (!slot)
+    slot = std::make_unique<MinuteBatchCounter>(std::make_unique<CounterState>(target, clock_));
+  return *slot;
+}
+
+void MetricsService::flush_due() {
+  std::unique_lock lock(flush_mu_);
+  collect(false);
+  publish_pending();
+  deliver_outbox(lock);
+}
+
+void MetricsService::deliver_outbox(std::unique_lock<std::mutex>& lock) {
+  auto events = std::move(outbox_events_);
+  auto errors = std::move(outbox_errors_);
+  outbox_events_.clear();
+  outbox_errors_.clear();
+  lock.unlock();
+  for (auto& e : events) bus_.emit(std::move(e));
+  if (on_error_)
+    for (auto& e : errors) on_error_(std::move(e));
+}
+
+void MetricsService::start() {
+  std::lock_guard lock(thread_mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { run_flush_thread(); });
+}
+
+void MetricsService::run_flush_thread() {
+  std::unique_lock lock(thread_mu_);
+  while (!wake_.wait_for(lock, options_.flush_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    try {
+      flush_due();
+    } catch (const std::exception& e) {
+      log_.error("metrics flush failed", {{"error", e.what()}});
+    }
+    lock.lock();
+  }
+}
+
+bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
+  std::thread flusher;
+  {
+    std::lock_guard lock(thread_mu_);
+    stopping_ = true;
+    shut_down_ = true;
+    flusher = std::move(thread_);
+  }
+  wake_.notify_all();
+  if (flusher.joinable()) flusher.join();
+
+  std::unique_lock lock(flush_mu_);
+  collect(true);
+  // A refusing sink may recover before the deadline (a full queue draining): keep offering.
+  while (!publish_pending() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(10), deadline - std::chrono::steady_clock::now()));
+
+  bool complete = pending_.empty();
+  if (!complete) {
+    std::uint64_t increments = 0;
+    for (const auto& p : pending_) increments += p.summary.total;
+    log_.error("metrics sink refused batches until the shutdown deadline; they are lost",
+               {{"sink", options_.sink}, {"batches", pending_.size()}, {"increments", increments}});
+    {
+      sdk::ErrorEvent e;
+      e.kind = std::string(kPublishErrorKind);
+      e.info.type = "MetricsNotPublished";
+      e.info.message = std::to_string(pending_.size()) +
+                       " metric batches were not accepted by the sink before shutdown";
+      e.target = pending_.front().target;
+      e.context = sdk::Value::object({{"sink", options_.sink},
+                                      {"topic", options_.topic},
+                                      {"batches", pending_.size()},
+                                      {"increments", increments}});
+      e.timestamp = clock_.now();
+      outbox_errors_.push_back(std::move(e));
+    }
+    stats_.dropped_batches += pending_.size();
+    stats_.dropped_increments += increments;
+    pending_.clear();
+  }
+  deliver_outbox(lock);
+  if (sink_ != nullptr && !sink_->flush(deadline)) {
+    log_.warning("metrics sink did not confirm delivery of every batch before the deadline",
+                 {{"sink", options_.sink}});
+    complete = false;
+  }
+  return complete;
+}
+
+MetricsStats MetricsService::stats() const {
+  std::lock_guard lock(flush_mu_);
+  MetricsStats s = stats_;
+  s.buffered_batches = pending_.size();
+  return s;
+}
+
+void MetricsService::collect(bool everything) {
+  CollectWindow window;
+  window.now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch()).count();
+  window.grace_ns = options_.grace.count();
+  window.horizon_ns = options_.horizon.count();
+  window.everything = everything;
+
+  std::vector<MinuteBatchCounter*> counters;
+  {
+    std::lock_guard lock(counters_mu_);
+    counters.reserve(counters_.size());
+    for (auto& [key, c] : counters_) counters.push_back(c.get());
+  }
+  std::uint64_t dropped_batches = 0;
+  std::uint64_t dropped_increments = 0;
+  for (MinuteBatchCounter* c : counters) {
+    MinuteBatch batch = c->state().collect(window);
+    CounterNotes notes = c->state().take_notes();
+    log_notes(c->target(), notes.truncated, notes.invalid_utf8, notes.symbol_limit);
+    if (!batch.empty()) enqueue(batch, dropped_batches, dropped_increments);
+  }
+  if (dropped_batches != 0)
+    log_.warning("metrics buffer full while the sink refuses batches: oldest batches dropped",
+                 {{"dropped_batches", dropped_batches},
+                  {"dropped_increments", dropped_increments},
+                  {"dropped_batches_total", stats_.dropped_batches},
+                  {"max_buffered_batches", options_.max_buffered_batches}});
+}
+
+void MetricsService::enqueue(const MinuteBatch& batch, std::uint64_t& dropped_batches,
+                             std::uint64_t& dropped_increments) {
+  std::uint64_t total = batch.total();
+  if (sink_ == nullptr) {
+    ++stats_.unpublished_batches;
+    stats_.unpublished_increments += total;
+    return;
+  }
+  while (pending_.size() >= options_.max_buffered_batches) {
+    ++dropped_batches;
+    dropped_increments += pending_.front().summary.total;
+    ++stats_.dropped_batches;
+    stats_.dropped_increments += pending_.front().summary.total;
+    pending_.pop_front();
+  }
+  Pending p;
+  p.key = batch_key(batch.target);
+  p.payload = render_batch_json(batch);
+  p.summary.key = p.key;
+  p.summary.topic = options_.topic;
+  p.summary.items = batch.items.size();
+  p.summary.total = total;
+  p.summary.range_start_ts = batch.items.front().minute_start;
+  p.summary.range_end_ts = batch.items.back().minute_start + kBucketSizeSec - 1;
+  p.target = batch.target;
+  pending_.push_back(std::move(p));
+}
+
+bool MetricsService::publish_pending() {
+  if (sink_ == nullptr) return true;
+  while (!pending_.empty()) {
+    Pending& p = pending_.front();
+    sdk::Record record;
+    record.topic = options_.topic;
+    record.key = p.key;
+    record.payload = p.payload;  // a copy: a refused record is offered again
+    bool accepted = false;
+    try {
+      accepted = sink_->publish(std::move(record));
+    } catch (const std::exception& e) {
+      log_.error("metrics sink threw from publish()", {{"error", e.what()}});
+    } catch (...) {
+      log_.error("metrics sink threw from publish()");
+    }
+    if (!accepted) {
+      ++stats_.refused_publishes;
+      note_refusal();
+      return false;
+    }
+    if (consecutive_refusals_ != 0 || outage_reported_)
+      log_.info("metrics sink accepts batches again",
+                {{"sink", options_.sink}, {"buffered_batches", pending_.size() - 1}});
+    consecutive_refusals_ = 0;
+    outage_reported_ = false;
+    ++stats_.published_batches;
+    stats_.published_increments += p.summary.total;
+    outbox_events_.push_back(std::move(p.summary));
+    pending_.pop_front();
+  }
+  return true;
+}
+
+void MetricsService::note_refusal() {
+  ++consecutive_refusals_;
+  if (outage_reported_ || consecutive_refusals_ < options_.failure_threshold) return;
+  outage_reported_ = true;
+  log_.error("metrics sink keeps refusing batches; keeping them for later",
+             {{"sink", options_.sink},
+              {"consecutive_refusals", consecutive_refusals_},
+              {"buffered_batches", pending_.size()}});
+  sdk::ErrorEvent e;
+  e.kind = std::string(kPublishErrorKind);
+  e.info.type = "MetricsSinkRefused";
+  e.info.message = "metrics sink refused batches on " + std::to_string(consecutive_refusals_) +
+                   " consecutive attempts";
+  e.target = pending_.front().target;
+  e.context = sdk::Value::object(
+      {{"sink", options_.sink}, {"topic", options_.topic}, {"buffered_batches", pending_.size()}});
+  e.timestamp = clock_.now();
+  outbox_errors_.push_back(std::move(e));
+}
+
+void MetricsService::log_notes(const sdk::Target& target, bool truncated, bool invalid_utf8,
+                               bool limit) {
+  std::string key = batch_key(target);
+  if (truncated && !noted_truncated_) {
+    noted_truncated_ = true;
+    log_.warning("metrics: symbols longer than the limit were truncated (noted once)",
+                 {{"counter", key}, {"max_symbol_bytes", kMaxSymbolBytes}});
+  }
+  if (invalid_utf8 && !noted_invalid_utf8_) {
+    noted_invalid_utf8_ = true;
+    log_.warning("metrics: symbols with invalid UTF-8 were repaired with U+FFFD (noted once)",
+                 {{"counter", key}});
+  }
+  if (limit && !noted_symbol_limit_) {
+    noted_symbol_limit_ = true;
+    log_.warning(
+        "metrics: a counter reached its symbol limit; new symbols count in the total "
+        "only (noted once)",
+        {{"counter", key}, {"max_symbols", kMaxSymbols}});
+  }
+}
+
+}  // namespace crosscut::metrics
