@@ -1,0 +1,51 @@
+// The logging thread's half of a record: UTF-8 repair, PII masking, JSON rendering and
+// delivery to the log sinks (or to stderr when there are none).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crosscut/sdk/log.hpp"
+#include "logging/json_line.hpp"
+#include "logging/pii_masker.hpp"
+#include "logging/record_codec.hpp"
+
+namespace crosscut::logging {
+
+class EngineLogger;
+
+// Not thread-safe: one thread at a time (the logging thread, or a caller under a lock).
+// Sinks are borrowed and must outlive the writer's use of them.
+class RecordWriter {
+ public:
+  RecordWriter(const PiiMasker& masker, std::chrono::minutes utc_offset,
+               std::vector<sdk::LogSink*> sinks);
+
+  // Repairs, masks, renders and delivers one record (header.kind == record).
+  void write(DecodedRecord& record) noexcept;
+  // Delivers an engine-made record (drop reports) that needs no repair or masking.
+  void write_internal(std::chrono::system_clock::time_point at, sdk::Level level,
+                      std::string_view message, const sdk::Value& extra) noexcept;
+  void flush() noexcept;
+  void reopen() noexcept;
+
+  // Records delivered (to the sinks or stderr).
+  std::uint64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }
+
+ private:
+  void deliver(const sdk::LogRecord& record) noexcept;
+
+  const PiiMasker& masker_;
+  JsonLineFormatter formatter_;
+  std::vector<sdk::LogSink*> sinks_;
+  std::string line_;
+  std::atomic<std::uint64_t> written_{0};
+};
+
+// Replaces invalid UTF-8 in every string of `v`, keys included.
+void sanitize_value(sdk::Value& v);
+
+}  // namespace crosscut::logging
