@@ -13,12 +13,17 @@ namespace {
 ConsoleOptions read_options(const sdk::ConfigView& v) {
   ConsoleOptions o;
   const std::string format = v.get_string("format", "json");
-  if (format == "json") o.format = Format::json;
-  else if (format == "pretty") o.format = Format::pretty;
-  else v.fail("format", "unknown format '" + format + "' (use json or pretty)");
+  if (format == "json")
+    o.format = Format::json;
+  else if (format == "pretty")
+    o.format = Format::pretty;
+  else
+    v.fail("format", "unknown format '" + format + "' (use json or pretty)");
   const std::string stream = v.get_string("stream", "stderr");
-  if (stream == "stdout") o.to_stdout = true;
-  else if (stream != "stderr") v.fail("stream", "unknown stream '" + stream + "' (use stderr or stdout)");
+  if (stream == "stdout")
+    o.to_stdout = true;
+  else if (stream != "stderr")
+    v.fail("stream", "unknown stream '" + stream + "' (use stderr or stdout)");
   return o;
 }
 
@@ -36,10 +41,11 @@ sdk::OptionSpec choice(std::string key, std::string def, std::string description
 }  // namespace
 
 sdk::ConfigSchema ConsoleLogSink::schema() {
-  return {choice("format", "json", "json: the JSON line; pretty: readable, coloured on a terminal",
-                 {"json", "pretty"}),
-          choice("stream", "stderr", "where records go (stdout stays free for record sinks by default)",
-                 {"stderr", "stdout"})};
+  return {
+      choice("format", "json", "json: the JSON line; pretty: readable, coloured on a terminal",
+             {"json", "pretty"}),
+      choice("stream", "stderr", "where records go (stdout stays free for record sinks by default)",
+             {"stderr", "stdout"})};
 }
 
 ConsoleLogSink::ConsoleLogSink(const sdk::ConfigView& options, sdk::HostContext&)
@@ -53,8 +59,10 @@ ConsoleLogSink::ConsoleLogSink(ConsoleOptions options, std::FILE* stream)
 void ConsoleLogSink::write(const sdk::LogRecord& record) noexcept {
   try {
     line_.clear();
-    if (options_.format == Format::json) line_.append(record.json);
-    else append_pretty_line(line_, record, colour_);
+    if (options_.format == Format::json)
+      line_.append(record.json);
+    else
+      append_pretty_line(line_, record, colour_);
     line_ += '\n';
   } catch (...) {
     failures_.fetch_add(1);
@@ -70,11 +78,14 @@ void ConsoleLogSink::write(const sdk::LogRecord& record) noexcept {
   failures_.fetch_add(1);
   if (!failing_) {
     failing_ = true;
-    std::fprintf(stderr, "crosscut: console log sink: write failed: %s (further failures counted)\n",
+    std::fprintf(stderr,
+                 "crosscut: console log sink: write failed: %s (further failures counted)\n",
                  std::strerror(err));
   }
 }
 
-void ConsoleLogSink::flush() noexcept { std::fflush(stream_); }
+void ConsoleLogSink::flush() noexcept {
+  std::fflush(stream_);
+}
 
 }  // namespace crosscut::plugins::console_log

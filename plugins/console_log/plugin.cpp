@@ -7,9 +7,9 @@ crosscut::sdk::PluginDescriptor describe() {
   using crosscut::plugins::console_log::ConsoleLogSink;
   return {"console_log",
           "1.0.0",
-          {crosscut::sdk::make_factory<ConsoleLogSink>(crosscut::sdk::ComponentKind::log_sink, "console",
-                                                       "log records on stderr/stdout, JSON or pretty",
-                                                       ConsoleLogSink::schema())}};
+          {crosscut::sdk::make_factory<ConsoleLogSink>(
+              crosscut::sdk::ComponentKind::log_sink, "console",
+              "log records on stderr/stdout, JSON or pretty", ConsoleLogSink::schema())}};
 }
 
 }  // namespace

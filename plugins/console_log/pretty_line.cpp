@@ -12,12 +12,18 @@ namespace {
 
 std::string_view colour_of(sdk::Level l) {
   switch (l) {
-    case sdk::Level::debug: return "\x1b[2m";
-    case sdk::Level::info: return "\x1b[32m";
-    case sdk::Level::warning: return "\x1b[33m";
-    case sdk::Level::error: return "\x1b[31m";
-    case sdk::Level::critical: return "\x1b[1;41m";
-    case sdk::Level::off: return "";
+    case sdk::Level::debug:
+      return "\x1b[2m";
+    case sdk::Level::info:
+      return "\x1b[32m";
+    case sdk::Level::warning:
+      return "\x1b[33m";
+    case sdk::Level::error:
+      return "\x1b[31m";
+    case sdk::Level::critical:
+      return "\x1b[1;41m";
+    case sdk::Level::off:
+      return "";
   }
   return "";
 }
@@ -42,12 +48,17 @@ void append_escaped(std::string& out, std::string_view s) {
 }
 
 void write_json(rapidjson::Writer<rapidjson::StringBuffer>& w, const sdk::Value& v) {
-  if (v.is_null()) w.Null();
-  else if (v.is_bool()) w.Bool(v.as_bool());
-  else if (v.is_int()) w.Int64(v.as_int());
+  if (v.is_null())
+    w.Null();
+  else if (v.is_bool())
+    w.Bool(v.as_bool());
+  else if (v.is_int())
+    w.Int64(v.as_int());
   else if (v.is_double()) {
-    if (std::isfinite(v.as_double())) w.Double(v.as_double());
-    else w.String(std::isnan(v.as_double()) ? "NaN" : (v.as_double() > 0 ? "Infinity" : "-Infinity"));
+    if (std::isfinite(v.as_double()))
+      w.Double(v.as_double());
+    else
+      w.String(std::isnan(v.as_double()) ? "NaN" : (v.as_double() > 0 ? "Infinity" : "-Infinity"));
   } else if (v.is_string()) {
     w.String(v.as_string().data(), static_cast<rapidjson::SizeType>(v.as_string().size()));
   } else if (v.is_array()) {

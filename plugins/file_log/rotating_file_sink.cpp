@@ -24,7 +24,9 @@ RotatingFileOptions read_options(const sdk::ConfigView& v) {
   return o;
 }
 
-std::string numbered(const std::string& path, std::uint32_t n) { return path + "." + std::to_string(n); }
+std::string numbered(const std::string& path, std::uint32_t n) {
+  return path + "." + std::to_string(n);
+}
 
 }  // namespace
 
@@ -94,9 +96,12 @@ void RotatingFileSink::write_buffer() noexcept {
   if (fd_ < 0 && !open_file()) err = errno ? errno : EBADF;
   while (err == 0 && done < buffer_.size()) {
     const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n > 0) done += static_cast<std::size_t>(n);
-    else if (n < 0 && errno == EINTR) continue;
-    else err = n < 0 ? errno : EIO;
+    if (n > 0)
+      done += static_cast<std::size_t>(n);
+    else if (n < 0 && errno == EINTR)
+      continue;
+    else
+      err = n < 0 ? errno : EIO;
   }
   if (err != 0) {
     // Whole records only are counted; a partly written line is counted as failed.
@@ -144,7 +149,9 @@ void RotatingFileSink::write(const sdk::LogRecord& record) noexcept {
   if (buffer_.size() >= kBufferLimit) write_buffer();
 }
 
-void RotatingFileSink::flush() noexcept { write_buffer(); }
+void RotatingFileSink::flush() noexcept {
+  write_buffer();
+}
 
 void RotatingFileSink::reopen() noexcept {
   write_buffer();

@@ -44,8 +44,8 @@ class RotatingFileSink final : public sdk::LogSink {
 
   RotatingFileOptions options_;
   int fd_ = -1;
-  bool regular_ = true;       // only regular files are rotated (never /dev/stderr and such)
-  std::uint64_t size_ = 0;    // bytes in the active file, written or buffered
+  bool regular_ = true;     // only regular files are rotated (never /dev/stderr and such)
+  std::uint64_t size_ = 0;  // bytes in the active file, written or buffered
   std::string buffer_;
   std::uint64_t buffered_records_ = 0;
   bool failing_ = false;

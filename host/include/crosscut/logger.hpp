@@ -63,11 +63,19 @@ class Logger {
     if (enabled(level)) ep_->log_exception(level, message, std::move(e), fields);
   }
 
-  void debug(std::string_view m, sdk::Fields f = {}) const noexcept { log(sdk::Level::debug, m, f); }
+  void debug(std::string_view m, sdk::Fields f = {}) const noexcept {
+    log(sdk::Level::debug, m, f);
+  }
   void info(std::string_view m, sdk::Fields f = {}) const noexcept { log(sdk::Level::info, m, f); }
-  void warning(std::string_view m, sdk::Fields f = {}) const noexcept { log(sdk::Level::warning, m, f); }
-  void error(std::string_view m, sdk::Fields f = {}) const noexcept { log(sdk::Level::error, m, f); }
-  void critical(std::string_view m, sdk::Fields f = {}) const noexcept { log(sdk::Level::critical, m, f); }
+  void warning(std::string_view m, sdk::Fields f = {}) const noexcept {
+    log(sdk::Level::warning, m, f);
+  }
+  void error(std::string_view m, sdk::Fields f = {}) const noexcept {
+    log(sdk::Level::error, m, f);
+  }
+  void critical(std::string_view m, sdk::Fields f = {}) const noexcept {
+    log(sdk::Level::critical, m, f);
+  }
 
   void debug(std::string_view m, const std::exception& e, sdk::Fields f = {}) const noexcept {
     log(sdk::Level::debug, m, e, f);

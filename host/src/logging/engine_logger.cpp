@@ -28,8 +28,8 @@ void EngineLogger::log_exception(sdk::Level level, std::string_view message,
   }
 }
 
-void EngineLogger::log_exception(sdk::Level level, std::string_view message,
-                                 std::exception_ptr e, sdk::Fields fields) noexcept {
+void EngineLogger::log_exception(sdk::Level level, std::string_view message, std::exception_ptr e,
+                                 sdk::Fields fields) noexcept {
   if (!should_log(level)) return;
   if (!e) {
     engine_.submit(*this, level, message, fields, nullptr);

@@ -13,8 +13,8 @@ constexpr int kMaxNestedDepth = 16;  // a cycle-free chain that long is already 
 
 std::string demangle(const char* mangled) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                             std::free);
+  std::unique_ptr<char, void (*)(void*)> out(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   std::string name = status == 0 && out ? std::string(out.get()) : std::string(mangled);
   // std::throw_with_nested wraps the thrown type in a library-internal class: name the
   // type the user threw.

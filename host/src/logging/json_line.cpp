@@ -18,14 +18,20 @@ void write_string(Writer& w, std::string_view s) {
 }
 
 void write_value(Writer& w, const sdk::Value& v) {
-  if (v.is_null()) w.Null();
-  else if (v.is_bool()) w.Bool(v.as_bool());
-  else if (v.is_int()) w.Int64(v.as_int());
+  if (v.is_null())
+    w.Null();
+  else if (v.is_bool())
+    w.Bool(v.as_bool());
+  else if (v.is_int())
+    w.Int64(v.as_int());
   else if (v.is_double()) {
     double d = v.as_double();
-    if (std::isfinite(d)) w.Double(d);
-    else write_string(w, non_finite_name(d));
-  } else if (v.is_string()) write_string(w, v.as_string());
+    if (std::isfinite(d))
+      w.Double(d);
+    else
+      write_string(w, non_finite_name(d));
+  } else if (v.is_string())
+    write_string(w, v.as_string());
   else if (v.is_array()) {
     w.StartArray();
     for (const auto& item : v.as_array()) write_value(w, item);
@@ -54,7 +60,8 @@ std::string_view non_finite_name(double d) noexcept {
 
 JsonLineFormatter::JsonLineFormatter(std::chrono::minutes utc_offset) : offset_(utc_offset) {
   // Offsets are validated to within +-14:00 by the config reader; clamp anyway.
-  const int m = static_cast<int>(std::min<long>(std::labs(static_cast<long>(offset_.count())), 99 * 60 + 59));
+  const int m =
+      static_cast<int>(std::min<long>(std::labs(static_cast<long>(offset_.count())), 99 * 60 + 59));
   offset_text_[0] = offset_.count() < 0 ? '-' : '+';
   two(offset_text_ + 1, m / 60);
   offset_text_[3] = ':';

@@ -12,7 +12,8 @@ namespace {
 using sdk::OptionSpec;
 using sdk::OptionType;
 
-const std::vector<std::string> kLevelChoices{"debug", "info", "warning", "warn", "error", "critical", "off"};
+const std::vector<std::string> kLevelChoices{"debug", "info",     "warning", "warn",
+                                             "error", "critical", "off"};
 
 sdk::Level read_level(const sdk::ConfigView& view, std::string_view key, const std::string& text) {
   if (auto l = sdk::parse_level(text)) return *l;
@@ -58,10 +59,11 @@ sdk::ConfigSchema logging_schema() {
   OptionSpec level = option("level", OptionType::string, "info",
                             "lowest level written: debug, info, warning, error, critical, off");
   level.choices = kLevelChoices;
-  OptionSpec levels = option("levels", OptionType::string_map, "",
-                             "per-logger levels, e.g. {orchestrator: debug}; covers dotted children");
-  OptionSpec timezone =
-      option("timezone", OptionType::string, "+00:00", "UTC offset of timestamps: +09:00, Z or local");
+  OptionSpec levels =
+      option("levels", OptionType::string_map, "",
+             "per-logger levels, e.g. {orchestrator: debug}; covers dotted children");
+  OptionSpec timezone = option("timezone", OptionType::string, "+00:00",
+                               "UTC offset of timestamps: +09:00, Z or local");
   OptionSpec sinks = option("sinks", OptionType::any, "",
                             "log sinks, each {type: console|rotating_file|..., options}; "
                             "none: JSON lines on stderr");
@@ -87,8 +89,9 @@ sdk::ConfigSchema logging_schema() {
                             "the asynchronous queue between callers and the logging thread");
   OptionSpec size = option("size", OptionType::integer, "8192", "records the queue holds");
   size.min = 1;
-  OptionSpec overflow = option("overflow", OptionType::string, "block",
-                               "when full: block the caller, or drop_oldest (counted and reported)");
+  OptionSpec overflow =
+      option("overflow", OptionType::string, "block",
+             "when full: block the caller, or drop_oldest (counted and reported)");
   overflow.choices = {"block", "drop_oldest"};
   queue.children = {size, overflow};
   return {level, levels, timezone, sinks, pii, sampling, queue};
@@ -119,7 +122,8 @@ LogOptions parse_log_options(const sdk::ConfigView& view) {
     for (const auto& name : o.pii.patterns) {
       const auto& known = builtin_pii_patterns();
       if (std::find(known.begin(), known.end(), name) == known.end())
-        pii.fail("patterns", "unknown pii pattern '" + name + "' (built-in: phone_kr, email, card, bearer_token)");
+        pii.fail("patterns", "unknown pii pattern '" + name +
+                                 "' (built-in: phone_kr, email, card, bearer_token)");
     }
     for (std::size_t i = 0; i < o.pii.custom.size(); ++i) {
       PiiOptions one;
@@ -135,7 +139,8 @@ LogOptions parse_log_options(const sdk::ConfigView& view) {
   if (view.has("sampling")) {
     const sdk::ConfigView sampling = view.child("sampling");
     const std::int64_t n = sampling.get_int("per_message_per_second", 100);
-    if (n < 0 || n > UINT32_MAX) sampling.fail("per_message_per_second", "must be between 0 and 4294967295");
+    if (n < 0 || n > UINT32_MAX)
+      sampling.fail("per_message_per_second", "must be between 0 and 4294967295");
     o.per_message_per_second = static_cast<std::uint32_t>(n);
   }
   if (view.has("queue")) {
@@ -144,9 +149,13 @@ LogOptions parse_log_options(const sdk::ConfigView& view) {
     if (size < 1 || size > (1 << 24)) queue.fail("size", "must be between 1 and 16777216");
     o.queue_size = static_cast<std::size_t>(size);
     const std::string overflow = queue.get_string("overflow", "block");
-    if (overflow == "block") o.overflow = OverflowPolicy::block;
-    else if (overflow == "drop_oldest") o.overflow = OverflowPolicy::drop_oldest;
-    else queue.fail("overflow", "unknown overflow policy '" + overflow + "' (use block or drop_oldest)");
+    if (overflow == "block")
+      o.overflow = OverflowPolicy::block;
+    else if (overflow == "drop_oldest")
+      o.overflow = OverflowPolicy::drop_oldest;
+    else
+      queue.fail("overflow",
+                 "unknown overflow policy '" + overflow + "' (use block or drop_oldest)");
   }
   return o;
 }

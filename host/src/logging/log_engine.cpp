@@ -19,12 +19,18 @@ namespace {
 
 spdlog::level::level_enum spdlog_level(sdk::Level l) {
   switch (l) {
-    case sdk::Level::debug: return spdlog::level::debug;
-    case sdk::Level::info: return spdlog::level::info;
-    case sdk::Level::warning: return spdlog::level::warn;
-    case sdk::Level::error: return spdlog::level::err;
-    case sdk::Level::critical: return spdlog::level::critical;
-    case sdk::Level::off: return spdlog::level::info;
+    case sdk::Level::debug:
+      return spdlog::level::debug;
+    case sdk::Level::info:
+      return spdlog::level::info;
+    case sdk::Level::warning:
+      return spdlog::level::warn;
+    case sdk::Level::error:
+      return spdlog::level::err;
+    case sdk::Level::critical:
+      return spdlog::level::critical;
+    case sdk::Level::off:
+      return spdlog::level::info;
   }
   return spdlog::level::info;
 }
@@ -39,8 +45,8 @@ std::int64_t floor_seconds(std::int64_t ns) {
 }
 
 bool covers(std::string_view prefix, std::string_view name) {
-  return name == prefix || (name.size() > prefix.size() && name.starts_with(prefix) &&
-                            name[prefix.size()] == '.');
+  return name == prefix ||
+         (name.size() > prefix.size() && name.starts_with(prefix) && name[prefix.size()] == '.');
 }
 
 // The calling thread's encode buffer: reused, so a log call does not allocate for it.
@@ -63,11 +69,13 @@ LogEngine::LogEngine(LogOptions options, const sdk::Clock& clock)
       clock_(clock),
       masker_(options_.pii),
       sampler_(options_.per_message_per_second) {
-  direct_writer_ = std::make_unique<RecordWriter>(masker_, options_.utc_offset,
-                                                  std::vector<sdk::LogSink*>{});
+  direct_writer_ =
+      std::make_unique<RecordWriter>(masker_, options_.utc_offset, std::vector<sdk::LogSink*>{});
 }
 
-LogEngine::~LogEngine() { shutdown(); }
+LogEngine::~LogEngine() {
+  shutdown();
+}
 
 void LogEngine::add_sink(sdk::LogSink* sink) {
   std::lock_guard lock(lifecycle_mu_);
@@ -81,7 +89,8 @@ void LogEngine::start() {
   writer_ = std::make_unique<RecordWriter>(masker_, options_.utc_offset, sinks_);
   auto sink = std::make_shared<QueueConsumerSink>([this](std::string_view p) { consume(p); },
                                                   [this] { writer_->flush(); });
-  pool_ = std::make_shared<spdlog::details::thread_pool>(std::max<std::size_t>(options_.queue_size, 1), 1);
+  pool_ = std::make_shared<spdlog::details::thread_pool>(
+      std::max<std::size_t>(options_.queue_size, 1), 1);
   pool_raw_ = pool_.get();
   spd_ = std::make_shared<spdlog::async_logger>(
       "crosscut", std::move(sink), pool_,
@@ -197,8 +206,10 @@ bool LogEngine::post_if_running(const std::string& payload, sdk::Level level) no
 void LogEngine::write_direct(const std::string& payload) noexcept {
   std::lock_guard lock(direct_mu_);
   if (!decode_record(payload, direct_decoded_)) return;
-  if (direct_decoded_.header.kind == RecordKind::record) direct_writer_->write(direct_decoded_);
-  else direct_writer_->flush();
+  if (direct_decoded_.header.kind == RecordKind::record)
+    direct_writer_->write(direct_decoded_);
+  else
+    direct_writer_->flush();
 }
 
 void LogEngine::consume(std::string_view payload) noexcept {
@@ -226,7 +237,8 @@ void LogEngine::consume(std::string_view payload) noexcept {
       barrier_cv_.notify_all();
       break;
     }
-    case RecordKind::reopen: break;  // handled by the flag above
+    case RecordKind::reopen:
+      break;  // handled by the flag above
   }
 }
 
@@ -262,7 +274,8 @@ bool LogEngine::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(barrier_mu_);
   while (barrier_done_ < seq) {
     // Under drop_oldest the barrier itself may be dropped by a full queue: post it again.
-    const auto slice = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+    const auto slice =
+        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     if (barrier_cv_.wait_until(lock, slice, [&] { return barrier_done_ >= seq; })) break;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     if (options_.overflow == OverflowPolicy::drop_oldest) {

@@ -39,7 +39,7 @@ class async_logger;
 namespace details {
 class thread_pool;
 class periodic_worker;
-}
+}  // namespace details
 }  // namespace spdlog
 
 namespace crosscut::logging {
@@ -108,7 +108,8 @@ class LogEngine {
   std::vector<sdk::LogSink*> sinks_;
 
   mutable std::mutex loggers_mu_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<EngineLogger>, std::less<>> loggers_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<EngineLogger>, std::less<>>
+      loggers_;
 
   std::mutex lifecycle_mu_;
   enum class State { created, running, stopped } state_ = State::created;

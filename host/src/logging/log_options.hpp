@@ -20,8 +20,8 @@ struct PiiOptions {
   std::vector<std::string> patterns{"phone_kr", "email", "card", "bearer_token"};
   std::vector<std::string> custom;  // RE2 syntax
   // Field names (case-insensitive) whose values are always masked, at any depth.
-  std::vector<std::string> keys{"api_key", "apikey", "api_secret", "secret", "password",
-                                "passwd", "token", "access_token", "authorization"};
+  std::vector<std::string> keys{"api_key", "apikey", "api_secret",   "secret",       "password",
+                                "passwd",  "token",  "access_token", "authorization"};
 };
 
 struct LogOptions {

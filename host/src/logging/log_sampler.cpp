@@ -20,8 +20,9 @@ LogSampler::Decision LogSampler::admit(const void* logger, std::string_view mess
       });
       if (shard.templates.size() >= max_per_shard_) return {};
     }
-    it = shard.templates.emplace(Key{logger, std::string(message)}, State{epoch_second, 0, 0, level})
-             .first;
+    it =
+        shard.templates.emplace(Key{logger, std::string(message)}, State{epoch_second, 0, 0, level})
+            .first;
   }
   State& s = it->second;
   if (s.second != epoch_second) {

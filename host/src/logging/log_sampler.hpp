@@ -57,7 +57,9 @@ class LogSampler {
       return std::hash<std::string_view>{}(k.message) ^
              (std::hash<const void*>{}(k.logger) * 0x9E3779B97F4A7C15ull);
     }
-    std::size_t operator()(const Key& k) const noexcept { return (*this)(KeyView{k.logger, k.message}); }
+    std::size_t operator()(const Key& k) const noexcept {
+      return (*this)(KeyView{k.logger, k.message});
+    }
   };
   struct Equal {
     using is_transparent = void;

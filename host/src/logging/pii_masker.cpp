@@ -35,7 +35,8 @@ std::unique_ptr<re2::RE2> compile(const std::string& regex, const std::string& w
   opts.set_log_errors(false);
   opts.set_max_mem(64 << 20);
   auto re = std::make_unique<re2::RE2>(regex, opts);
-  if (!re->ok()) throw std::invalid_argument(what + ": invalid regex '" + regex + "': " + re->error());
+  if (!re->ok())
+    throw std::invalid_argument(what + ": invalid regex '" + regex + "': " + re->error());
   return re;
 }
 
@@ -107,8 +108,7 @@ bool PiiMasker::mask_with(const Pattern& p, std::string& s) const {
   std::size_t copied = 0;  // bytes of s already handled
   std::size_t pos = 0;
   bool changed = false;
-  while (pos <= s.size() &&
-         p.re->Match(input, pos, s.size(), re2::RE2::UNANCHORED, &match, 1)) {
+  while (pos <= s.size() && p.re->Match(input, pos, s.size(), re2::RE2::UNANCHORED, &match, 1)) {
     const std::size_t begin = static_cast<std::size_t>(match.data() - s.data());
     const std::size_t end = begin + match.size();
     if (match.empty()) {  // a custom pattern that matches the empty string: step over it
@@ -150,8 +150,10 @@ void PiiMasker::mask(sdk::Value& v) const {
     for (auto& item : v.as_array()) mask(item);
   } else if (v.is_object()) {
     for (auto& [key, item] : v.as_object()) {
-      if (is_sensitive_key(key)) item = sdk::Value("[MASKED]");
-      else mask(item);
+      if (is_sensitive_key(key))
+        item = sdk::Value("[MASKED]");
+      else
+        mask(item);
     }
   }
 }

@@ -20,7 +20,8 @@ std::int64_t current_rss_bytes() noexcept {
   return static_cast<std::int64_t>(resident) * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
-Profiler::Profiler(Logger log, std::string operation) : Profiler(log, std::move(operation), nullptr) {}
+Profiler::Profiler(Logger log, std::string operation)
+    : Profiler(log, std::move(operation), nullptr) {}
 
 Profiler::Profiler(Logger log, std::string operation, sdk::EventBus* bus)
     : log_(log), operation_(std::move(operation)), bus_(bus) {
@@ -46,9 +47,9 @@ Profiler::~Profiler() {
     if (log_.enabled(sdk::Level::info)) {
       const double ms = std::chrono::duration<double, std::milli>(duration).count();
       log_.info(summary(operation_, duration, delta), {{"operation", operation_},
-                                                        {"duration_ms", ms},
-                                                        {"rss_delta_bytes", delta},
-                                                        {"rss_bytes", rss}});
+                                                       {"duration_ms", ms},
+                                                       {"rss_delta_bytes", delta},
+                                                       {"rss_bytes", rss}});
     }
     if (bus_) bus_->emit(sdk::ProfileSample{operation_, duration, delta, rss});
   } catch (...) {

@@ -23,8 +23,10 @@ void put_str(std::string& out, std::string_view s) {
 }
 
 void put_value(std::string& out, const sdk::Value& v) {
-  if (v.is_null()) put<std::uint8_t>(out, t_null);
-  else if (v.is_bool()) put<std::uint8_t>(out, v.as_bool() ? t_true : t_false);
+  if (v.is_null())
+    put<std::uint8_t>(out, t_null);
+  else if (v.is_bool())
+    put<std::uint8_t>(out, v.as_bool() ? t_true : t_false);
   else if (v.is_int()) {
     put<std::uint8_t>(out, t_int);
     put<std::int64_t>(out, v.as_int());
@@ -52,8 +54,10 @@ void put_field(std::string& out, const sdk::FieldValue& f) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) put<std::uint8_t>(out, t_null);
-        else if constexpr (std::is_same_v<T, bool>) put<std::uint8_t>(out, x ? t_true : t_false);
+        if constexpr (std::is_same_v<T, std::monostate>)
+          put<std::uint8_t>(out, t_null);
+        else if constexpr (std::is_same_v<T, bool>)
+          put<std::uint8_t>(out, x ? t_true : t_false);
         else if constexpr (std::is_same_v<T, std::int64_t>) {
           put<std::uint8_t>(out, t_int);
           put<std::int64_t>(out, x);
@@ -64,8 +68,10 @@ void put_field(std::string& out, const sdk::FieldValue& f) {
           put<std::uint8_t>(out, t_string);
           put_str(out, x);
         } else {
-          if (x) put_value(out, *x);
-          else put<std::uint8_t>(out, t_null);
+          if (x)
+            put_value(out, *x);
+          else
+            put<std::uint8_t>(out, t_null);
         }
       },
       f.get());
@@ -92,9 +98,15 @@ class Reader {
     std::uint8_t tag = 0;
     if (depth > 256 || !get(tag)) return false;
     switch (tag) {
-      case t_null: v = sdk::Value(); return true;
-      case t_false: v = sdk::Value(false); return true;
-      case t_true: v = sdk::Value(true); return true;
+      case t_null:
+        v = sdk::Value();
+        return true;
+      case t_false:
+        v = sdk::Value(false);
+        return true;
+      case t_true:
+        v = sdk::Value(true);
+        return true;
       case t_int: {
         std::int64_t i = 0;
         if (!get(i)) return false;
@@ -169,7 +181,8 @@ void encode_record(std::string& out, const RecordHeader& h, std::string_view mes
   put<std::uint8_t>(out, static_cast<std::uint8_t>(h.level));
   put<std::uint64_t>(out, h.aux);
   put_str(out, message);
-  std::uint32_t n = static_cast<std::uint32_t>(fields.size()) + (exception ? 1 : 0) + (suppressed ? 1 : 0);
+  std::uint32_t n =
+      static_cast<std::uint32_t>(fields.size()) + (exception ? 1 : 0) + (suppressed ? 1 : 0);
   put<std::uint32_t>(out, n);
   for (const auto& f : fields) {
     put_str(out, f.key);

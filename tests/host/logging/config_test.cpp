@@ -82,7 +82,8 @@ TEST(LogConfig, SchemaDeclaresEveryKey) {
   const auto schema = logging::logging_schema();
   std::vector<std::string> keys;
   for (const auto& o : schema) keys.push_back(o.key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"level", "levels", "timezone", "sinks", "pii", "sampling", "queue"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"level", "levels", "timezone", "sinks", "pii",
+                                            "sampling", "queue"}));
   EXPECT_EQ(schema[3].type, sdk::OptionType::any);
   EXPECT_EQ(schema[4].children.size(), 4u);
 }

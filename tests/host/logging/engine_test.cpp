@@ -38,7 +38,8 @@ TEST(LogEngine, LevelsFilterPerLoggerAndDottedChildren) {
   lookalike.info("lookalike info");
   std::vector<std::string> messages;
   for (const auto& r : t.drain()) messages.push_back(r.message);
-  EXPECT_EQ(messages, (std::vector<std::string>{"app warning", "orch debug", "child debug", "noisy error"}));
+  EXPECT_EQ(messages,
+            (std::vector<std::string>{"app warning", "orch debug", "child debug", "noisy error"}));
 
   t.engine->set_level("app", sdk::Level::debug);
   EXPECT_TRUE(app.enabled(sdk::Level::debug));
@@ -117,7 +118,8 @@ TEST(LogEngine, ExceptionOverloadWalksNestedExceptions) {
   EXPECT_STREQ(ex["type"].GetString(), "std::runtime_error");
   EXPECT_STREQ(ex["message"].GetString(), "subscribe failed");
   ASSERT_EQ(ex["nested"].Size(), 1u);
-  EXPECT_STREQ(ex["nested"][0]["type"].GetString(), "crosscut::testing::(anonymous namespace)::VendorError");
+  EXPECT_STREQ(ex["nested"][0]["type"].GetString(),
+               "crosscut::testing::(anonymous namespace)::VendorError");
   EXPECT_STREQ(ex["nested"][0]["message"].GetString(), "connection refused");
   ASSERT_TRUE(parse_json_line(records[1].json, doc));
   EXPECT_STREQ(doc["extra"]["exception"]["type"].GetString(), "unknown");
@@ -141,7 +143,9 @@ TEST(LogEngine, CriticalFlushesTheSinks) {
   log.info("after");
   t.drain();
   const auto events = t.sink.events();
-  auto at = [&](const std::string& e) { return std::find(events.begin(), events.end(), e) - events.begin(); };
+  auto at = [&](const std::string& e) {
+    return std::find(events.begin(), events.end(), e) - events.begin();
+  };
   ASSERT_LT(at("write:boom"), static_cast<long>(events.size()));
   // A flush comes between the critical record and the next one.
   EXPECT_EQ(events[at("write:boom") + 1], "flush");

@@ -25,16 +25,35 @@ void expect_record_shape(const std::string& line) {
 }
 
 std::string random_bytes(std::mt19937& rng, std::size_t n) {
-  static const std::string pieces[] = {"\"", "\\", "\n", "\r", "\t", std::string(1, '\0'), "\x01",
-                                       "\x1f", "\x7f", "\xff", "\xc3", "\xe2\x82", "\xed\xa0\x80",
-                                       "\xf4\x90\x80\x80", "\xc0\xaf", "한국어", "😀", "a", "{", "}"};
+  static const std::string pieces[] = {"\"",
+                                       "\\",
+                                       "\n",
+                                       "\r",
+                                       "\t",
+                                       std::string(1, '\0'),
+                                       "\x01",
+                                       "\x1f",
+                                       "\x7f",
+                                       "\xff",
+                                       "\xc3",
+                                       "\xe2\x82",
+                                       "\xed\xa0\x80",
+                                       "\xf4\x90\x80\x80",
+                                       "\xc0\xaf",
+                                       "한국어",
+                                       "😀",
+                                       "a",
+                                       "{",
+                                       "}"};
   std::string s;
   std::uniform_int_distribution<int> kind(0, 2);
   std::uniform_int_distribution<std::size_t> piece(0, std::size(pieces) - 1);
   std::uniform_int_distribution<int> byte(0, 255);
   while (s.size() < n) {
-    if (kind(rng) == 0) s += static_cast<char>(byte(rng));
-    else s += pieces[piece(rng)];
+    if (kind(rng) == 0)
+      s += static_cast<char>(byte(rng));
+    else
+      s += pieces[piece(rng)];
   }
   return s;
 }
@@ -43,16 +62,20 @@ TEST(JsonLine, FieldsInContractOrderWithOffsetTimestamp) {
   logging::JsonLineFormatter f(std::chrono::minutes(9 * 60));
   // 2025-01-13T05:30:00.123456Z is 14:30:00.123456 at +09:00.
   const auto t = std::chrono::system_clock::time_point(std::chrono::microseconds(1736746200123456));
-  sdk::Value extra = sdk::Value::object({{"exchange", "upbit"}, {"symbols", sdk::Value::array({"BTC", "ETH"})}});
-  const std::string line(f.format(t, sdk::Level::info, "orchestrator", "app", "connection created", &extra));
-  EXPECT_EQ(line,
-            R"({"timestamp":"2025-01-13T14:30:00.123456+09:00","level":"INFO","logger":"orchestrator",)"
-            R"("category":"app","message":"connection created","extra":{"exchange":"upbit","symbols":["BTC","ETH"]}})");
+  sdk::Value extra =
+      sdk::Value::object({{"exchange", "upbit"}, {"symbols", sdk::Value::array({"BTC", "ETH"})}});
+  const std::string line(
+      f.format(t, sdk::Level::info, "orchestrator", "app", "connection created", &extra));
+  EXPECT_EQ(
+      line,
+      R"({"timestamp":"2025-01-13T14:30:00.123456+09:00","level":"INFO","logger":"orchestrator",)"
+      R"("category":"app","message":"connection created","extra":{"exchange":"upbit","symbols":["BTC","ETH"]}})");
 }
 
 TEST(JsonLine, NegativeOffsetAndDayRollover) {
   logging::JsonLineFormatter f(std::chrono::minutes(-(5 * 60 + 30)));
-  const auto t = std::chrono::system_clock::time_point(std::chrono::microseconds(1736726400000001));  // 00:00:00.000001Z
+  const auto t = std::chrono::system_clock::time_point(
+      std::chrono::microseconds(1736726400000001));  // 00:00:00.000001Z
   EXPECT_EQ(f.timestamp(t), "2025-01-12T18:30:00.000001-05:30");
 }
 
@@ -85,7 +108,8 @@ TEST(JsonLine, EveryRecordIsValidJsonWhateverTheBytes) {
   auto weird_logger = t.engine->logger(std::string("lo\"g\xff\n", 6), "c\x01t");
   for (const auto& m : messages) {
     const std::string key = m.substr(0, 10);
-    weird_logger.info(m, {{key, m}, {"n", 1}, {"nested", sdk::Value::object({{m.substr(0, 5), m}})}});
+    weird_logger.info(m,
+                      {{key, m}, {"n", 1}, {"nested", sdk::Value::object({{m.substr(0, 5), m}})}});
   }
   const auto records = t.drain();
   ASSERT_EQ(records.size(), messages.size());
@@ -97,7 +121,8 @@ TEST(JsonLine, EveryRecordIsValidJsonWhateverTheBytes) {
     logging::append_sanitized_utf8(expected, messages[i]);
     EXPECT_EQ(std::string(doc["message"].GetString(), doc["message"].GetStringLength()), expected);
     if (logging::is_valid_utf8(messages[i])) {
-      EXPECT_EQ(std::string(doc["message"].GetString(), doc["message"].GetStringLength()), messages[i]);
+      EXPECT_EQ(std::string(doc["message"].GetString(), doc["message"].GetStringLength()),
+                messages[i]);
     }
     EXPECT_EQ(doc["extra"]["n"].GetInt(), 1);
   }
@@ -107,9 +132,16 @@ TEST(JsonLine, TypedFieldsKeepTheirTypes) {
   EngineUnderTest t;
   auto log = t.engine->logger("orchestrator", "app");
   const sdk::Value symbols = sdk::Value::array({"BTC", "ETH"});
-  const sdk::Value nested = sdk::Value::object({{"a", 1}, {"b", sdk::Value::object({{"c", true}})}});
-  log.info("typed", {{"s", "text"}, {"i", std::int64_t{-12345678901}}, {"u", 7u}, {"d", 0.25},
-                     {"b", false}, {"null", nullptr}, {"arr", symbols}, {"obj", nested}});
+  const sdk::Value nested =
+      sdk::Value::object({{"a", 1}, {"b", sdk::Value::object({{"c", true}})}});
+  log.info("typed", {{"s", "text"},
+                     {"i", std::int64_t{-12345678901}},
+                     {"u", 7u},
+                     {"d", 0.25},
+                     {"b", false},
+                     {"null", nullptr},
+                     {"arr", symbols},
+                     {"obj", nested}});
   const auto records = t.drain();
   ASSERT_EQ(records.size(), 1u);
   rapidjson::Document doc;

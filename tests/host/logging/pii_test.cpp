@@ -50,7 +50,8 @@ TEST(PiiMasker, BearerTokensAndCustomPatterns) {
   PiiOptions o;
   o.custom = {"acct-[0-9]{6}"};
   PiiMasker m{o};
-  EXPECT_EQ(masked(m, "Authorization: Bearer eyJhbGciOi.J9.abc-_=="), "Authorization: [MASKED:bearer_token]");
+  EXPECT_EQ(masked(m, "Authorization: Bearer eyJhbGciOi.J9.abc-_=="),
+            "Authorization: [MASKED:bearer_token]");
   EXPECT_EQ(masked(m, "user acct-123456 logged"), "user [MASKED:custom] logged");
 }
 
@@ -94,7 +95,8 @@ TEST(PiiMasker, HugeHostileMessageIsLinearAndComplete) {
   o.custom = {"(a+)+$"};  // catastrophic for a backtracking engine, linear in RE2
   PiiMasker m{o};
   std::string s;
-  while (s.size() < 100 * 1024) s += "010-1234-5678 a@b.io 4111111111111111 aaaaaaaaaaaaaaaaaaaaaaaaab ";
+  while (s.size() < 100 * 1024)
+    s += "010-1234-5678 a@b.io 4111111111111111 aaaaaaaaaaaaaaaaaaaaaaaaab ";
   m.mask(s);
   EXPECT_EQ(s.find("010-1234-5678"), std::string::npos);
   EXPECT_EQ(s.find("a@b.io"), std::string::npos);
@@ -109,11 +111,13 @@ TEST(PiiEndToEnd, PiiNeverAppearsInOutput) {
   auto log = t.engine->logger("payments");
   const std::vector<std::string> pii = {"010-9876-5432", "kim@example.com", "4111111111111111",
                                         "Bearer abc.def.ghi", "SECRET-ALPHA"};
-  const sdk::Value nested = sdk::Value::object({{"contact", "kim@example.com"}, {"api_key", "sk-live-123"}});
+  const sdk::Value nested =
+      sdk::Value::object({{"contact", "kim@example.com"}, {"api_key", "sk-live-123"}});
   {
     ContextScope scope(sdk::Value::Object{{"customer_phone", "010-9876-5432"}});
     for (const auto& p : pii)
-      log.info("user " + p + " paid", {{"detail", "reach " + p}, {"nested", nested}, {"api_key", "sk-live-123"}});
+      log.info("user " + p + " paid",
+               {{"detail", "reach " + p}, {"nested", nested}, {"api_key", "sk-live-123"}});
     log.error("failed", std::runtime_error("card 4111111111111111 declined"));
   }
   const auto records = t.drain();

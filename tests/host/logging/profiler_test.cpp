@@ -13,7 +13,8 @@ namespace {
 TEST(Profiler, SummaryFormat) {
   EXPECT_EQ(Profiler::summary("load", std::chrono::milliseconds(1234), 5662310),
             "load took 1.23s, memory: +5.4MB");
-  EXPECT_EQ(Profiler::summary("gc", std::chrono::milliseconds(5), -1048576), "gc took 0.01s, memory: -1.0MB");
+  EXPECT_EQ(Profiler::summary("gc", std::chrono::milliseconds(5), -1048576),
+            "gc took 0.01s, memory: -1.0MB");
 }
 
 TEST(Profiler, LogsOnScopeExitAndEmitsASample) {
@@ -29,8 +30,9 @@ TEST(Profiler, LogsOnScopeExitAndEmitsASample) {
   }
   const auto records = t.drain();
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_TRUE(std::regex_match(records[0].message,
-                               std::regex(R"(expensive_operation took \d+\.\d\ds, memory: [+-]\d+\.\dMB)")))
+  EXPECT_TRUE(
+      std::regex_match(records[0].message,
+                       std::regex(R"(expensive_operation took \d+\.\d\ds, memory: [+-]\d+\.\dMB)")))
       << records[0].message;
   const auto& e = records[0].extra;
   EXPECT_EQ(e.find("operation")->as_string(), "expensive_operation");

@@ -24,8 +24,9 @@ class RecordingSink : public sdk::LogSink {
  public:
   void write(const sdk::LogRecord& r) noexcept override {
     std::lock_guard lock(mu_);
-    records_.push_back({std::string(r.json), r.level, std::string(r.logger), std::string(r.category),
-                        std::string(r.message), r.extra ? *r.extra : sdk::Value()});
+    records_.push_back({std::string(r.json), r.level, std::string(r.logger),
+                        std::string(r.category), std::string(r.message),
+                        r.extra ? *r.extra : sdk::Value()});
     events_.push_back("write:" + std::string(r.message));
   }
   void flush() noexcept override {

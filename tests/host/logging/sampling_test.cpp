@@ -13,7 +13,9 @@ std::int64_t suppressed_of(const RecordedLog& r) {
   if (const sdk::Value* v = r.extra.find("suppressed")) return v->as_int();
   return 0;
 }
-bool is_shutdown_report(const RecordedLog& r) { return r.extra.find("shutdown") != nullptr; }
+bool is_shutdown_report(const RecordedLog& r) {
+  return r.extra.find("shutdown") != nullptr;
+}
 
 TEST(LogSampler, LimitsPerSecondAndReportsOnTheNextRecord) {
   logging::LogSampler s(3);

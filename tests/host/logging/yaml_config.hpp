@@ -31,7 +31,8 @@ inline sdk::ConfigNode to_config_node(const YAML::Node& n) {
 struct YamlConfig {
   explicit YamlConfig(const std::string& text) : root(to_config_node(YAML::Load(text))) {}
   sdk::ConfigView view(std::string path = "logging") const {
-    return sdk::ConfigView(&root, std::make_shared<const std::string>("test.yaml"), std::move(path));
+    return sdk::ConfigView(&root, std::make_shared<const std::string>("test.yaml"),
+                           std::move(path));
   }
   sdk::ConfigNode root;
 };
