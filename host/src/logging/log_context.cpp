@@ -7,9 +7,7 @@ namespace {
 thread_local ContextSnapshot t_current;
 }  // namespace
 
-ContextSnapshot current_context() noexcept {
-  return t_current;
-}
+ContextSnapshot current_context() noexcept { return t_current; }
 
 std::string current_correlation_id() {
   if (!t_current) return {};
@@ -35,15 +33,11 @@ ContextScope::ContextScope(sdk::Value::Object fields) : previous_(t_current) {
   t_current = std::move(merged);
 }
 
-ContextScope::~ContextScope() {
-  t_current = std::move(previous_);
-}
+ContextScope::~ContextScope() { t_current = std::move(previous_); }
 
 ContextRestore::ContextRestore(ContextSnapshot snapshot) noexcept
     : previous_(std::exchange(t_current, std::move(snapshot))) {}
 
-ContextRestore::~ContextRestore() {
-  t_current = std::move(previous_);
-}
+ContextRestore::~ContextRestore() { t_current = std::move(previous_); }
 
 }  // namespace crosscut
