@@ -103,7 +103,8 @@ std::string_view JsonLineFormatter::format(std::chrono::system_clock::time_point
                                            std::string_view category, std::string_view message,
                                            const sdk::Value* extra) {
   buffer_.Clear();
-  Writer w(buffer_);
+  writer_.Reset(buffer_);
+  Writer& w = writer_;
   w.StartObject();
   w.Key("timestamp");
   write_string(w, timestamp(timestamp_value));

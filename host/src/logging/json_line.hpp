@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/value.hpp"
@@ -34,6 +35,7 @@ class JsonLineFormatter {
   std::int64_t cached_second_ = INT64_MIN;
   char ts_[40] = {};  // "YYYY-MM-DDTHH:MM:SS" cached for cached_second_, then ".ffffff+hh:mm"
   rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;  // kept: its level stack is reused
 };
 
 // A non-finite double as JSON cannot hold it: "NaN", "Infinity", "-Infinity".

@@ -85,6 +85,7 @@ PiiMasker::PiiMasker(const PiiOptions& options) : enabled_(options.enabled) {
     add(std::string(it->name), std::string(it->regex), it->luhn);
   }
   for (const auto& regex : options.custom) add("custom", regex, false);
+  custom_ = !options.custom.empty();
   if (!alternation.empty()) any_ = compile(alternation, "pii patterns");
 }
 
@@ -132,8 +133,28 @@ bool PiiMasker::mask_with(const Pattern& p, std::string& s) const {
   return true;
 }
 
+bool PiiMasker::may_match(std::string_view s) const noexcept {
+  if (custom_) return true;
+  constexpr std::string_view bearer = "bearer";
+  int digits = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      if (++digits >= 10) return true;  // phone numbers and cards have at least 10
+    } else if (c == '@') {
+      return true;
+    } else if ((c == 'r' || c == 'R') && i >= bearer.size() - 1) {
+      bool match = true;
+      for (std::size_t k = 0; k < bearer.size() && match; ++k)
+        match = std::tolower(static_cast<unsigned char>(s[i + 1 - bearer.size() + k])) == bearer[k];
+      if (match) return true;
+    }
+  }
+  return false;
+}
+
 bool PiiMasker::mask(std::string& s) const {
-  if (!any_ || s.empty()) return false;
+  if (!any_ || s.empty() || !may_match(s)) return false;
   if (!re2::RE2::PartialMatch(s, *any_)) return false;
   bool changed = false;
   for (const auto& p : patterns_) changed |= mask_with(p, s);
@@ -143,7 +164,7 @@ bool PiiMasker::mask(std::string& s) const {
 void PiiMasker::mask(sdk::Value& v) const {
   if (v.is_string()) {
     // Value has no mutable string access: copy only when something is to be masked.
-    if (!any_ || !re2::RE2::PartialMatch(v.as_string(), *any_)) return;
+    if (!any_ || !may_match(v.as_string()) || !re2::RE2::PartialMatch(v.as_string(), *any_)) return;
     std::string s = v.as_string();
     if (mask(s)) v = sdk::Value(std::move(s));
   } else if (v.is_array()) {

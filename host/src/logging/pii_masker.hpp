@@ -47,7 +47,12 @@ class PiiMasker {
   };
   bool mask_with(const Pattern& p, std::string& s) const;
 
+  // True when `s` may hold a match; false only when no pattern can match (built-ins need
+  // 10+ digits, an '@' or "bearer"; with custom patterns, always true).
+  bool may_match(std::string_view s) const noexcept;
+
   bool enabled_ = false;
+  bool custom_ = false;
   std::vector<Pattern> patterns_;
   std::unique_ptr<re2::RE2> any_;  // all patterns as one alternation: the fast "nothing here"
   std::vector<std::string> keys_;  // lower-case

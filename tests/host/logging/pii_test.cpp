@@ -132,3 +132,20 @@ TEST(PiiEndToEnd, PiiNeverAppearsInOutput) {
 
 }  // namespace
 }  // namespace crosscut::testing
+
+namespace crosscut::testing {
+namespace {
+
+// The fast pre-check must never hide a match the patterns would find.
+TEST(PiiMasker, PrecheckNeverHidesAMatch) {
+  PiiMasker m{PiiOptions{}};
+  for (std::string s : {"BEARER abc", "x bearer y", "Bearer\tabc", "+82 10 1234 5678", "a@b.cc"}) {
+    std::string copy = s;
+    EXPECT_TRUE(m.mask(copy)) << s;
+  }
+  std::string plain = "connection created for upbit";
+  EXPECT_FALSE(m.mask(plain));
+}
+
+}  // namespace
+}  // namespace crosscut::testing

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <regex>
+#include <cstdio>
 #include <vector>
 
 #include "engine_fixture.hpp"
@@ -30,10 +30,19 @@ TEST(Profiler, LogsOnScopeExitAndEmitsASample) {
   }
   const auto records = t.drain();
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_TRUE(
-      std::regex_match(records[0].message,
-                       std::regex(R"(expensive_operation took \d+\.\d\ds, memory: [+-]\d+\.\dMB)")))
-      << records[0].message;
+  // "<op> took <s>.<2 digits>s, memory: <+|-><MB>.<1 digit>MB"
+  const std::string& m = records[0].message;
+  double seconds = -1, mb = -1;
+  char sign = 0;
+  int consumed = 0;
+  ASSERT_EQ(std::sscanf(m.c_str(), "expensive_operation took %lfs, memory: %c%lfMB%n", &seconds,
+                        &sign, &mb, &consumed),
+            3)
+      << m;
+  EXPECT_EQ(static_cast<std::size_t>(consumed), m.size()) << m;
+  EXPECT_TRUE(sign == '+' || sign == '-') << m;
+  EXPECT_EQ(m.find("s, memory: ") - m.find('.'), 3u) << m;
+  EXPECT_EQ(m.size() - m.rfind('.'), 4u) << m;
   const auto& e = records[0].extra;
   EXPECT_EQ(e.find("operation")->as_string(), "expensive_operation");
   EXPECT_GE(e.find("duration_ms")->as_double(), 0.0);
