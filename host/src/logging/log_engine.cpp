@@ -57,6 +57,10 @@ std::string& encode_buffer() {
   return buf;
 }
 
+// Set while the logging thread runs a sink: a sink that logs (through HostContext::logger)
+// must not wait on the queue that only its own thread drains.
+thread_local bool t_on_logging_thread = false;
+
 struct InflightGuard {
   std::atomic<int>& n;
   ~InflightGuard() { n.fetch_sub(1); }
@@ -88,7 +92,10 @@ void LogEngine::start() {
   if (state_ != State::created) throw std::logic_error("LogEngine::start() called twice");
   writer_ = std::make_unique<RecordWriter>(masker_, options_.utc_offset, sinks_);
   auto sink = std::make_shared<QueueConsumerSink>([this](std::string_view p) { consume(p); },
-                                                  [this] { writer_->flush(); });
+                                                  [this] {
+                                                    t_on_logging_thread = true;
+                                                    writer_->flush();
+                                                  });
   pool_ = std::make_shared<spdlog::details::thread_pool>(
       std::max<std::size_t>(options_.queue_size, 1), 1);
   pool_raw_ = pool_.get();
@@ -166,8 +173,8 @@ void LogEngine::submit(const EngineLogger& logger, sdk::Level level, std::string
     inflight_.fetch_add(1);
     InflightGuard guard{inflight_};
     std::string& buf = encode_buffer();
-    if (!running_.load()) {
-      // Before start / after shutdown: synchronous, unsampled, stderr.
+    if (!running_.load() || t_on_logging_thread) {
+      // Before start / after shutdown / from a sink: synchronous, unsampled, stderr.
       encode_record(buf, RecordHeader{RecordKind::record, &logger, ns, level, 0}, message, fields,
                     exception, 0, context.get());
       write_direct(buf);
@@ -213,6 +220,7 @@ void LogEngine::write_direct(const std::string& payload) noexcept {
 }
 
 void LogEngine::consume(std::string_view payload) noexcept {
+  t_on_logging_thread = true;
   if (reopen_requested_.load(std::memory_order_relaxed) && reopen_requested_.exchange(false))
     writer_->reopen();
   if (!decode_record(payload, decoded_)) {

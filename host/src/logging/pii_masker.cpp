@@ -23,10 +23,14 @@ constexpr Builtin kBuiltins[] = {
     {"bearer_token", R"((?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*)", false},
 };
 
+// ASCII only, and cheap: std::tolower goes through the locale on every call.
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
 }
 
@@ -95,8 +99,7 @@ bool PiiMasker::is_sensitive_key(std::string_view key) const noexcept {
   for (const auto& k : keys_) {
     if (k.size() != key.size()) continue;
     bool eq = true;
-    for (std::size_t i = 0; i < k.size() && eq; ++i)
-      eq = k[i] == std::tolower(static_cast<unsigned char>(key[i]));
+    for (std::size_t i = 0; i < k.size() && eq; ++i) eq = k[i] == ascii_lower(key[i]);
     if (eq) return true;
   }
   return false;
@@ -146,7 +149,7 @@ bool PiiMasker::may_match(std::string_view s) const noexcept {
     } else if ((c == 'r' || c == 'R') && i >= bearer.size() - 1) {
       bool match = true;
       for (std::size_t k = 0; k < bearer.size() && match; ++k)
-        match = std::tolower(static_cast<unsigned char>(s[i + 1 - bearer.size() + k])) == bearer[k];
+        match = ascii_lower(s[i + 1 - bearer.size() + k]) == bearer[k];
       if (match) return true;
     }
   }

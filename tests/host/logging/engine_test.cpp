@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -280,6 +281,41 @@ TEST(LogEngine, ManyThreadsLoseNothingUnderBlockPolicy) {
     }
     last[r.logger] = i;
   }
+}
+
+// A sink that logs through the engine (as a plugin may, via HostContext::logger) must not
+// wait on the queue only its own thread drains; its records go to stderr instead.
+class LoggingSink : public RecordingSink {
+ public:
+  logging::LogEngine* engine = nullptr;
+  void write(const sdk::LogRecord& r) noexcept override {
+    RecordingSink::write(r);
+    engine->logger("sink").warning("sink saw a record");
+  }
+};
+
+TEST(LogEngine, SinkThatLogsDoesNotDeadlock) {
+  ManualClock clock;
+  LoggingSink sink;
+  auto options = EngineUnderTest::quiet_options();
+  options.queue_size = 2;
+  logging::LogEngine engine(options, clock);
+  sink.engine = &engine;
+  engine.add_sink(&sink);
+  engine.start();
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int devnull = ::open("/dev/null", O_WRONLY);
+  ::dup2(devnull, 2);
+  for (int i = 0; i < 50; ++i) engine.logger("app").info("outer");
+  const bool flushed = engine.flush(std::chrono::seconds(30));
+  engine.shutdown();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(devnull);
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(sink.records().size(), 50u);
 }
 
 TEST(LogEngine, DefaultLoggerHandleDiscards) {
