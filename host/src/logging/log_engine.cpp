@@ -338,8 +338,10 @@ void LogEngine::shutdown() {
     std::unique_lock lock(barrier_mu_);
     barrier_cv_.wait_for(lock, std::chrono::seconds(30), [&] { return barrier_done_ >= seq; });
   }
+  // Join the logging thread first, so the last reference to the spdlog logger is dropped
+  // here and not inside libspdlog's thread.
+  pool_.reset();
   spd_.reset();
-  pool_.reset();  // joins the logging thread
   writer_->flush();
   state_ = State::stopped;
 }
