@@ -12,6 +12,7 @@
 
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/value.hpp"
+#include "logging/record_scrubber.hpp"
 
 namespace crosscut::logging {
 
@@ -25,6 +26,15 @@ class JsonLineFormatter {
   std::string_view format(std::chrono::system_clock::time_point timestamp, sdk::Level level,
                           std::string_view logger, std::string_view category,
                           std::string_view message, const sdk::Value* extra);
+
+  // Renders a log call straight from its parts, repairing and masking strings on the way,
+  // with `extra` in the order of record_codec.hpp: call fields, exception, suppressed, then
+  // the context fields whose keys are not taken. Names and message need not be valid UTF-8.
+  std::string_view format_call(std::chrono::system_clock::time_point timestamp, sdk::Level level,
+                               std::string_view logger, std::string_view category,
+                               std::string_view message, sdk::Fields fields,
+                               const sdk::Value* exception, std::uint64_t suppressed,
+                               const sdk::Value::Object* context, const RecordScrubber& scrubber);
 
   // "2025-01-13T14:30:00.123456+09:00" (microseconds, the configured offset).
   std::string_view timestamp(std::chrono::system_clock::time_point t);

@@ -11,6 +11,7 @@
 
 #include "crosscut/log_context.hpp"
 #include "logging/engine_logger.hpp"
+#include "logging/json_line.hpp"
 #include "logging/queue_consumer_sink.hpp"
 #include "logging/record_writer.hpp"
 
@@ -74,7 +75,7 @@ LogEngine::LogEngine(LogOptions options, const sdk::Clock& clock)
       masker_(options_.pii),
       sampler_(options_.per_message_per_second) {
   direct_writer_ =
-      std::make_unique<RecordWriter>(masker_, options_.utc_offset, std::vector<sdk::LogSink*>{});
+      std::make_unique<RecordWriter>(options_.utc_offset, std::vector<sdk::LogSink*>{});
 }
 
 LogEngine::~LogEngine() {
@@ -90,7 +91,7 @@ void LogEngine::add_sink(sdk::LogSink* sink) {
 void LogEngine::start() {
   std::lock_guard lock(lifecycle_mu_);
   if (state_ != State::created) throw std::logic_error("LogEngine::start() called twice");
-  writer_ = std::make_unique<RecordWriter>(masker_, options_.utc_offset, sinks_);
+  writer_ = std::make_unique<RecordWriter>(options_.utc_offset, sinks_);
   auto sink = std::make_shared<QueueConsumerSink>([this](std::string_view p) { consume(p); },
                                                   [this] {
                                                     t_on_logging_thread = true;
@@ -175,8 +176,8 @@ void LogEngine::submit(const EngineLogger& logger, sdk::Level level, std::string
     std::string& buf = encode_buffer();
     if (!running_.load() || t_on_logging_thread) {
       // Before start / after shutdown / from a sink: synchronous, unsampled, stderr.
-      encode_record(buf, RecordHeader{RecordKind::record, &logger, ns, level, 0}, message, fields,
-                    exception, 0, context.get());
+      encode_call(buf, RecordHeader{RecordKind::record, &logger, ns, level, 0}, logger, message,
+                  fields, exception, 0, context.get());
       write_direct(buf);
       return;
     }
@@ -185,8 +186,8 @@ void LogEngine::submit(const EngineLogger& logger, sdk::Level level, std::string
       suppressed_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    encode_record(buf, RecordHeader{RecordKind::record, &logger, ns, level, 0}, message, fields,
-                  exception, decision.suppressed, context.get());
+    encode_call(buf, RecordHeader{RecordKind::record, &logger, ns, level, 0}, logger, message,
+                fields, exception, decision.suppressed, context.get());
     post_raw(buf, level);
   } catch (...) {
     lost_.fetch_add(1, std::memory_order_relaxed);
@@ -200,6 +201,27 @@ void LogEngine::post_raw(const std::string& payload, sdk::Level level) noexcept 
   } catch (...) {
     lost_.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+void LogEngine::encode_call(std::string& out, const RecordHeader& header,
+                            const EngineLogger& logger, std::string_view message,
+                            sdk::Fields fields, const sdk::Value* exception,
+                            std::uint64_t suppressed, const sdk::Value::Object* context) {
+  // One formatter per thread (its timestamp cache is per thread), rebuilt when the thread
+  // logs to an engine with another offset.
+  thread_local std::unique_ptr<JsonLineFormatter> formatter;
+  thread_local std::chrono::minutes formatter_offset{0};
+  if (!formatter || formatter_offset != options_.utc_offset) {
+    formatter = std::make_unique<JsonLineFormatter>(options_.utc_offset);
+    formatter_offset = options_.utc_offset;
+  }
+  const auto ts = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(header.timestamp_ns)));
+  const std::string_view json =
+      formatter->format_call(ts, header.level, logger.name(), logger.category(), message, fields,
+                             exception, suppressed, context, scrubber_);
+  encode_record(out, header, message, fields, exception, suppressed, context, json, &scrubber_);
 }
 
 bool LogEngine::post_if_running(const std::string& payload, sdk::Level level) noexcept {
@@ -317,9 +339,10 @@ void LogEngine::shutdown() {
   for (auto& p : sampler_.take_pending()) {
     try {
       std::string& buf = encode_buffer();
-      encode_record(buf,
-                    RecordHeader{RecordKind::record, p.logger, epoch_ns(clock_.now()), p.level, 0},
-                    p.message, {{"shutdown", true}}, nullptr, p.suppressed, nullptr);
+      encode_call(buf,
+                  RecordHeader{RecordKind::record, p.logger, epoch_ns(clock_.now()), p.level, 0},
+                  *static_cast<const EngineLogger*>(p.logger), p.message, {{"shutdown", true}},
+                  nullptr, p.suppressed, nullptr);
       post_raw(buf, p.level);
     } catch (...) {
       lost_.fetch_add(1, std::memory_order_relaxed);

@@ -1,7 +1,7 @@
-// LogEngine: the structured logging engine (DESIGN §6.1). spdlog's asynchronous logger
-// carries encoded records over a bounded queue to one background thread, which repairs
-// UTF-8, masks PII, renders the JSON line and hands it to the log sinks.
-//
+// LogEngine: the structured logging engine (DESIGN §6.1). The calling thread checks the
+// level (inline), applies sampling, repairs UTF-8, masks PII and renders the JSON line (so
+// this work runs in parallel across callers), then spdlog's asynchronous logger carries the
+// encoded record over a bounded queue to one background thread that hands it to the sinks.
 // Sinks are flushed once a second (so buffered files reach the disk when idle), after every
 // CRITICAL record, on flush() and at shutdown.
 // Lifecycle (the runtime's order):
@@ -33,6 +33,7 @@
 #include "logging/log_sampler.hpp"
 #include "logging/pii_masker.hpp"
 #include "logging/record_codec.hpp"
+#include "logging/record_scrubber.hpp"
 
 namespace spdlog {
 class async_logger;
@@ -98,12 +99,17 @@ class LogEngine {
   void post_raw(const std::string& payload, sdk::Level level) noexcept;
   bool post_if_running(const std::string& payload, sdk::Level level) noexcept;
   void write_direct(const std::string& payload) noexcept;
+  // Renders the record on the calling thread (in parallel across callers) and encodes it.
+  void encode_call(std::string& out, const RecordHeader& header, const EngineLogger& logger,
+                   std::string_view message, sdk::Fields fields, const sdk::Value* exception,
+                   std::uint64_t suppressed, const sdk::Value::Object* context);
   void consume(std::string_view payload) noexcept;  // logging thread
   void report_drops() noexcept;                     // logging thread
 
   LogOptions options_;
   const sdk::Clock& clock_;
   PiiMasker masker_;
+  RecordScrubber scrubber_{masker_};
   LogSampler sampler_;
   std::vector<sdk::LogSink*> sinks_;
 

@@ -156,6 +156,13 @@ bool PiiMasker::may_match(std::string_view s) const noexcept {
   return false;
 }
 
+bool PiiMasker::matches(std::string_view s) const {
+  if (!any_ || s.empty() || !may_match(s)) return false;
+  // A card candidate may still fail the Luhn check: ask the real thing.
+  std::string copy(s);
+  return mask(copy);
+}
+
 bool PiiMasker::mask(std::string& s) const {
   if (!any_ || s.empty() || !may_match(s)) return false;
   if (!re2::RE2::PartialMatch(s, *any_)) return false;

@@ -38,6 +38,8 @@ class PiiMasker {
   // Masks every string in `v` (nested too) and the values of sensitive keys.
   void mask(sdk::Value& v) const;
   bool is_sensitive_key(std::string_view key) const noexcept;
+  // True when mask() would change `s`.
+  bool matches(std::string_view s) const;
 
  private:
   struct Pattern {

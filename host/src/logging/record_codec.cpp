@@ -50,7 +50,34 @@ void put_value(std::string& out, const sdk::Value& v) {
   }
 }
 
-void put_field(std::string& out, const sdk::FieldValue& f) {
+// Scratch space for strings that must be copied to be repaired or masked.
+struct Scratch {
+  std::string text;
+  sdk::Value value;
+};
+
+void put_text(std::string& out, std::string_view s, const RecordScrubber* scrubber,
+              Scratch& scratch) {
+  put_str(out, scrubber ? scrubber->text(s, scratch.text) : s);
+}
+
+void put_key(std::string& out, std::string_view s, const RecordScrubber* scrubber,
+             Scratch& scratch) {
+  put_str(out, scrubber ? scrubber->key(s, scratch.text) : s);
+}
+
+void put_scrubbed(std::string& out, const sdk::Value& v, const RecordScrubber* scrubber,
+                  Scratch& scratch) {
+  put_value(out, scrubber ? scrubber->value(v, scratch.value) : v);
+}
+
+void put_masked(std::string& out) {
+  put<std::uint8_t>(out, t_string);
+  put_str(out, "[MASKED]");
+}
+
+void put_field(std::string& out, const sdk::FieldValue& f, const RecordScrubber* scrubber,
+               Scratch& scratch) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
@@ -66,10 +93,10 @@ void put_field(std::string& out, const sdk::FieldValue& f) {
           put<double>(out, x);
         } else if constexpr (std::is_same_v<T, std::string_view>) {
           put<std::uint8_t>(out, t_string);
-          put_str(out, x);
+          put_text(out, x, scrubber, scratch);
         } else {
           if (x)
-            put_value(out, *x);
+            put_scrubbed(out, *x, scrubber, scratch);
           else
             put<std::uint8_t>(out, t_null);
         }
@@ -174,23 +201,29 @@ class Reader {
 
 void encode_record(std::string& out, const RecordHeader& h, std::string_view message,
                    sdk::Fields fields, const sdk::Value* exception, std::uint64_t suppressed,
-                   const sdk::Value::Object* context) {
+                   const sdk::Value::Object* context, std::string_view json,
+                   const RecordScrubber* scrubber) {
+  thread_local Scratch scratch;
+  auto sensitive = [&](std::string_view key) { return scrubber && scrubber->sensitive(key); };
   put<std::uint8_t>(out, static_cast<std::uint8_t>(h.kind));
   put<const void*>(out, h.logger);
   put<std::int64_t>(out, h.timestamp_ns);
   put<std::uint8_t>(out, static_cast<std::uint8_t>(h.level));
   put<std::uint64_t>(out, h.aux);
-  put_str(out, message);
+  put_text(out, message, scrubber, scratch);
   std::uint32_t n =
       static_cast<std::uint32_t>(fields.size()) + (exception ? 1 : 0) + (suppressed ? 1 : 0);
   put<std::uint32_t>(out, n);
   for (const auto& f : fields) {
-    put_str(out, f.key);
-    put_field(out, f.value);
+    put_key(out, f.key, scrubber, scratch);
+    if (sensitive(f.key))
+      put_masked(out);
+    else
+      put_field(out, f.value, scrubber, scratch);
   }
   if (exception) {
     put_str(out, "exception");
-    put_value(out, *exception);
+    put_scrubbed(out, *exception, scrubber, scratch);
   }
   if (suppressed) {
     put_str(out, "suppressed");
@@ -200,10 +233,14 @@ void encode_record(std::string& out, const RecordHeader& h, std::string_view mes
   put<std::uint32_t>(out, context ? static_cast<std::uint32_t>(context->size()) : 0);
   if (context) {
     for (const auto& [k, v] : *context) {
-      put_str(out, k);
-      put_value(out, v);
+      put_key(out, k, scrubber, scratch);
+      if (sensitive(k))
+        put_masked(out);
+      else
+        put_scrubbed(out, v, scrubber, scratch);
     }
   }
+  put_str(out, json);
 }
 
 bool decode_record(std::string_view in, DecodedRecord& out) {
@@ -225,7 +262,10 @@ bool decode_record(std::string_view in, DecodedRecord& out) {
   extra.clear();
   const bool ok = r.get_members(extra, 1) && r.get_members(extra, 1, true);
   out.extra = sdk::Value(std::move(extra));
-  return ok && r.done();
+  std::string_view json;
+  if (!ok || !r.get_str(json)) return false;
+  out.json.assign(json);
+  return r.done();
 }
 
 }  // namespace crosscut::logging

@@ -11,6 +11,7 @@
 
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/value.hpp"
+#include "logging/record_scrubber.hpp"
 
 namespace crosscut::logging {
 
@@ -30,14 +31,19 @@ struct RecordHeader {
 
 // Appends a record to `out`. Fields are written in call order, then `exception` and
 // `suppressed` when present, then the context fields whose keys the call did not use.
+// `json` is the record already rendered (see JsonLineFormatter::format_call). With a
+// scrubber, strings are stored repaired and masked (and values of sensitive keys masked), so
+// the decoded parts need no further work.
 void encode_record(std::string& out, const RecordHeader& header, std::string_view message,
                    sdk::Fields fields, const sdk::Value* exception, std::uint64_t suppressed,
-                   const sdk::Value::Object* context);
+                   const sdk::Value::Object* context, std::string_view json = {},
+                   const RecordScrubber* scrubber = nullptr);
 
 struct DecodedRecord {
   RecordHeader header;
   std::string message;
   sdk::Value extra;  // an object (possibly empty)
+  std::string json;  // the rendered line
 };
 
 // False for a malformed payload (never produced by encode_record).

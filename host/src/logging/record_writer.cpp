@@ -3,39 +3,14 @@
 #include <cstdio>
 
 #include "logging/engine_logger.hpp"
-#include "logging/utf8_sanitize.hpp"
 
 namespace crosscut::logging {
 
-void sanitize_value(sdk::Value& v) {
-  if (v.is_string()) {
-    if (!is_valid_utf8(v.as_string())) {
-      std::string s = v.as_string();
-      sanitize_utf8(s);
-      v = sdk::Value(std::move(s));
-    }
-  } else if (v.is_array()) {
-    for (auto& item : v.as_array()) sanitize_value(item);
-  } else if (v.is_object()) {
-    for (auto& [k, item] : v.as_object()) {
-      sanitize_utf8(k);
-      sanitize_value(item);
-    }
-  }
-}
-
-RecordWriter::RecordWriter(const PiiMasker& masker, std::chrono::minutes utc_offset,
-                           std::vector<sdk::LogSink*> sinks)
-    : masker_(masker), formatter_(utc_offset), sinks_(std::move(sinks)) {}
+RecordWriter::RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks)
+    : formatter_(utc_offset), sinks_(std::move(sinks)) {}
 
 void RecordWriter::write(DecodedRecord& r) noexcept {
   try {
-    sanitize_utf8(r.message);
-    sanitize_value(r.extra);
-    if (masker_.enabled()) {
-      masker_.mask(r.message);
-      masker_.mask(r.extra);
-    }
     const auto* logger = static_cast<const EngineLogger*>(r.header.logger);
     const auto ts = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -48,7 +23,7 @@ void RecordWriter::write(DecodedRecord& r) noexcept {
     rec.category = logger->category();
     rec.message = r.message;
     rec.extra = has_extra ? &r.extra : nullptr;
-    rec.json = formatter_.format(ts, rec.level, rec.logger, rec.category, rec.message, rec.extra);
+    rec.json = r.json;
     deliver(rec);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "crosscut: log record lost: %s\n", e.what());

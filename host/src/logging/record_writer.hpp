@@ -1,5 +1,5 @@
-// The logging thread's half of a record: UTF-8 repair, PII masking, JSON rendering and
-// delivery to the log sinks (or to stderr when there are none).
+// The logging thread's half of a record: delivery to the log sinks (or to stderr when there
+// are none). Callers render, repair and mask records before they are queued.
 #pragma once
 
 #include <atomic>
@@ -10,7 +10,6 @@
 
 #include "crosscut/sdk/log.hpp"
 #include "logging/json_line.hpp"
-#include "logging/pii_masker.hpp"
 #include "logging/record_codec.hpp"
 
 namespace crosscut::logging {
@@ -21,10 +20,9 @@ class EngineLogger;
 // Sinks are borrowed and must outlive the writer's use of them.
 class RecordWriter {
  public:
-  RecordWriter(const PiiMasker& masker, std::chrono::minutes utc_offset,
-               std::vector<sdk::LogSink*> sinks);
+  RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks);
 
-  // Repairs, masks, renders and delivers one record (header.kind == record).
+  // Delivers one record (header.kind == record) rendered, repaired and masked by the caller.
   void write(DecodedRecord& record) noexcept;
   // Delivers an engine-made record (drop reports) that needs no repair or masking.
   void write_internal(std::chrono::system_clock::time_point at, sdk::Level level,
@@ -38,14 +36,10 @@ class RecordWriter {
  private:
   void deliver(const sdk::LogRecord& record) noexcept;
 
-  const PiiMasker& masker_;
   JsonLineFormatter formatter_;
   std::vector<sdk::LogSink*> sinks_;
   std::string line_;
   std::atomic<std::uint64_t> written_{0};
 };
-
-// Replaces invalid UTF-8 in every string of `v`, keys included.
-void sanitize_value(sdk::Value& v);
 
 }  // namespace crosscut::logging
