@@ -1,0 +1,45 @@
+// The logging thread's half of a record: delivery to the log sinks (or to stderr when there
+// are none). Callers render, repair and mask records before they are queued.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crosscut/sdk/log.hpp"
+#include "logging/json_line.hpp"
+#include "logging/record_codec.hpp"
+
+namespace crosscut::logging {
+
+class EngineLogger;
+
+// Not thread-safe: one thread at a time (the logging thread, or a caller under a lock).
+// Sinks are borrowed and must outlive the writer's use of them.
+class RecordWriter {
+ public:
+  RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks);
+
+  // Delivers one record (header.kind == record) rendered, repaired and masked by the caller.
+  void write(DecodedRecord& record) noexcept;
+  // Delivers an engine-made record (drop reports) that needs no repair or masking.
+  void write_internal(std::chrono::system_clock::time_point at, sdk::Level level,
+                      std::string_view message, const sdk::Value& extra) noexcept;
+  void flush() noexcept;
+  void reopen() noexcept;
+
+  // Records delivered (to the sinks or stderr).
+  std::uint64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }
+
+ private:
+  void deliver(const sdk::LogRecord& record) noexcept;
+
+  JsonLineFormatter formatter_;
+  std::vector<sdk::LogSink*> sinks_;
+  std::string line_;
+  std::atomic<std::uint64_t> written_{0};
+};
+
+}  // namespace crosscut::logging

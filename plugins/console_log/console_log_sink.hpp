@@ -1,0 +1,44 @@
+// Log sink `console`: records on stderr (default) or stdout, as the JSON line or as a
+// human-readable "pretty" line (coloured by level when the stream is a terminal).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "crosscut/sdk/sdk.hpp"
+
+namespace crosscut::plugins::console_log {
+
+enum class Format { json, pretty };
+
+struct ConsoleOptions {
+  Format format = Format::json;
+  bool to_stdout = false;
+};
+
+// The host calls write/flush from its logging thread only. A failed write is counted and
+// reported once on stderr per run of failures; write() never throws.
+class ConsoleLogSink final : public sdk::LogSink {
+ public:
+  ConsoleLogSink(const sdk::ConfigView& options, sdk::HostContext& host);
+  // For tests and embedding: writes to `stream` (not owned); colours when it is a terminal.
+  ConsoleLogSink(ConsoleOptions options, std::FILE* stream);
+
+  void write(const sdk::LogRecord& record) noexcept override;
+  void flush() noexcept override;
+  std::uint64_t failures() const noexcept override { return failures_.load(); }
+
+  static sdk::ConfigSchema schema();
+
+ private:
+  ConsoleOptions options_;
+  std::FILE* stream_;
+  bool colour_ = false;
+  bool failing_ = false;
+  std::string line_;
+  std::atomic<std::uint64_t> failures_{0};
+};
+
+}  // namespace crosscut::plugins::console_log

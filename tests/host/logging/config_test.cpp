@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include "logging/log_config.hpp"
+#include "yaml_config.hpp"
+
+namespace crosscut::testing {
+namespace {
+
+using logging::parse_log_options;
+
+std::string error_of(const std::string& yaml) {
+  YamlConfig c(yaml);
+  try {
+    parse_log_options(c.view());
+  } catch (const sdk::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LogConfig, ReadsTheDesignExample) {
+  YamlConfig c(R"(
+level: info
+levels: {orchestrator: debug, kafka: warn}
+timezone: "+09:00"
+sinks:
+  - {type: console, format: json}
+pii: {enabled: true, patterns: [phone_kr, email], custom: ["acct-[0-9]+"], keys: [api_key]}
+sampling: {per_message_per_second: 50}
+queue: {size: 1024, overflow: drop_oldest}
+)");
+  const auto o = parse_log_options(c.view());
+  EXPECT_EQ(o.level, sdk::Level::info);
+  ASSERT_EQ(o.levels.size(), 2u);
+  EXPECT_EQ(o.levels[0], (std::pair<std::string, sdk::Level>{"orchestrator", sdk::Level::debug}));
+  EXPECT_EQ(o.levels[1].second, sdk::Level::warning);
+  EXPECT_EQ(o.utc_offset, std::chrono::minutes(540));
+  EXPECT_EQ(o.pii.patterns, (std::vector<std::string>{"phone_kr", "email"}));
+  EXPECT_EQ(o.pii.custom, (std::vector<std::string>{"acct-[0-9]+"}));
+  EXPECT_EQ(o.per_message_per_second, 50u);
+  EXPECT_EQ(o.queue_size, 1024u);
+  EXPECT_EQ(o.overflow, logging::OverflowPolicy::drop_oldest);
+}
+
+TEST(LogConfig, EmptySectionGivesDefaults) {
+  YamlConfig c("{}");
+  const auto o = parse_log_options(c.view());
+  EXPECT_EQ(o.level, sdk::Level::info);
+  EXPECT_TRUE(o.pii.enabled);
+  EXPECT_EQ(o.overflow, logging::OverflowPolicy::block);
+}
+
+TEST(LogConfig, ErrorsNamePositionKeyAndProblem) {
+  std::string e = error_of("level: loud\n");
+  EXPECT_NE(e.find("test.yaml:1:8: logging.level: unknown level 'loud'"), std::string::npos) << e;
+  e = error_of("levels:\n  orchestrator: chatty\n");
+  EXPECT_NE(e.find("logging.levels.orchestrator"), std::string::npos) << e;
+  EXPECT_NE(e.find("'chatty'"), std::string::npos) << e;
+  e = error_of("timezone: \"+25:00\"\n");
+  EXPECT_NE(e.find("logging.timezone: invalid UTC offset '+25:00'"), std::string::npos) << e;
+  e = error_of("pii: {custom: [\"ok\", \"(bad\"]}\n");
+  EXPECT_NE(e.find("logging.pii.custom: entry 1"), std::string::npos) << e;
+  EXPECT_NE(e.find("missing )"), std::string::npos) << e;  // RE2's own words
+  e = error_of("pii: {patterns: [phone_us]}\n");
+  EXPECT_NE(e.find("unknown pii pattern 'phone_us'"), std::string::npos) << e;
+  e = error_of("queue: {overflow: drop_newest}\n");
+  EXPECT_NE(e.find("logging.queue.overflow"), std::string::npos) << e;
+}
+
+TEST(LogConfig, UtcOffsets) {
+  using logging::parse_utc_offset;
+  EXPECT_EQ(parse_utc_offset("+09:00"), std::chrono::minutes(540));
+  EXPECT_EQ(parse_utc_offset("-05:30"), std::chrono::minutes(-330));
+  EXPECT_EQ(parse_utc_offset("+0900"), std::chrono::minutes(540));
+  EXPECT_EQ(parse_utc_offset("Z"), std::chrono::minutes(0));
+  EXPECT_TRUE(parse_utc_offset("local").has_value());
+  for (auto bad : {"", "9", "+9:00", "+09:60", "+15:00", "09:00", "+09-00"})
+    EXPECT_FALSE(parse_utc_offset(bad).has_value()) << bad;
+}
+
+TEST(LogConfig, SchemaDeclaresEveryKey) {
+  const auto schema = logging::logging_schema();
+  std::vector<std::string> keys;
+  for (const auto& o : schema) keys.push_back(o.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"level", "levels", "timezone", "sinks", "pii",
+                                            "sampling", "queue"}));
+  EXPECT_EQ(schema[3].type, sdk::OptionType::any);
+  EXPECT_EQ(schema[4].children.size(), 4u);
+}
+
+}  // namespace
+}  // namespace crosscut::testing
