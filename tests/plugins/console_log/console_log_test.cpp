@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "console_log_sink.hpp"
+#include "console_log/console_log_sink.hpp"
 #include "support/test_host.hpp"
 
 extern "C" const crosscut_plugin_info* crosscut_plugin_entry();

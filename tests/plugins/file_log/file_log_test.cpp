@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "rotating_file_sink.hpp"
+#include "file_log/rotating_file_sink.hpp"
 #include "support/test_host.hpp"
 
 extern "C" const crosscut_plugin_info* crosscut_plugin_entry();
