@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "crosscut/breaker.hpp"
+#include "crosscut/logger.hpp"
 #include "crosscut/sdk/sdk.hpp"
 
 namespace crosscut {
@@ -53,6 +54,11 @@ class Runtime {
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
+
+  // A logger (JSON lines through the configured sinks). The handle must not outlive the runtime.
+  Logger logger(std::string_view name, std::string_view category = "app");
+  // Asks log sinks to reopen their files (SIGHUP after an external rotation).
+  void reopen_logs();
 
   Breaker breaker(std::string_view resource_key);
   // Keys the breaker backend holds state for (empty when it cannot enumerate them).

@@ -1,6 +1,7 @@
 #include "config/option_validator.hpp"
 
 #include "config/suggestion.hpp"
+#include "config/yaml_tree_loader.hpp"
 
 namespace crosscut::config {
 namespace {
@@ -139,6 +140,22 @@ void check_value(ConfigNode& n, const OptionSpec& spec, const NodeLocation& at) 
   }
 }
 
+void mark_as_default(ConfigNode& n, sdk::Mark at) {
+  n.is_default = true;
+  n.mark = at;
+  n.key_mark = at;
+  for (auto& item : n.items) mark_as_default(item, at);
+  for (auto& [k, v] : n.entries) mark_as_default(v, at);
+}
+
+ConfigNode default_node(const OptionSpec& spec, sdk::Mark at) {
+  auto tree = parse_yaml_tree("value: " + spec.default_value, "<default of " + spec.key + ">",
+                              [](const std::string&) { return std::nullopt; });
+  ConfigNode n = std::move(tree.root.entries.front().second);
+  mark_as_default(n, at);
+  return n;
+}
+
 }  // namespace
 
 std::string child_path(const std::string& path, const std::string& key) {
@@ -200,6 +217,11 @@ void validate_options(ConfigNode& node, const sdk::ConfigSchema& schema, const N
       filled.kind = ConfigNode::Kind::map;
       validate_options(filled, spec.children, at);
       for (auto& [k, v] : filled.entries) v.is_default = true;
+    } else if (!spec.default_value.empty() &&
+               (spec.type == OptionType::string_list || spec.type == OptionType::string_map ||
+                spec.type == OptionType::object_list || spec.type == OptionType::any)) {
+      // Structured defaults are written in YAML flow syntax, e.g. "[a, b]" or "{k: v}".
+      filled = default_node(spec, filled.mark);
     } else if (!spec.default_value.empty()) {
       filled.kind = ConfigNode::Kind::scalar;
       filled.scalar = spec.default_value;

@@ -1,5 +1,7 @@
 #include "core/host_schema.hpp"
 
+#include "logging/log_config.hpp"
+
 namespace crosscut::core {
 namespace {
 
@@ -77,7 +79,10 @@ sdk::ConfigSchema host_schema() {
                      .type = OptionType::boolean,
                      .default_value = "true",
                      .description = "refuse plugins writable by users other than their owner"}}},
-      any("logging", "log level, sinks, PII masking, sampling"),
+      {.key = "logging",
+       .type = OptionType::object,
+       .description = "log level, sinks, PII masking, sampling",
+       .children = logging::logging_schema()},
       any("sinks", "named record sinks: {name: {type: ..., options...}}"),
       {.key = "breakers",
        .type = OptionType::object,

@@ -8,10 +8,11 @@
 #include "config/option_validator.hpp"
 #include "config/suggestion.hpp"
 #include "config/yaml_tree_loader.hpp"
-#include "core/bootstrap_logger.hpp"
 #include "core/component_builder.hpp"
 #include "core/host_schema.hpp"
 #include "core/system_clock.hpp"
+#include "logging/log_config.hpp"
+#include "logging/log_engine.hpp"
 #include "plugins/plugin_set.hpp"
 
 namespace crosscut {
@@ -29,8 +30,10 @@ struct Runtime::Impl : sdk::HostContext {
   // Declared before every component: destroyed after all of them.
   plugins::PluginSet plugins;
 
-  std::mutex loggers_mu;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<core::BootstrapLogger>> loggers;
+  // Serves loggers from the start (writing to stderr until start()); its sinks are components
+  // declared after it, and stop() shuts it down before they are destroyed.
+  std::unique_ptr<logging::LogEngine> log_engine;
+  std::vector<core::OwnedComponent<sdk::LogSink>> log_sinks;
 
   std::vector<core::OwnedComponent<sdk::RecordSink>> record_sinks;
   core::OwnedComponent<sdk::BreakerBackend> breaker_backend;
@@ -45,12 +48,7 @@ struct Runtime::Impl : sdk::HostContext {
 
   // sdk::HostContext
   sdk::Logger& logger(std::string_view name, std::string_view category) override {
-    std::lock_guard lock(loggers_mu);
-    auto key = std::make_pair(std::string(name), std::string(category));
-    auto it = loggers.find(key);
-    if (it == loggers.end())
-      it = loggers.emplace(key, std::make_unique<core::BootstrapLogger>(std::string(name))).first;
-    return *it->second;
+    return log_engine->sdk_logger(name, category);
   }
   sdk::EventBus& bus() override { throw std::logic_error("the event bus is not available"); }
   const sdk::Clock& clock() const override { return *clock_source; }
@@ -80,7 +78,12 @@ struct Runtime::Impl : sdk::HostContext {
     return *n;
   }
 
+  ~Impl() override { stop(std::chrono::seconds(10)); }
+
   void build();
+  bool stop(std::chrono::milliseconds deadline);
+  void start_logging();
+  void build_log_sinks(core::ComponentBuilder& builder);
   void load_plugins();
   void build_sinks(core::ComponentBuilder& builder);
   void build_breakers(core::ComponentBuilder& builder);
@@ -119,13 +122,35 @@ void Runtime::Impl::build() {
                         " is not supported (this host reads version 1)");
   service = tree.root.find("service")->find("name")->scalar;
 
+  start_logging();
   load_plugins();
   core::ComponentBuilder builder(plugins, *this);
+  build_log_sinks(builder);
+  for (auto& sink : log_sinks) log_engine->add_sink(sink.get());
+  log_engine->start();
   build_sinks(builder);
   build_breakers(builder);
   build_rules(builder);
   build_handlers(builder);
   build_inputs(builder);
+}
+
+void Runtime::Impl::start_logging() {
+  sdk::ConfigView view(tree.root.find("logging"), tree.file, "logging");
+  log_engine =
+      std::make_unique<logging::LogEngine>(logging::parse_log_options(view), *clock_source);
+}
+
+void Runtime::Impl::build_log_sinks(core::ComponentBuilder& builder) {
+  ConfigNode* list = tree.root.find("logging")->find("sinks");
+  if (!list || list->kind == ConfigNode::Kind::null) return;
+  if (list->kind != ConfigNode::Kind::sequence)
+    config::fail_at(*list, at("logging.sinks"),
+                    "expected a list of log sinks, e.g. [{type: console}]");
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    NodeLocation where = at("logging.sinks[" + std::to_string(i) + "]");
+    log_sinks.push_back(builder.build<sdk::LogSink>(list->items[i], where, ""));
+  }
 }
 
 void Runtime::Impl::load_plugins() {
@@ -292,6 +317,14 @@ Breaker Runtime::breaker(std::string_view resource_key) {
   return impl_->breakers->breaker(resource_key);
 }
 
+Logger Runtime::logger(std::string_view name, std::string_view category) {
+  return impl_->log_engine->logger(name, category);
+}
+
+void Runtime::reopen_logs() {
+  impl_->log_engine->reopen();
+}
+
 std::vector<std::string> Runtime::breaker_keys() {
   return impl_->breaker_backend->keys();
 }
@@ -320,18 +353,25 @@ std::vector<LoadedPluginInfo> Runtime::plugins() const {
 }
 
 bool Runtime::shutdown(std::chrono::milliseconds deadline) {
-  if (!impl_ || impl_->shut_down) return true;
-  impl_->shut_down = true;
+  return impl_->stop(deadline);
+}
+
+bool Runtime::Impl::stop(std::chrono::milliseconds deadline) {
+  if (shut_down) return true;
+  shut_down = true;
   auto until = std::chrono::steady_clock::now() + deadline;
   bool ok = true;
-  impl_->inputs.clear();
-  impl_->handlers.clear();
-  impl_->rules.clear();
-  for (auto& s : impl_->record_sinks) ok = s->flush(until) && ok;
-  impl_->breakers.reset();
-  impl_->breaker_backend = {};
+  inputs.clear();
+  handlers.clear();
+  rules.clear();
+  for (auto& s : record_sinks) ok = s->flush(until) && ok;
+  breakers.reset();
+  breaker_backend = {};
   // Reverse order of construction: later sinks may publish through earlier ones.
-  while (!impl_->record_sinks.empty()) impl_->record_sinks.pop_back();
+  while (!record_sinks.empty()) record_sinks.pop_back();
+  // Logging goes last: everything above may still log. After this, records go to stderr.
+  if (log_engine) log_engine->shutdown();
+  log_sinks.clear();
   return ok;
 }
 
