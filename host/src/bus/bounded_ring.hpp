@@ -69,8 +69,7 @@ class BoundedRing {
         pos = head_.load(std::memory_order_relaxed);
       }
     }
-    out = std::move(slot->value);
-    slot->value = T{};
+    out = std::move(slot->value);  // leaves the slot's members empty (T holds shared_ptrs)
     slot->seq.store(pos + mask_ + 1, std::memory_order_release);
     ticket = pos;
     return true;
