@@ -127,18 +127,18 @@ class ErrorDispatcher::Impl {
     ErrorRecord r;
     if (event.info.type.empty() && event.info.message.empty() && event.exception)
       event.info = describe_exception(event.exception);
-    r.exception = event.info;
+    r.exception = std::move(event.info);
     if (r.exception.type.empty()) r.exception.type = "unknown";
     r.kind = or_unknown(event.kind);
     r.target.exchange = or_unknown(event.target.exchange);
     r.target.region = or_unknown(event.target.region);
     r.target.request_type = or_unknown(event.target.request_type);
     r.resource_key = r.target.resource_key();
-    r.context = event.context;
+    r.context = std::move(event.context);
     r.timestamp =
         event.timestamp == std::chrono::system_clock::time_point{} ? now : event.timestamp;
-    r.correlation_id =
-        event.correlation_id.empty() ? current_correlation_id() : event.correlation_id;
+    r.correlation_id = event.correlation_id.empty() ? current_correlation_id()
+                                                    : std::move(event.correlation_id);
     return r;
   }
 
