@@ -52,6 +52,9 @@ std::string_view current_bus_event() noexcept;
 // run in subscription order. publish() captures the caller's logging context
 // (crosscut::current_context()) and handlers run with it installed.
 //
+// Drops are counted in stats() and reported on `log` as one warning naming how many were
+// dropped: by the workers at most once a second, and by every drain() and the destructor.
+//
 // Lifetime: `log` must outlive the bus. Destroying the bus handles what is still queued, then
 // joins the workers; publish() after that point drops (counted). Subscriptions may outlive
 // the bus. drain() called from a handler of this bus returns false at once (it would wait
