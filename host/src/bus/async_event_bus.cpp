@@ -14,9 +14,10 @@ namespace {
 
 using bus_detail::BoundedRing;
 
-// Spin, then yield, then sleep: a worker that just went idle is usually about to get more.
-constexpr int kSpinRounds = 4000;
-constexpr int kYieldRounds = 64;
+// An idle worker spins, then yields, for BusOptions::idle_spin before it sleeps: one that
+// just went idle is usually about to get more, and waking a sleeping thread costs the
+// emitter a system call (and, on virtual machines, often tens of microseconds).
+constexpr int kClockEvery = 64;
 constexpr int kProducerSpinRounds = 256;
 constexpr std::uint64_t kReportEvery = 1024;
 constexpr std::uint64_t kFencedEvery = 64;
@@ -109,7 +110,10 @@ std::string_view overflow_policy_name(OverflowPolicy p) noexcept {
 class AsyncEventBus::Core {
  public:
   Core(const BusOptions& options, sdk::Logger& log)
-      : policy_(options.overflow), log_(log), table_(std::make_shared<const HandlerTable>()) {
+      : policy_(options.overflow),
+        idle_spin_(options.idle_spin),
+        log_(log),
+        table_(std::make_shared<const HandlerTable>()) {
     for (std::size_t i = 0; i < options.workers; ++i)
       queues_.push_back(std::make_unique<WorkerQueue>(options.queue_size));
   }
@@ -203,6 +207,7 @@ class AsyncEventBus::Core {
     Item item;
     std::uint64_t ticket = 0;
     int idle = 0;
+    auto idle_since = std::chrono::steady_clock::now();
     auto process = [&] {
       // A fenced check (pairing with the blocked producer's fence) every kFencedEvery events
       // and whenever the queue runs empty bounds a missed wake-up; the plain check in
@@ -239,13 +244,14 @@ class AsyncEventBus::Core {
         report_drops();
       }
       if (stopping_.load(std::memory_order_acquire)) break;
-      ++idle;
-      if (idle < kSpinRounds) {
+      if (idle++ == 0) idle_since = std::chrono::steady_clock::now();
+      if (idle % kClockEvery != 0) {
         cpu_relax();
         continue;
       }
-      if (idle < kSpinRounds + kYieldRounds) {
-        std::this_thread::yield();
+      const auto waited = std::chrono::steady_clock::now() - idle_since;
+      if (waited < idle_spin_) {
+        if (waited > idle_spin_ / 2) std::this_thread::yield();
         continue;
       }
       const std::uint32_t seq = q.wake_seq.load(std::memory_order_acquire);
@@ -260,6 +266,7 @@ class AsyncEventBus::Core {
         q.wake_seq.wait(seq, std::memory_order_acquire);
       q.sleeping.store(false, std::memory_order_relaxed);
       idle = 1;
+      idle_since = std::chrono::steady_clock::now();
     }
     t_worker_of = nullptr;
   }
@@ -432,6 +439,7 @@ class AsyncEventBus::Core {
   }
 
   const OverflowPolicy policy_;
+  const std::chrono::nanoseconds idle_spin_;
   sdk::Logger& log_;
   std::vector<std::unique_ptr<WorkerQueue>> queues_;
 

@@ -34,6 +34,9 @@ sdk::ConfigSchema bus_schema() {
   schema.push_back(std::move(queue_size));
   schema.push_back(std::move(overflow));
   schema.push_back(std::move(workers));
+  auto idle_spin = option("idle_spin", sdk::OptionType::duration, "200us",
+                          "how long an idle worker polls before it sleeps (latency vs idle CPU)");
+  schema.push_back(std::move(idle_spin));
   return schema;
 }
 
@@ -61,6 +64,11 @@ BusOptions parse_bus_options(const sdk::ConfigView& bus) {
     bus.fail("workers", "must be between 1 and " + std::to_string(kMaxWorkers) + ", got " +
                             std::to_string(workers));
   o.workers = static_cast<std::size_t>(workers);
+
+  const auto idle_spin = bus.get_duration("idle_spin", std::chrono::microseconds(200));
+  if (idle_spin < std::chrono::nanoseconds(0) || idle_spin > std::chrono::seconds(1))
+    bus.fail("idle_spin", "must be between 0 and 1s");
+  o.idle_spin = std::chrono::duration_cast<std::chrono::microseconds>(idle_spin);
   return o;
 }
 

@@ -33,12 +33,14 @@ const auto kFile = std::make_shared<const std::string>("crosscut.yaml");
 TEST(BusConfig, ParsesEveryOption) {
   auto node = map({{"queue_size", scalar("128", 3, 15)},
                    {"overflow", scalar("drop_oldest", 4, 13)},
-                   {"workers", scalar("3", 5, 12)}},
+                   {"workers", scalar("3", 5, 12)},
+                   {"idle_spin", scalar("50us", 6, 14)}},
                   3, 3);
   const BusOptions o = parse_bus_options(sdk::ConfigView(&node, kFile, "bus"));
   EXPECT_EQ(o.queue_size, 128u);
   EXPECT_EQ(o.overflow, OverflowPolicy::drop_oldest);
   EXPECT_EQ(o.workers, 3u);
+  EXPECT_EQ(o.idle_spin, std::chrono::microseconds(50));
 }
 
 TEST(BusConfig, DefaultsWhenAbsent) {
@@ -48,7 +50,8 @@ TEST(BusConfig, DefaultsWhenAbsent) {
   EXPECT_EQ(o.overflow, OverflowPolicy::block);
   EXPECT_EQ(o.workers, 1u);
   const auto schema = bus_schema();
-  ASSERT_EQ(schema.size(), 3u);
+  ASSERT_EQ(schema.size(), 4u);
+  EXPECT_EQ(o.idle_spin, std::chrono::microseconds(200));
   EXPECT_EQ(schema[1].key, "overflow");
   EXPECT_EQ(schema[1].choices.size(), 3u);
 }
