@@ -21,7 +21,7 @@ using bus_test::sequence;
 using std::chrono_literals::operator""s;
 
 const char* const kPluginFile =
-    CROSSCUT_TEST_PLUGIN_DIR "/../fixture-plugins/libcrosscut-recording_handler.so";
+    CROSSCUT_TEST_FIXTURE_PLUGIN_DIR "/recording_handler/libcrosscut-recording_handler.so";
 
 TEST(RecordingHandlerFixture, AppendsWhatItIsBoundTo) {
   void* library = dlopen(kPluginFile, RTLD_NOW | RTLD_LOCAL);

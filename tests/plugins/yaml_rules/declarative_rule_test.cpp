@@ -3,9 +3,9 @@
 
 #include <functional>
 
-#include "declarative_rule.hpp"
-#include "glob.hpp"
-#include "plugin.hpp"
+#include "yaml_rules/declarative_rule.hpp"
+#include "yaml_rules/glob.hpp"
+#include "yaml_rules/plugin.hpp"
 #include "support/test_host.hpp"
 
 namespace crosscut::yaml_rules {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "crosscut/errors.hpp"
-#include "declarative_rule.hpp"
+#include "yaml_rules/declarative_rule.hpp"
 #include "host/errors/errors_test_support.hpp"
 
 namespace crosscut::yaml_rules {
