@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "crosscut/breaker.hpp"
+#include "crosscut/counter.hpp"
+#include "crosscut/errors.hpp"
 #include "crosscut/logger.hpp"
 #include "crosscut/sdk/sdk.hpp"
 
@@ -36,6 +38,9 @@ struct RuntimeOptions {
   const sdk::Clock* clock = nullptr;
   // Build inputs too (agent mode). Otherwise inputs are only checked.
   bool build_inputs = false;
+  // Log only warnings and above, whatever the configuration says (one-shot commands such as
+  // `crosscut validate`, whose stderr should carry nothing but problems).
+  bool quiet = false;
 };
 
 struct LoadedPluginInfo {
@@ -59,6 +64,16 @@ class Runtime {
   Logger logger(std::string_view name, std::string_view category = "app");
   // Asks log sinks to reopen their files (SIGHUP after an external rotation).
   void reopen_logs();
+
+  // The event bus: bus().on<sdk::ErrorEvent>(handler), bus().emit(event).
+  sdk::EventBus& bus();
+  // The error dispatcher: errors().dispatch(exception, "ws_connection", target, context).
+  ErrorDispatcher& errors();
+  // The minute batch counter of a target, e.g.
+  //   rt.counter({.exchange = "upbit", .region = "korea", .request_type =
+  //   "ticker"}).increment("BTC");
+  // The same object for the same target, valid for the runtime's lifetime: keep the reference.
+  MinuteBatchCounter& counter(const sdk::Target& target);
 
   Breaker breaker(std::string_view resource_key);
   // Keys the breaker backend holds state for (empty when it cannot enumerate them).

@@ -1,6 +1,10 @@
 #include "core/host_schema.hpp"
 
+#include "bus/handler_binding.hpp"
+#include "crosscut/bus.hpp"
+#include "crosscut/errors.hpp"
 #include "logging/log_config.hpp"
+#include "metrics/metrics_options.hpp"
 
 namespace crosscut::core {
 namespace {
@@ -93,10 +97,19 @@ sdk::ConfigSchema host_schema() {
                      .description = "policy of every breaker",
                      .children = breaker_policy_schema(true)},
                     any("overrides", "per-resource policy: {\"exchange/region/type\": {...}}")}},
-      any("errors", "error dispatcher: sink, topic, rules"),
-      any("metrics", "minute batch counter publication"),
-      any("bus", "event bus queue"),
-      any("handlers", "event handler components"),
+      {.key = "errors",
+       .type = OptionType::object,
+       .description = "error dispatcher: sink, topic, rules",
+       .children = errors_schema()},
+      {.key = "metrics",
+       .type = OptionType::object,
+       .description = "minute batch counter publication",
+       .children = metrics::metrics_schema()},
+      {.key = "bus",
+       .type = OptionType::object,
+       .description = "event bus queue",
+       .children = bus_schema()},
+      handlers_schema(),
       any("inputs", "agent-mode inputs"),
       any("agent", "agent-mode settings"),
   };

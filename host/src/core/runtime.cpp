@@ -3,7 +3,11 @@
 #include <map>
 #include <mutex>
 
+#include <condition_variable>
+#include <thread>
+
 #include "breaker/breaker_registry.hpp"
+#include "bus/handler_binding.hpp"
 #include "config/config_printer.hpp"
 #include "config/option_validator.hpp"
 #include "config/suggestion.hpp"
@@ -11,8 +15,13 @@
 #include "core/component_builder.hpp"
 #include "core/host_schema.hpp"
 #include "core/system_clock.hpp"
+#include "crosscut/bus.hpp"
+#include "crosscut/counter.hpp"
+#include "crosscut/errors.hpp"
 #include "logging/log_config.hpp"
 #include "logging/log_engine.hpp"
+#include "metrics/metrics_options.hpp"
+#include "metrics/metrics_service.hpp"
 #include "plugins/plugin_set.hpp"
 
 namespace crosscut {
@@ -35,22 +44,35 @@ struct Runtime::Impl : sdk::HostContext {
   std::unique_ptr<logging::LogEngine> log_engine;
   std::vector<core::OwnedComponent<sdk::LogSink>> log_sinks;
 
+  std::unique_ptr<AsyncEventBus> event_bus;
   std::vector<core::OwnedComponent<sdk::RecordSink>> record_sinks;
   core::OwnedComponent<sdk::BreakerBackend> breaker_backend;
   std::unique_ptr<BreakerRegistry> breakers;
   std::vector<core::OwnedComponent<sdk::ExceptionRule>> rules;
+  std::unique_ptr<ErrorDispatcher> dispatcher;
+  CoarseSystemClock counter_clock;
+  std::unique_ptr<metrics::MetricsService> metrics;
+  EventNames event_names;  // outlives the handler subscriptions that keep views into it
   std::vector<core::OwnedComponent<sdk::EventHandler>> handlers;
+  std::vector<sdk::Subscription> handler_subscriptions;
   std::vector<core::OwnedComponent<sdk::Input>> inputs;
 
-  std::mutex metrics_mu;
-  std::map<std::string, std::int64_t> metrics;
+  // Housekeeping: publishes duplicates whose suppression period ended, once a second.
+  std::mutex housekeeping_mu;
+  std::condition_variable housekeeping_cv;
+  bool housekeeping_stop = false;
+  std::thread housekeeping;
+
+  std::mutex host_metrics_mu;
+  std::map<std::string, std::int64_t>
+      host_metrics;  // HostContext::add_metric, for the health record
   bool shut_down = false;
 
   // sdk::HostContext
   sdk::Logger& logger(std::string_view name, std::string_view category) override {
     return log_engine->sdk_logger(name, category);
   }
-  sdk::EventBus& bus() override { throw std::logic_error("the event bus is not available"); }
+  sdk::EventBus& bus() override { return *event_bus; }
   const sdk::Clock& clock() const override { return *clock_source; }
   sdk::RecordSink* record_sink(std::string_view name) override {
     for (auto& s : record_sinks)
@@ -58,16 +80,23 @@ struct Runtime::Impl : sdk::HostContext {
     return nullptr;
   }
   void report_error(sdk::ErrorEvent error) override {
-    logger("crosscut", "errors")
-        .error("error reported", {{"kind", error.kind}, {"resource", error.target.resource_key()}});
+    if (dispatcher) {
+      dispatcher->dispatch(std::move(error));
+    } else {
+      // Before the dispatcher exists (a component failing while the runtime is being built).
+      logger("errors", "app")
+          .error("error reported before the dispatcher started",
+                 {{"kind", error.kind}, {"message", error.info.message}});
+    }
   }
   void add_metric(std::string_view name, std::int64_t delta) override {
-    std::lock_guard lock(metrics_mu);
-    metrics[std::string(name)] += delta;
+    std::lock_guard lock(host_metrics_mu);
+    host_metrics[std::string(name)] += delta;
   }
   std::string_view service_name() const override { return service; }
 
   NodeLocation at(const std::string& path) const { return {tree.file, path}; }
+  bool options_clock_given() const { return options.clock != nullptr; }
   ConfigNode& section(const std::string& key) {
     ConfigNode* n = tree.root.find(key);
     if (!n) {
@@ -88,6 +117,9 @@ struct Runtime::Impl : sdk::HostContext {
   void build_sinks(core::ComponentBuilder& builder);
   void build_breakers(core::ComponentBuilder& builder);
   void build_rules(core::ComponentBuilder& builder);
+  void build_dispatcher();
+  void build_metrics();
+  sdk::RecordSink* named_sink(const std::string& section);
   void build_handlers(core::ComponentBuilder& builder);
   void build_inputs(core::ComponentBuilder& builder);
 };
@@ -128,17 +160,78 @@ void Runtime::Impl::build() {
   build_log_sinks(builder);
   for (auto& sink : log_sinks) log_engine->add_sink(sink.get());
   log_engine->start();
+  event_bus = std::make_unique<AsyncEventBus>(
+      parse_bus_options(sdk::ConfigView(tree.root.find("bus"), tree.file, "bus")),
+      logger("bus", "app"));
   build_sinks(builder);
   build_breakers(builder);
   build_rules(builder);
+  build_dispatcher();
+  build_metrics();
   build_handlers(builder);
   build_inputs(builder);
+  housekeeping = std::thread([this] {
+    std::unique_lock lock(housekeeping_mu);
+    while (!housekeeping_cv.wait_for(lock, std::chrono::seconds(1),
+                                     [this] { return housekeeping_stop; })) {
+      lock.unlock();
+      dispatcher->flush_expired();
+      lock.lock();
+    }
+  });
+}
+
+sdk::RecordSink* Runtime::Impl::named_sink(const std::string& section) {
+  const ConfigNode* node = tree.root.find(section)->find("sink");
+  if (!node || node->kind != ConfigNode::Kind::scalar || node->scalar.empty()) return nullptr;
+  if (sdk::RecordSink* sink = record_sink(node->scalar)) return sink;
+  std::vector<std::string> names;
+  for (const auto& s : record_sinks) names.push_back(s.name());
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  config::fail_at(*node, at(section + ".sink"),
+                  "unknown sink '" + node->scalar + "'" +
+                      config::did_you_mean(node->scalar, names) +
+                      (known.empty() ? " (no sinks are declared under 'sinks:')"
+                                     : " (declared: " + known + ")"));
+}
+
+void Runtime::Impl::build_dispatcher() {
+  sdk::ConfigView view(tree.root.find("errors"), tree.file, "errors");
+  ErrorsOptions options = parse_errors_options(view);
+  if (!options.utc_offset) options.utc_offset = log_engine->options().utc_offset;
+  sdk::RecordSink* sink = named_sink("errors");
+  if (!sink) logger("errors", "app").info("error reports are not published (no errors.sink)");
+  std::vector<const sdk::ExceptionRule*> rule_ptrs;
+  for (const auto& r : rules) rule_ptrs.push_back(r.get());
+  BreakerRecorder recorder = [this](const std::string& key) -> std::optional<sdk::BreakerState> {
+    return breakers->breaker(key).apply(sdk::BreakerOp::failure).state;
+  };
+  dispatcher = std::make_unique<ErrorDispatcher>(
+      options,
+      DispatcherParts{logger("errors", "app"), *clock_source, std::move(rule_ptrs), sink,
+                      event_bus.get(), std::move(recorder), ServiceInfo::current(service)});
+}
+
+void Runtime::Impl::build_metrics() {
+  sdk::ConfigView view(tree.root.find("metrics"), tree.file, "metrics");
+  metrics::MetricsOptions options = metrics::parse_metrics_options(view);
+  sdk::RecordSink* sink = named_sink("metrics");
+  const sdk::Clock& clock = options_clock_given() ? *clock_source : counter_clock;
+  metrics = std::make_unique<metrics::MetricsService>(
+      options, sink, clock, *event_bus, logger("metrics", "app"),
+      [this](sdk::ErrorEvent e) { report_error(std::move(e)); });
+  metrics->start();
 }
 
 void Runtime::Impl::start_logging() {
   sdk::ConfigView view(tree.root.find("logging"), tree.file, "logging");
-  log_engine =
-      std::make_unique<logging::LogEngine>(logging::parse_log_options(view), *clock_source);
+  logging::LogOptions log_options = logging::parse_log_options(view);
+  if (options.quiet) {
+    log_options.level = std::max(log_options.level, sdk::Level::warning);
+    for (auto& [name, level] : log_options.levels) level = std::max(level, sdk::Level::warning);
+  }
+  log_engine = std::make_unique<logging::LogEngine>(std::move(log_options), *clock_source);
 }
 
 void Runtime::Impl::build_log_sinks(core::ComponentBuilder& builder) {
@@ -241,36 +334,38 @@ void Runtime::Impl::build_breakers(core::ComponentBuilder& builder) {
   }
   breaker_backend =
       builder.build<sdk::BreakerBackend>(*backend, at("breakers.backend"), "breakers");
-  breakers = std::make_unique<BreakerRegistry>(*breaker_backend, defaults, std::move(overrides),
-                                               logger("breaker", "app"), *clock_source, nullptr);
+  breakers =
+      std::make_unique<BreakerRegistry>(*breaker_backend, defaults, std::move(overrides),
+                                        logger("breaker", "app"), *clock_source, event_bus.get());
 }
 
 void Runtime::Impl::build_rules(core::ComponentBuilder& builder) {
-  ConfigNode& errors = section("errors");
-  if (errors.kind != ConfigNode::Kind::map) return;
+  ConfigNode& errors = *tree.root.find("errors");
+  rule_items(sdk::ConfigView(&errors, tree.file, "errors"));  // shape of each item, unique names
   ConfigNode* list = errors.find("rules");
-  if (!list || list->kind == ConfigNode::Kind::null) return;
-  if (list->kind != ConfigNode::Kind::sequence)
-    config::fail_at(*list, at("errors.rules"), "expected a list of rules");
+  if (!list || list->kind != ConfigNode::Kind::sequence) return;
   for (std::size_t i = 0; i < list->items.size(); ++i) {
     ConfigNode& item = list->items[i];
     NodeLocation where = at("errors.rules[" + std::to_string(i) + "]");
-    if (item.kind == ConfigNode::Kind::map && item.find("type"))
-      rules.push_back(builder.build<sdk::ExceptionRule>(item, where, "", "options", {"name"}));
+    if (item.find("type"))
+      rules.push_back(builder.build<sdk::ExceptionRule>(item, where, "", "options"));
     else
-      rules.push_back(builder.build<sdk::ExceptionRule>(item, where, "", {}, {}, "declarative"));
+      rules.push_back(builder.build<sdk::ExceptionRule>(item, where, "", {}, {},
+                                                        std::string(kDeclarativeRuleType)));
   }
 }
 
 void Runtime::Impl::build_handlers(core::ComponentBuilder& builder) {
   ConfigNode& list = section("handlers");
-  if (list.kind == ConfigNode::Kind::null) return;
-  if (list.kind != ConfigNode::Kind::sequence)
-    config::fail_at(list, at("handlers"), "expected a list of handlers");
+  if (list.kind != ConfigNode::Kind::sequence) return;  // the schema allows only a list
   for (std::size_t i = 0; i < list.items.size(); ++i) {
     NodeLocation where = at("handlers[" + std::to_string(i) + "]");
+    auto events =
+        handler_events(sdk::ConfigView(&list.items[i], tree.file, where.path), event_names);
     handlers.push_back(
         builder.build<sdk::EventHandler>(list.items[i], where, "", "options", {"on"}));
+    for (auto& sub : bind_handler(*event_bus, *handlers.back(), events))
+      handler_subscriptions.push_back(std::move(sub));
   }
 }
 
@@ -317,6 +412,18 @@ Breaker Runtime::breaker(std::string_view resource_key) {
   return impl_->breakers->breaker(resource_key);
 }
 
+sdk::EventBus& Runtime::bus() {
+  return *impl_->event_bus;
+}
+
+ErrorDispatcher& Runtime::errors() {
+  return *impl_->dispatcher;
+}
+
+MinuteBatchCounter& Runtime::counter(const sdk::Target& target) {
+  return impl_->metrics->counter(target);
+}
+
 Logger Runtime::logger(std::string_view name, std::string_view category) {
   return impl_->log_engine->logger(name, category);
 }
@@ -360,13 +467,36 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline) {
   if (shut_down) return true;
   shut_down = true;
   auto until = std::chrono::steady_clock::now() + deadline;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        until - std::chrono::steady_clock::now()));
+  };
   bool ok = true;
   inputs.clear();
-  handlers.clear();
-  rules.clear();
+  if (housekeeping.joinable()) {
+    {
+      std::lock_guard lock(housekeeping_mu);
+      housekeeping_stop = true;
+    }
+    housekeeping_cv.notify_all();
+    housekeeping.join();
+  }
+  // Drain what the application emitted, publish what is pending (the current minute, held
+  // duplicates), drain what that emitted, then flush the sinks.
+  if (event_bus) ok = event_bus->drain(left()) && ok;
+  if (metrics) ok = metrics->shutdown(until) && ok;
+  if (dispatcher) dispatcher->shutdown();
+  if (event_bus) ok = event_bus->drain(left()) && ok;
   for (auto& s : record_sinks) ok = s->flush(until) && ok;
+  handler_subscriptions.clear();
+  handlers.clear();
+  metrics.reset();
+  dispatcher.reset();
+  rules.clear();
   breakers.reset();
   breaker_backend = {};
+  event_bus.reset();
   // Reverse order of construction: later sinks may publish through earlier ones.
   while (!record_sinks.empty()) record_sinks.pop_back();
   // Logging goes last: everything above may still log. After this, records go to stderr.
