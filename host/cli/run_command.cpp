@@ -1,7 +1,9 @@
+#include <pthread.h>
 #include <signal.h>
 
-#include <cstdio>
+#include <thread>
 
+#include "agent/agent.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "crosscut/runtime.hpp"
@@ -15,37 +17,46 @@ struct RunArgs {
 };
 
 int run_agent(const RunArgs& args) {
-  // Block the stop signals in every thread (threads inherit the mask) and take them here.
+  // Block the signals in every thread (threads inherit the mask); one thread takes them.
+  // SIGUSR1 only tells that thread to finish once the agent has stopped by itself.
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   RuntimeOptions options;
   options.plugin_paths = args.paths;
   options.build_inputs = true;
   auto rt = Runtime::from_file(args.config, options);
-  rt->host().logger("agent", "app").info("crosscut agent started", {{"config", args.config}});
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) continue;
-    rt->host()
-        .logger("agent", "app")
-        .info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    break;
-  }
-  return rt->shutdown() ? kExitOk : kExitFailure;
+  agent::Agent agent(*rt, agent::parse_agent_options(rt->config_section("agent")));
+  auto log = rt->logger("agent", "app");
+
+  std::thread signal_thread([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        log.info("reopening log files", {{"signal", "SIGHUP"}});
+        rt->reopen_logs();
+        continue;
+      }
+      if (sig != SIGUSR1) log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      agent.request_stop();
+      return;
+    }
+  });
+  bool ok = agent.run();
+  pthread_kill(signal_thread.native_handle(), SIGUSR1);
+  signal_thread.join();
+  return ok ? kExitOk : kExitFailure;
 }
 
 }  // namespace
 
 void add_run_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand(
-      "run", "Run the agent until SIGTERM/SIGINT (or until every input has ended)");
+  auto* cmd =
+      app.add_subcommand("run", "Run the agent until every input has ended, or SIGTERM/SIGINT");
   cmd->add_option("-c,--config", args->config, "Configuration file")->required();
   cmd->add_option("--path", args->paths, "Also search this folder for plugins (repeatable)");
   cmd->callback([args, &exit_code] { exit_code = run_guarded([&] { return run_agent(*args); }); });

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "crosscut/breaker.hpp"
+#include "crosscut/bus.hpp"
 #include "crosscut/counter.hpp"
 #include "crosscut/errors.hpp"
 #include "crosscut/logger.hpp"
@@ -41,6 +42,14 @@ struct RuntimeOptions {
   // Log only warnings and above, whatever the configuration says (one-shot commands such as
   // `crosscut validate`, whose stderr should carry nothing but problems).
   bool quiet = false;
+};
+
+// An input built for agent mode, with its item of the `inputs:` list (host keys such as
+// `format` and `market_data` included).
+struct RuntimeInput {
+  sdk::Input* input = nullptr;
+  std::string type;
+  sdk::ConfigView item;
 };
 
 struct LoadedPluginInfo {
@@ -85,6 +94,13 @@ class Runtime {
 
   // The effective configuration (defaults filled in) as YAML, secrets redacted.
   std::string effective_config() const;
+  // One top-level section of the effective configuration (e.g. "agent").
+  sdk::ConfigView config_section(std::string_view name) const;
+  // Inputs built with RuntimeOptions::build_inputs, in configuration order.
+  std::vector<RuntimeInput> inputs() const;
+  // Totals for the health record.
+  BusStats bus_stats() const;
+  std::uint64_t sink_failures() const;
   std::vector<LoadedPluginInfo> plugins() const;
 
   // Stops inputs, drains the bus, publishes what is pending and flushes sinks, all before

@@ -1,5 +1,6 @@
 #include "core/host_schema.hpp"
 
+#include "agent/agent_options.hpp"
 #include "bus/handler_binding.hpp"
 #include "crosscut/bus.hpp"
 #include "crosscut/errors.hpp"
@@ -111,7 +112,10 @@ sdk::ConfigSchema host_schema() {
        .children = bus_schema()},
       handlers_schema(),
       any("inputs", "agent-mode inputs"),
-      any("agent", "agent-mode settings"),
+      {.key = "agent",
+       .type = OptionType::object,
+       .description = "agent-mode settings",
+       .children = agent::agent_schema()},
   };
 }
 

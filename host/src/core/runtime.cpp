@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <thread>
 
+#include "agent/agent_options.hpp"
+#include "agent/market_data_mapping.hpp"
 #include "breaker/breaker_registry.hpp"
 #include "bus/handler_binding.hpp"
 #include "config/config_printer.hpp"
@@ -56,6 +58,7 @@ struct Runtime::Impl : sdk::HostContext {
   std::vector<core::OwnedComponent<sdk::EventHandler>> handlers;
   std::vector<sdk::Subscription> handler_subscriptions;
   std::vector<core::OwnedComponent<sdk::Input>> inputs;
+  std::vector<const ConfigNode*> input_items;
 
   // Housekeeping: publishes duplicates whose suppression period ended, once a second.
   std::mutex housekeeping_mu;
@@ -122,6 +125,7 @@ struct Runtime::Impl : sdk::HostContext {
   sdk::RecordSink* named_sink(const std::string& section);
   void build_handlers(core::ComponentBuilder& builder);
   void build_inputs(core::ComponentBuilder& builder);
+  void check_input_host_keys(ConfigNode& item, const NodeLocation& where);
 };
 
 namespace {
@@ -375,11 +379,46 @@ void Runtime::Impl::build_inputs(core::ComponentBuilder& builder) {
   if (list.kind != ConfigNode::Kind::sequence)
     config::fail_at(list, at("inputs"), "expected a list of inputs");
   for (std::size_t i = 0; i < list.items.size(); ++i) {
+    ConfigNode& item = list.items[i];
     NodeLocation where = at("inputs[" + std::to_string(i) + "]");
-    if (options.build_inputs)
-      inputs.push_back(builder.build<sdk::Input>(list.items[i], where, ""));
+    check_input_host_keys(item, where);
+    if (options.build_inputs) {
+      auto input = builder.build<sdk::Input>(item, where, "", {}, {"format", "market_data"});
+      input_items.push_back(&item);
+      inputs.push_back(std::move(input));
+    } else {
+      builder.check(sdk::ComponentKind::input, item, where, {}, {"format", "market_data"});
+    }
+  }
+}
+
+// `format` and `market_data` are the host's keys on an input item, next to the plugin's own.
+void Runtime::Impl::check_input_host_keys(ConfigNode& item, const NodeLocation& where) {
+  if (item.kind != ConfigNode::Kind::map) return;  // the component builder says what is wrong
+  ConfigNode host_keys;
+  host_keys.kind = ConfigNode::Kind::map;
+  host_keys.mark = item.mark;
+  for (const char* key : {"format", "market_data"})
+    if (ConfigNode* n = item.find(key)) host_keys.entries.emplace_back(key, *n);
+  config::validate_options(host_keys, {agent::input_format_option(), agent::market_data_option()},
+                           where);
+  const ConfigNode& format = *host_keys.find("format");
+  const ConfigNode* md = item.find("market_data");
+  if (format.scalar == "market_data") {
+    if (!md)
+      config::fail_at(format, {where.file, where.path + ".format"},
+                      "format: market_data needs a 'market_data' map");
+    agent::MarketDataMapping check(
+        sdk::ConfigView(host_keys.find("market_data"), tree.file, where.path + ".market_data"));
+  } else if (md) {
+    config::fail_at_key(*md, item, {where.file, where.path + ".market_data"},
+                        "'market_data' needs format: market_data");
+  }
+  for (auto& [key, value] : host_keys.entries) {
+    if (ConfigNode* n = item.find(key))
+      *n = std::move(value);
     else
-      builder.check(sdk::ComponentKind::input, list.items[i], where);
+      item.entries.emplace_back(key, std::move(value));
   }
 }
 
@@ -430,6 +469,32 @@ Logger Runtime::logger(std::string_view name, std::string_view category) {
 
 void Runtime::reopen_logs() {
   impl_->log_engine->reopen();
+}
+
+sdk::ConfigView Runtime::config_section(std::string_view name) const {
+  static const ConfigNode empty{};
+  const ConfigNode* n = impl_->tree.root.find(name);
+  return sdk::ConfigView(n ? n : &empty, impl_->tree.file, std::string(name));
+}
+
+std::vector<RuntimeInput> Runtime::inputs() const {
+  std::vector<RuntimeInput> out;
+  for (std::size_t i = 0; i < impl_->inputs.size(); ++i)
+    out.push_back({impl_->inputs[i].get(), impl_->inputs[i].type(),
+                   sdk::ConfigView(impl_->input_items[i], impl_->tree.file,
+                                   "inputs[" + std::to_string(i) + "]")});
+  return out;
+}
+
+BusStats Runtime::bus_stats() const {
+  return impl_->event_bus ? impl_->event_bus->stats() : BusStats{};
+}
+
+std::uint64_t Runtime::sink_failures() const {
+  std::uint64_t n = 0;
+  for (const auto& s : impl_->record_sinks) n += s->stats().failed;
+  for (const auto& s : impl_->log_sinks) n += s->failures();
+  return n;
 }
 
 std::vector<std::string> Runtime::breaker_keys() {

@@ -1,0 +1,52 @@
+// Agent mode (`crosscut run`, DESIGN §6.8): runs every input on a thread of its own, routes
+// what they deliver, logs a health record periodically, and stops when every input has
+// ended or a stop is requested; then drains, flushes and shuts the runtime down.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "agent/agent_options.hpp"
+#include "agent/event_router.hpp"
+#include "crosscut/runtime.hpp"
+
+namespace crosscut::agent {
+
+class Agent {
+ public:
+  // Builds one router per input of the runtime (built with RuntimeOptions::build_inputs).
+  Agent(Runtime& runtime, AgentOptions options);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Blocks until every input has ended (when there is at least one) or request_stop(); then
+  // stops the inputs and shuts the runtime down within shutdown_timeout. True when
+  // everything was drained and flushed in time.
+  bool run();
+  // Thread-safe; callable before or during run().
+  void request_stop();
+
+  const AgentStats& stats() const { return stats_; }
+
+ private:
+  void log_health();
+
+  Runtime& runtime_;
+  AgentOptions options_;
+  Logger log_;
+  AgentStats stats_;
+  BadLineReporter bad_;
+  std::vector<std::unique_ptr<EventRouter>> routers_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_requested_ = false;
+  std::size_t inputs_running_ = 0;
+  std::vector<std::jthread> threads_;
+};
+
+}  // namespace crosscut::agent

@@ -1,0 +1,244 @@
+#include "agent/event_router.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include "agent/json_value.hpp"
+#include "crosscut/log_context.hpp"
+
+namespace crosscut::agent {
+namespace {
+
+const rapidjson::Value* member(const rapidjson::Value& obj, const char* name) {
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+// A required string member: "" in `problem` when present.
+std::string_view string_member(const rapidjson::Value& obj, const char* name, std::string& problem,
+                               bool required = true) {
+  const rapidjson::Value* v = member(obj, name);
+  if (!v) {
+    if (required) problem = std::string("missing '") + name + "'";
+    return {};
+  }
+  if (!v->IsString()) {
+    problem = std::string("'") + name + "' must be a string";
+    return {};
+  }
+  return {v->GetString(), v->GetStringLength()};
+}
+
+std::optional<sdk::Target> read_target(const rapidjson::Value& doc, std::string& problem,
+                                       bool required) {
+  const rapidjson::Value* t = member(doc, "target");
+  if (!t) {
+    if (required) problem = "missing 'target'";
+    return std::nullopt;
+  }
+  if (!t->IsObject()) {
+    problem = "'target' must be an object {exchange, region, request_type}";
+    return std::nullopt;
+  }
+  sdk::Target target;
+  for (auto [name, field] :
+       {std::pair{"exchange", &target.exchange}, std::pair{"region", &target.region},
+        std::pair{"request_type", &target.request_type}}) {
+    std::string p;
+    std::string_view v = string_member(*t, name, p, required);
+    if (!p.empty()) {
+      problem = "target: " + p;
+      return std::nullopt;
+    }
+    *field = v.empty() && !required ? "unknown" : std::string(v);
+  }
+  return target;
+}
+
+}  // namespace
+
+void BadLineReporter::report(const sdk::InputPosition& where, std::string_view reason) {
+  auto now = std::chrono::steady_clock::now();
+  std::uint64_t unlogged = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = windows_.find(where.input);
+    if (it == windows_.end()) it = windows_.emplace(std::string(where.input), Window{}).first;
+    Window& w = it->second;
+    if (now - w.start >= std::chrono::minutes(1)) {
+      w.start = now;
+      w.logged = 0;
+    }
+    if (w.logged >= per_minute_) {
+      ++w.unlogged;
+      return;
+    }
+    ++w.logged;
+    unlogged = std::exchange(w.unlogged, 0);
+  }
+  std::string text(reason.substr(0, 300));
+  log_.warning("bad input line skipped",
+               {{"input", where.input},
+                {"line", static_cast<std::int64_t>(where.line)},
+                {"reason", text},
+                {"unreported_since_last", static_cast<std::int64_t>(unlogged)}});
+}
+
+EventRouter::EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
+                         std::optional<MarketDataMapping> market_data)
+    : runtime_(runtime), stats_(stats), bad_(bad), market_data_(std::move(market_data)) {
+  if (market_data_) market_data_counter_ = &runtime_.counter(market_data_->target());
+}
+
+void EventRouter::on_bad_input(const sdk::InputPosition& where, std::string_view reason) {
+  stats_.bad_lines.fetch_add(1, std::memory_order_relaxed);
+  bad_.report(where, reason);
+}
+
+void EventRouter::on_message(const sdk::Target& target, std::string_view symbol,
+                             std::optional<std::int64_t> event_time_ms) {
+  stats_.messages.fetch_add(1, std::memory_order_relaxed);
+  MinuteBatchCounter& c = counter_for(target);
+  if (event_time_ms)
+    c.increment(symbol, *event_time_ms);
+  else
+    c.increment(symbol);
+}
+
+void EventRouter::on_line(std::string_view line, const sdk::InputPosition& where) {
+  stats_.lines.fetch_add(1, std::memory_order_relaxed);
+  if (line.size() > kMaxLine) return on_bad_input(where, "line longer than 1 MiB");
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(line.data(), line.size());
+  if (doc.HasParseError()) {
+    return on_bad_input(where, std::string("not JSON: ") +
+                                   rapidjson::GetParseError_En(doc.GetParseError()) +
+                                   " at offset " + std::to_string(doc.GetErrorOffset()));
+  }
+  std::string problem;
+  if (market_data_) {
+    auto m = market_data_->read(doc, problem);
+    if (!m) return on_bad_input(where, problem);
+    stats_.messages.fetch_add(1, std::memory_order_relaxed);
+    if (m->time_ms)
+      market_data_counter_->increment(m->symbol, *m->time_ms);
+    else
+      market_data_counter_->increment(m->symbol);
+    return;
+  }
+  if (!doc.IsObject()) return on_bad_input(where, "not a JSON object");
+  problem = route_event(doc);
+  if (!problem.empty()) on_bad_input(where, problem);
+}
+
+std::string EventRouter::route_event(const rapidjson::Value& doc) {
+  std::string problem;
+  std::string_view event = string_member(doc, "event", problem);
+  if (!problem.empty()) return problem;
+  if (event == "message") return route_message(doc);
+  if (event == "error") return route_error(doc);
+  if (event == "outcome") return route_outcome(doc);
+  if (event == "log") return route_log(doc);
+  return "unknown event '" + std::string(event.substr(0, 64)) + "' (message, error, outcome, log)";
+}
+
+std::string EventRouter::route_message(const rapidjson::Value& doc) {
+  std::string problem;
+  auto target = read_target(doc, problem, true);
+  if (!target) return problem;
+  std::string_view symbol = string_member(doc, "symbol", problem, false);
+  if (!problem.empty()) return problem;
+  std::optional<std::int64_t> ts;
+  if (const rapidjson::Value* t = member(doc, "ts_ms")) {
+    if (!t->IsInt64()) return "'ts_ms' must be an integer (epoch milliseconds)";
+    ts = t->GetInt64();
+  }
+  on_message(*target, symbol, ts);
+  return {};
+}
+
+std::string EventRouter::route_error(const rapidjson::Value& doc) {
+  std::string problem;
+  sdk::ErrorEvent e;
+  std::string_view kind = string_member(doc, "kind", problem, false);
+  if (!problem.empty()) return problem;
+  e.kind = kind.empty() ? "unknown" : std::string(kind);
+  if (const rapidjson::Value* ex = member(doc, "exception")) {
+    if (!ex->IsObject()) return "'exception' must be an object {type, message}";
+    e.info.type = std::string(string_member(*ex, "type", problem, false));
+    e.info.message = std::string(string_member(*ex, "message", problem, false));
+    if (!problem.empty()) return "exception." + problem;
+  }
+  if (auto target = read_target(doc, problem, false))
+    e.target = *target;
+  else if (!problem.empty())
+    return problem;
+  else
+    e.target = {"unknown", "unknown", "unknown"};
+  if (const rapidjson::Value* ctx = member(doc, "context")) {
+    if (!ctx->IsObject()) return "'context' must be an object";
+    e.context = to_value(*ctx);
+  }
+  std::string_view correlation = string_member(doc, "correlation_id", problem, false);
+  if (!problem.empty()) return problem;
+  e.correlation_id = std::string(correlation);
+  e.timestamp = runtime_.clock().now();
+  stats_.errors.fetch_add(1, std::memory_order_relaxed);
+  runtime_.errors().dispatch(std::move(e));
+  return {};
+}
+
+std::string EventRouter::route_outcome(const rapidjson::Value& doc) {
+  std::string problem;
+  std::string_view resource = string_member(doc, "resource", problem);
+  if (!problem.empty()) return problem;
+  if (resource.empty()) return "'resource' must not be empty";
+  const rapidjson::Value* success = member(doc, "success");
+  if (!success) return "missing 'success'";
+  if (!success->IsBool()) return "'success' must be true or false";
+  stats_.outcomes.fetch_add(1, std::memory_order_relaxed);
+  auto breaker = runtime_.breaker(resource);
+  if (success->GetBool())
+    breaker.record_success();
+  else
+    breaker.record_failure();
+  return {};
+}
+
+std::string EventRouter::route_log(const rapidjson::Value& doc) {
+  std::string problem;
+  std::string_view level_text = string_member(doc, "level", problem);
+  if (!problem.empty()) return problem;
+  auto level = sdk::parse_level(level_text);
+  if (!level || *level == sdk::Level::off)
+    return "unknown level '" + std::string(level_text.substr(0, 32)) +
+           "' (debug, info, warning, error, critical)";
+  std::string_view name = string_member(doc, "logger", problem, false);
+  std::string_view category = string_member(doc, "category", problem, false);
+  std::string_view message = string_member(doc, "message", problem);
+  if (!problem.empty()) return problem;
+  sdk::Value extra;
+  if (const rapidjson::Value* x = member(doc, "extra")) {
+    if (!x->IsObject()) return "'extra' must be an object";
+    extra = to_value(*x);
+  }
+  stats_.logs.fetch_add(1, std::memory_order_relaxed);
+  Logger log = runtime_.logger(name.empty() ? "agent" : name, category.empty() ? "app" : category);
+  if (!log.enabled(*level)) return {};
+  // The sender's fields reach the record's `extra` as context fields of this call.
+  sdk::Value::Object fields =
+      extra.is_object() ? std::move(extra.as_object()) : sdk::Value::Object{};
+  ContextScope scope(std::move(fields));
+  log.log(*level, message);
+  return {};
+}
+
+MinuteBatchCounter& EventRouter::counter_for(const sdk::Target& target) {
+  std::string key = target.exchange + '\0' + target.region + '\0' + target.request_type;
+  std::lock_guard lock(counters_mu_);
+  auto it = counters_.find(key);
+  if (it == counters_.end())
+    it = counters_.emplace(std::move(key), &runtime_.counter(target)).first;
+  return *it->second;
+}
+
+}  // namespace crosscut::agent
