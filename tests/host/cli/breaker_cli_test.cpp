@@ -12,6 +12,7 @@ using crosscut::testing::run_crosscut;
 
 namespace {
 
+const std::string kConfig = std::string(CROSSCUT_TEST_DATA_DIR) + "/config/breaker-cli.yaml";
 const std::string kQuickstart = std::string(CROSSCUT_TEST_SOURCE_DIR) + "/configs/quickstart.yaml";
 
 std::vector<rapidjson::Document> parse_lines(const std::string& out) {
@@ -29,7 +30,7 @@ std::vector<rapidjson::Document> parse_lines(const std::string& out) {
 }  // namespace
 
 TEST(BreakerSimulate, PrintsTheDesignExampleExactly) {
-  auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "some/other/key"},
+  auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "some/other/key"},
                         "{\"t_ms\":0,\"op\":\"acquire\"}\n{\"t_ms\":5,\"op\":\"failure\"}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(
@@ -40,7 +41,7 @@ TEST(BreakerSimulate, PrintsTheDesignExampleExactly) {
 }
 
 TEST(BreakerSimulate, OpensHalfOpensAndClosesAccordingToTheConfiguredPolicy) {
-  // quickstart.yaml: threshold 3 for upbit/korea/ticker (override), timeout 60s, 2 successes.
+  // breaker-cli.yaml: threshold 3 for upbit/korea/ticker (override), timeout 60s, 2 successes.
   std::string trace =
       "{\"t_ms\":0,\"op\":\"failure\"}\n{\"t_ms\":1,\"op\":\"failure\"}\n{\"t_ms\":2,\"op\":"
       "\"failure\"}\n"
@@ -48,7 +49,7 @@ TEST(BreakerSimulate, OpensHalfOpensAndClosesAccordingToTheConfiguredPolicy) {
       "\"acquire\"}\n"
       "{\"t_ms\":60004,\"op\":\"success\"}\n{\"t_ms\":60005,\"op\":\"success\"}\n"
       "{\"t_ms\":60006,\"op\":\"failure\",\"key\":\"x/y/z\"}\n";
-  auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "upbit/korea/ticker"},
+  auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "upbit/korea/ticker"},
                         trace);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = parse_lines(r.out);
@@ -81,30 +82,30 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
       {std::string("{\"t_ms\":5,\"op\":\"st\0te\"}\n", 25), "stdin:1:"},
   };
   for (const auto& c : cases) {
-    auto r = run_crosscut({"breaker", "simulate", "-c", kQuickstart, "--key", "a/b/c"}, c.trace);
+    auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"}, c.trace);
     EXPECT_EQ(r.exit_code, 2) << c.trace;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   // Times may go backwards across keys, only not within one.
   auto ok = run_crosscut(
-      {"breaker", "simulate", "-c", kQuickstart, "--key", "a/b/c"},
+      {"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"},
       "{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":1,\"op\":\"state\",\"key\":\"d/e/f\"}\n");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
 TEST(BreakerCommands, StatusResetAndOpenOnTheMemoryBackend) {
   // A memory backend lives in one process: each command sees a fresh breaker.
-  auto open = run_crosscut({"breaker", "open", "-c", kQuickstart, "a/b/c"});
+  auto open = run_crosscut({"breaker", "open", "-c", kConfig, "a/b/c"});
   EXPECT_EQ(open.exit_code, 0) << open.err;
   EXPECT_EQ(open.out, "a/b/c: OPEN\n");
-  auto reset = run_crosscut({"breaker", "reset", "-c", kQuickstart, "a/b/c"});
+  auto reset = run_crosscut({"breaker", "reset", "-c", kConfig, "a/b/c"});
   EXPECT_EQ(reset.out, "a/b/c: CLOSED\n");
-  auto status = run_crosscut({"breaker", "status", "-c", kQuickstart, "a/b/c", "d/e/f"});
+  auto status = run_crosscut({"breaker", "status", "-c", kConfig, "a/b/c", "d/e/f"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("a/b/c"), std::string::npos);
   EXPECT_NE(status.out.find("CLOSED"), std::string::npos);
-  auto missing_key = run_crosscut({"breaker", "reset", "-c", kQuickstart});
+  auto missing_key = run_crosscut({"breaker", "reset", "-c", kConfig});
   EXPECT_EQ(missing_key.exit_code, 2);
 }
 
@@ -119,7 +120,7 @@ TEST(VersionCommand, PrintsVersionAndAbis) {
 
 TEST(RunCommand, StopsCleanlyOnSigtermAndSigint) {
   for (int sig : {SIGTERM, SIGINT}) {
-    auto p = crosscut::testing::start_crosscut({"run", "-c", kQuickstart});
+    auto p = crosscut::testing::start_crosscut({"run", "-c", kConfig});  // no inputs: runs until a signal
     ASSERT_TRUE(p->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
         << p->wait().err;
     p->signal(sig);
