@@ -71,6 +71,7 @@ void FileInput::read_once(sdk::InputSink& sink, const std::stop_token& stop) {
     throw std::system_error(errno, std::generic_category(), "cannot open '" + options_.path + "'");
   LineSplitter lines(sink, name_, options_.max_line);
   if (options_.start_at_end) seek_to_end(file, lines);
+  if (options_.on_open) options_.on_open();
   const auto buffer = std::make_unique_for_overwrite<char[]>(kReadChunk);
   if (drain(file, lines, buffer.get(), stop, name_) == Drained::end_of_file) lines.finish();
 }
@@ -98,6 +99,7 @@ void FileInput::follow(sdk::InputSink& sink, std::stop_token stop_token) {
       }
       lines.restart();
       if (at_start && options_.start_at_end) seek_to_end(file, lines);
+      if (options_.on_open) options_.on_open();
     }
 
     if (drain(file, lines, buffer.get(), stop_token, name_) == Drained::stopped) return;

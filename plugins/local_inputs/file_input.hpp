@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <stop_token>
 #include <string>
 
@@ -19,6 +20,9 @@ struct FileInputOptions {
   // Followed: the longest wait before looking at the file again when inotify says nothing
   // (a write to a renamed file, a folder that cannot be watched, a file system without it).
   std::chrono::milliseconds poll_interval{250};
+  // Called on the input's thread each time a file has been opened and positioned (tests
+  // use it to know where reading starts).
+  std::function<void()> on_open{};
 };
 
 // Not followed: run() reads the file to its end, delivers an unterminated last line, and
