@@ -30,7 +30,7 @@ sockaddr_un address_of(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof address.sun_path)
-    throw std::runtime_error("unix input: socket path '" + path + "' must be 1 to " +
+    throw std::runtime_error("socket path '" + path + "' must be 1 to " +
                              std::to_string(sizeof address.sun_path - 1) + " bytes long");
   std::memcpy(address.sun_path, path.data(), path.size());
   return address;
@@ -47,8 +47,7 @@ bool someone_listens(const std::string& path) {
   if (err == ECONNREFUSED || err == ENOENT) return false;
   // EAGAIN: the listener's backlog is full, i.e. it is alive.
   if (err == EAGAIN) return true;
-  throw std::runtime_error("unix input: cannot check whether '" + path +
-                           "' is in use: " + error_text(err));
+  throw std::runtime_error("cannot check whether '" + path + "' is in use: " + error_text(err));
 }
 
 // Per-connection state: the socket and its line stream.
@@ -85,21 +84,20 @@ void UnixSocketInput::claim_path() {
   struct stat existing {};
   if (::lstat(path.c_str(), &existing) == 0) {
     if (!S_ISSOCK(existing.st_mode))
-      throw std::runtime_error("unix input: '" + path + "' exists and is not a socket");
+      throw std::runtime_error("'" + path + "' exists and is not a socket");
     if (someone_listens(path))
-      throw std::runtime_error("unix input: '" + path +
+      throw std::runtime_error("'" + path +
                                "' is in use (a running process accepts connections on it)");
     // Stale: left by a process that is gone.
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      throw std::runtime_error("unix input: cannot remove stale socket '" + path +
-                               "': " + error_text(errno));
+      throw std::runtime_error("cannot remove stale socket '" + path + "': " + error_text(errno));
     logger_.info("replaced a stale socket file", {{"path", path}});
   }
 
   listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!listener_.valid()) throw std::system_error(errno, std::generic_category(), "socket");
   if (::bind(listener_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
-    throw std::runtime_error("unix input: cannot bind '" + path + "': " + error_text(errno));
+    throw std::runtime_error("cannot bind '" + path + "': " + error_text(errno));
   struct stat made {};
   if (::lstat(path.c_str(), &made) == 0) {
     socket_dev_ = made.st_dev;
@@ -109,12 +107,12 @@ void UnixSocketInput::claim_path() {
   if (::chmod(path.c_str(), options_.mode) != 0) {
     const int err = errno;
     release_path();
-    throw std::runtime_error("unix input: cannot set mode of '" + path + "': " + error_text(err));
+    throw std::runtime_error("cannot set mode of '" + path + "': " + error_text(err));
   }
   if (::listen(listener_.get(), SOMAXCONN) != 0) {
     const int err = errno;
     release_path();
-    throw std::runtime_error("unix input: cannot listen on '" + path + "': " + error_text(err));
+    throw std::runtime_error("cannot listen on '" + path + "': " + error_text(err));
   }
 }
 
@@ -129,7 +127,7 @@ void UnixSocketInput::release_path() {
 }
 
 void UnixSocketInput::run(sdk::InputSink& sink, std::stop_token stop_token) {
-  if (!listener_.valid()) throw std::logic_error("unix input: run() called twice");
+  if (!listener_.valid()) throw std::logic_error("run() called twice");
   StopSignal stop(std::move(stop_token));
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll.valid()) throw std::system_error(errno, std::generic_category(), "epoll_create1");
