@@ -242,6 +242,32 @@ TEST(UnixSocketInput, StopsWithIdleClientsConnected) {
   EXPECT_EQ(::recv(a.get(), &c, 1, 0), 0);
 }
 
+TEST(UnixSocketInput, ClientsBeyondMaxClientsWaitAndAreServedLater) {
+  TempDir dir;
+  const auto path = dir.path() / "one.sock";
+  CapturingLogger log("unix_input");
+  auto options = socket_at(path);
+  options.max_clients = 1;
+  UnixSocketInput input(options, log);
+  RecordingSink sink;
+  Running running{input, sink};
+  auto first = connect_to(path);
+  ASSERT_TRUE(first.valid());
+  send_all(first.get(), "{\"from\":1}\n");
+  ASSERT_TRUE(sink.wait_for_lines(1));
+  // Accepted by the kernel into the backlog; read only once the first client has gone.
+  auto second = connect_to(path);
+  ASSERT_TRUE(second.valid());
+  send_all(second.get(), "{\"from\":2}\n");
+  second.reset();
+  first.reset();
+  ASSERT_TRUE(sink.wait_for_lines(2));
+  running.stop();
+  const auto lines = sink.lines();
+  EXPECT_EQ(lines[1].text, "{\"from\":2}");
+  EXPECT_EQ(lines[1].input, "unix:" + path.string() + "#2");
+}
+
 TEST(UnixSocketInput, RefusesAPathTooLongForSunPath) {
   CapturingLogger log("unix_input");
   EXPECT_THROW(UnixSocketInput(socket_at("/tmp/" + std::string(200, 'p')), log),
