@@ -9,7 +9,7 @@
 #include <stop_token>
 #include <string>
 
-#include "bench/peer_ratio_reporter.hpp"
+#include "peer_ratio_reporter.hpp"
 #include "crosscut/sdk/input.hpp"
 #include "local_inputs/file_input.hpp"
 #include "support/process.hpp"

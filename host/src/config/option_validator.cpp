@@ -140,6 +140,12 @@ void check_value(ConfigNode& n, const OptionSpec& spec, const NodeLocation& at) 
   }
 }
 
+bool has_required_child(const OptionSpec& spec) {
+  for (const auto& c : spec.children)
+    if (c.required || (c.type == OptionType::object && has_required_child(c))) return true;
+  return false;
+}
+
 void mark_as_default(ConfigNode& n, sdk::Mark at) {
   n.is_default = true;
   n.mark = at;
@@ -213,7 +219,9 @@ void validate_options(ConfigNode& node, const sdk::ConfigSchema& schema, const N
     ConfigNode filled;
     filled.mark = present ? present->mark : node.mark;
     filled.is_default = true;
-    if (spec.type == OptionType::object) {
+    if (spec.type == OptionType::object && has_required_child(spec)) {
+      continue;  // an optional object with required members: absent stays absent
+    } else if (spec.type == OptionType::object) {
       filled.kind = ConfigNode::Kind::map;
       validate_options(filled, spec.children, at);
       for (auto& [k, v] : filled.entries) v.is_default = true;
