@@ -1,5 +1,6 @@
 #include "kafka_record_sink.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <utility>
@@ -10,6 +11,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kPollInterval = 50ms;
+constexpr auto kFlushSlice = std::chrono::milliseconds(10);
 // A failing sink logs undelivered error reports at most this often (with the count since).
 constexpr auto kFailureLogInterval = 10s;
 
@@ -125,15 +127,16 @@ bool KafkaRecordSink::flush(std::chrono::steady_clock::time_point deadline) {
 bool KafkaRecordSink::wait_completed(std::uint64_t target,
                                      std::chrono::steady_clock::time_point deadline) {
   auto done = [&] { return delivered_.load() + failed_.load() >= target; };
-  if (done()) return true;
-  waiters_.fetch_add(1);
-  bool ok;
-  {
-    std::unique_lock lock(wait_mu_);
-    ok = progress_.wait_until(lock, deadline, done);
+  while (!done()) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    // While rd_kafka_flush runs, librdkafka sends lingering batches at once, and this thread
+    // serves delivery reports too. Short slices: records published by others meanwhile do
+    // not hold us beyond our own target.
+    rd_kafka_flush(rk_, static_cast<int>(std::min(left, kFlushSlice).count()));
   }
-  waiters_.fetch_sub(1);
-  return ok;
+  return true;
 }
 
 sdk::DeliveryStats KafkaRecordSink::stats() const {
@@ -172,8 +175,7 @@ void KafkaRecordSink::on_error(rd_kafka_t*, int error, const char* reason, void*
 
 void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (brokers_down_) {
-      brokers_down_ = false;
+    if (brokers_down_.load(std::memory_order_relaxed) && brokers_down_.exchange(false)) {
       log_.info("kafka brokers reachable again; delivering", {{"client_id", client_id_}});
     }
     delivered_.fetch_add(1);
@@ -184,6 +186,7 @@ void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
     // Purged at shutdown: already logged as one summary.
   } else if (origin_of(message) == sdk::RecordOrigin::error_report) {
     host_.add_metric("kafka_sink.undelivered_error_reports", 1);
+    std::lock_guard lock(failure_log_mu_);
     ++unlogged_failures_;
     const auto now = std::chrono::steady_clock::now();
     if (last_failure_log_ == std::chrono::steady_clock::time_point{} ||
@@ -219,8 +222,7 @@ void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason
     return;
   }
   if (error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-    if (brokers_down_) return;
-    brokers_down_ = true;
+    if (brokers_down_.exchange(true)) return;
     log_.error("kafka brokers unreachable; records stay queued until they come back",
                {{"client_id", client_id_}, {"brokers", options_.brokers}, {"reason", reason}});
     report("KafkaBrokersDown", reason, "produce",
@@ -229,7 +231,7 @@ void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason
   }
   // Transient errors (a broker connection lost, a resolve failure) that librdkafka retries by
   // itself; during an outage they add nothing to the report above.
-  log_.log(brokers_down_ ? sdk::Level::debug : sdk::Level::warning, "kafka client error",
+  log_.log(brokers_down_.load() ? sdk::Level::debug : sdk::Level::warning, "kafka client error",
            {{"client_id", client_id_}, {"error", rd_kafka_err2name(error)}, {"reason", reason}});
 }
 

@@ -23,7 +23,8 @@ namespace crosscut::kafka {
 // queue, record larger than the broker limit, invalid topic) are counted in `dropped`, and
 // the ones that are not full-queue drops are reported as `kafka_producer` errors.
 //
-// One delivery-report thread polls librdkafka: it counts delivered and failed records and
+// One delivery-report thread polls librdkafka (flush() serves reports too, while it waits): it
+// counts delivered and failed records and
 // turns permanent delivery failures into `kafka_producer` errors through
 // HostContext::report_error, except for records whose origin is RecordOrigin::error_report:
 // those are logged (rate-limited) and counted in the `kafka_sink.undelivered_error_reports`
@@ -74,13 +75,15 @@ class KafkaRecordSink final : public sdk::RecordSink, private ClientOpaque {
   std::atomic<bool> shutting_down_{false};  // purged records are not reported as errors
   std::atomic<bool> stop_poller_{false};
 
-  // Wakes publishers waiting for queue space and flushes waiting for completions.
+  // Wakes publishers waiting for queue space.
   std::mutex wait_mu_;
   std::condition_variable progress_;
   std::atomic<int> waiters_{0};
 
-  // Poller thread only.
-  bool brokers_down_ = false;
+  // Delivery and error callbacks run on the poller and on a thread in flush(): their state is
+  // atomic or behind failure_log_mu_ (taken on failures only).
+  std::atomic<bool> brokers_down_{false};
+  std::mutex failure_log_mu_;
   std::chrono::steady_clock::time_point last_failure_log_{};
   std::uint64_t unlogged_failures_ = 0;
 

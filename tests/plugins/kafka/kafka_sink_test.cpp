@@ -103,7 +103,8 @@ TEST(KafkaRecordSink, AllBrokersDownMidStreamLosesAndDuplicatesNothing) {
   KafkaMockCluster cluster;
   cluster.create_topic("t.outage", 4, 3);
   WaitableHost host;
-  auto sink = make_sink(cluster, host);
+  // Reconnect soon after the brokers return (the default backoff grows to 10 s).
+  auto sink = make_sink(cluster, host, "properties: {reconnect.backoff.max.ms: \"500\"}\n");
 
   int next_id = 0;
   for (; next_id < 500; ++next_id) ASSERT_TRUE(sink->publish(record("t.outage", next_id)));
@@ -207,7 +208,8 @@ TEST(KafkaRecordSink, StartsWithBrokersUnreachableReportsOnceAndDeliversWhenThey
   cluster.create_topic("t.late", 2);
   cluster.set_down(-1);
   WaitableHost host;
-  auto sink = make_sink(cluster, host);  // starts although nothing answers
+  // Starts although nothing answers.
+  auto sink = make_sink(cluster, host, "properties: {reconnect.backoff.max.ms: \"500\"}\n");
 
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(sink->publish(record("t.late", i)));
   ASSERT_TRUE(host.wait_for_errors(1, 30s));
