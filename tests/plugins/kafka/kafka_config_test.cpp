@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "config/config_printer.hpp"
 #include "kafka/kafka_input.hpp"
 #include "kafka/kafka_record_sink.hpp"
 #include "kafka_test_support.hpp"
@@ -144,6 +145,34 @@ TEST(KafkaConfig, InputNeedsGroupTopicsAndAValidSymbolRegex) {
                   "    target: {exchange: upbit, region: korea, request_type: ticker}\n"
                   "    symbol_field: code\n");
   EXPECT_NE(e.find("listed twice"), std::string::npos) << e;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(KafkaConfig, SecretPropertiesFromTheEnvironmentAreRedactedWhenPrinted) {
+  auto tree = crosscut::config::parse_yaml_tree(
+      "type: kafka\nbrokers: 127.0.0.1:9\nproperties:\n"
+      "  security.protocol: SASL_SSL\n  sasl.mechanism: PLAIN\n"
+      "  sasl.username: collector\n  sasl.password: \"${KAFKA_PASSWORD}\"\n"
+      "  ssl.key.password: \"${KAFKA_PASSWORD}\"\n",
+      "crosscut.yaml", [](const std::string& name) {
+        return name == "KAFKA_PASSWORD" ? std::optional<std::string>("hunter2-secret")
+                                        : std::nullopt;
+      });
+  const auto& factory = kafka_factory(ComponentKind::record_sink);
+  crosscut::config::validate_options(tree.root, factory.schema, {tree.file, "sinks.main"},
+                                     {"type"});
+  // The password reached the options (and librdkafka accepts them)...
+  WaitableHost host;
+  EXPECT_NO_THROW(
+      factory.create(crosscut::sdk::ConfigView(&tree.root, tree.file, "sinks.main"), host));
+  // ...but `validate --print` does not show it.
+  const std::string printed = crosscut::config::print_yaml(tree.root);
+  EXPECT_EQ(printed.find("hunter2-secret"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("sasl.username: collector"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("<redacted>"), std::string::npos) << printed;
 }
 
 }  // namespace
