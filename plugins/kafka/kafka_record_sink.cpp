@@ -55,7 +55,11 @@ KafkaRecordSink::~KafkaRecordSink() {
     // Purged records come back as failed delivery reports.
     wait_completed(target, std::chrono::steady_clock::now() + 2s);
   }
-  stop_poller_.store(true);
+  {
+    std::lock_guard lock(wait_mu_);
+    stop_poller_.store(true);
+  }
+  progress_.notify_all();
   poller_.join();
   rd_kafka_destroy(rk_);
   // Anything whose report never came (destroy drops pending reports) counts as failed.
@@ -127,16 +131,33 @@ bool KafkaRecordSink::flush(std::chrono::steady_clock::time_point deadline) {
 bool KafkaRecordSink::wait_completed(std::uint64_t target,
                                      std::chrono::steady_clock::time_point deadline) {
   auto done = [&] { return delivered_.load() + failed_.load() >= target; };
+  if (done()) return true;
+  // This thread serves the delivery reports while it waits, alone: a report taken by the
+  // poller would leave rd_kafka_flush waiting out its slice. So the poller parks, and
+  // rd_kafka_yield wakes it out of a poll it is in.
+  {
+    std::lock_guard lock(wait_mu_);
+    ++flushing_;
+  }
+  rd_kafka_yield(rk_);
+  bool ok = true;
   while (!done()) {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    // While rd_kafka_flush runs, librdkafka sends lingering batches at once, and this thread
-    // serves delivery reports too. Short slices: records published by others meanwhile do
-    // not hold us beyond our own target.
+    if (left.count() <= 0) {
+      ok = false;
+      break;
+    }
+    // While rd_kafka_flush runs, librdkafka sends lingering batches at once. Short slices:
+    // records published by others meanwhile do not hold us beyond our own target.
     rd_kafka_flush(rk_, static_cast<int>(std::min(left, kFlushSlice).count()));
   }
-  return true;
+  {
+    std::lock_guard lock(wait_mu_);
+    --flushing_;
+  }
+  progress_.notify_all();
+  return ok;
 }
 
 sdk::DeliveryStats KafkaRecordSink::stats() const {
@@ -156,6 +177,10 @@ std::uint64_t KafkaRecordSink::outstanding() const {
 
 void KafkaRecordSink::run_poller() {
   while (!stop_poller_.load()) {
+    {
+      std::unique_lock lock(wait_mu_);
+      progress_.wait(lock, [&] { return flushing_ == 0 || stop_poller_.load(); });
+    }
     rd_kafka_poll(rk_, static_cast<int>(kPollInterval.count()));
     if (waiters_.load() > 0) {
       std::lock_guard lock(wait_mu_);  // orders the counts before a waiter's predicate check
@@ -178,7 +203,7 @@ void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
     if (brokers_down_.load(std::memory_order_relaxed) && brokers_down_.exchange(false)) {
       log_.info("kafka brokers reachable again; delivering", {{"client_id", client_id_}});
     }
-    delivered_.fetch_add(1);
+    delivered_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const std::string topic = rd_kafka_topic_name(message.rkt);

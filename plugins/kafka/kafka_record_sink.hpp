@@ -67,18 +67,20 @@ class KafkaRecordSink final : public sdk::RecordSink, private ClientOpaque {
   std::string client_id_;
   rd_kafka_t* rk_ = nullptr;
 
-  std::atomic<std::uint64_t> published_{0};
-  std::atomic<std::uint64_t> delivered_{0};
-  std::atomic<std::uint64_t> failed_{0};
+  // Written by publishers and by delivery reports respectively: kept on separate cache lines.
+  alignas(64) std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> dropped_{0};
-  std::atomic<bool> accepting_{true};
+  alignas(64) std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  alignas(64) std::atomic<bool> accepting_{true};
   std::atomic<bool> shutting_down_{false};  // purged records are not reported as errors
   std::atomic<bool> stop_poller_{false};
 
-  // Wakes publishers waiting for queue space.
+  // Wakes publishers waiting for queue space, and the poller when flushes end.
   std::mutex wait_mu_;
   std::condition_variable progress_;
   std::atomic<int> waiters_{0};
+  int flushing_ = 0;  // flush calls serving delivery reports themselves; guarded by wait_mu_
 
   // Delivery and error callbacks run on the poller and on a thread in flush(): their state is
   // atomic or behind failure_log_mu_ (taken on failures only).
