@@ -41,8 +41,10 @@ class KafkaRecordSink final : public sdk::RecordSink, private ClientOpaque {
   ~KafkaRecordSink() override;
 
   bool publish(sdk::Record record) override;
-  // Waits until every record accepted before the call was delivered or failed. On timeout,
-  // logs how many were still outstanding and returns false.
+  // Waits until every record accepted before the call was delivered or failed (failed ones
+  // count as done: stats() tells them apart). On timeout, logs how many were still
+  // outstanding and returns false. While it waits, this thread serves delivery reports, so
+  // report_error may be called on it: do not call flush() holding a lock report_error needs.
   bool flush(std::chrono::steady_clock::time_point deadline) override;
   sdk::DeliveryStats stats() const override;
 
