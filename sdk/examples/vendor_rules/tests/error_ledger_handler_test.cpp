@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -44,6 +46,40 @@ TEST(ErrorLedgerHandler, AppendsErrorEventsAndIgnoresOthers) {
   text << in.rdbuf();
   EXPECT_EQ(text.str(), ErrorLedgerHandler::format_line(error_event("first")) + "\n" +
                             ErrorLedgerHandler::format_line(error_event("second")) + "\n");
+  std::remove(path.c_str());
+  ::rmdir(dir_template);
+}
+
+TEST(ErrorLedgerHandler, ConcurrentHandlersWriteWholeLines) {
+  // Bus workers call handle() concurrently: every line must arrive whole, none lost.
+  char dir_template[] = "/tmp/error_ledger_test.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/ledger.log";
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 500;
+  {
+    ErrorLedgerHandler handler(path);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&handler, t] {
+        const sdk::ErrorEvent e = error_event("thread-" + std::to_string(t));
+        for (int i = 0; i < kPerThread; ++i) handler.handle({sdk::ErrorEvent::name, &e});
+      });
+    for (auto& th : threads) th.join();
+  }
+  std::ifstream in(path);
+  std::vector<int> per_thread(kThreads, 0);
+  std::string line;
+  while (std::getline(in, line)) {
+    bool matched = false;
+    for (int t = 0; t < kThreads; ++t)
+      if (line == ErrorLedgerHandler::format_line(error_event("thread-" + std::to_string(t)))) {
+        ++per_thread[t];
+        matched = true;
+      }
+    EXPECT_TRUE(matched) << "torn or foreign line: " << line;
+  }
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(per_thread[t], kPerThread) << "thread " << t;
   std::remove(path.c_str());
   ::rmdir(dir_template);
 }
