@@ -202,8 +202,11 @@ check_root() {  # format root libdir [cmake-option...]
   step "unpacked host ($format)"
   host "$root" "$libdir" version | grep -q "^crosscut $version (SDK ABI " ||
     fail "$format: crosscut version does not print $version and the SDK ABI"
-  grep -aq "/$libdir/crosscut/plugins" "$root/$libdir/libcrosscut.so.1" ||
-    fail "$format: libcrosscut does not search /$libdir/crosscut/plugins by default"
+  # Without CROSSCUT_PLUGIN_PATH the host searches the install default, /usr/<libdir>/...:
+  # empty here (nothing is installed), so it says where it looked.
+  env -u CROSSCUT_PLUGIN_PATH LD_LIBRARY_PATH="$root/$libdir" "$root/usr/bin/crosscut" plugins >"$out/default-search.txt" 2>&1 || true
+  grep -q "/$libdir/crosscut/plugins" "$out/default-search.txt" ||
+    fail "$format: the host does not search /$libdir/crosscut/plugins by default: $(cat "$out/default-search.txt")"
   host "$root" "$libdir" plugins >"$out/plugins.txt"
   local plugin
   for plugin in console_log file_log memory_breaker stdio_sink redis_breaker kafka record_log; do
