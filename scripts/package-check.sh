@@ -310,7 +310,7 @@ import json, sys
 dtos = [json.loads(line)["value"] for line in open(sys.argv[1]) if line.strip()]
 by_message = {d["exception"]["message"]: d for d in dtos}
 hit, miss = by_message["VND-429 slow down"], by_message["refused"]
-assert (hit["kind"], hit["severity"]) == ("rate_limited", "warning"), hit
+assert (hit["kind"], hit["severity"], hit["rule"]) == ("rate_limited", "warning", "vendor_code"), hit
 assert (miss["kind"], miss["severity"]) == ("ws_connection", "error"), miss
 EOF
   [ "$(grep -c 'upbit/korea/ticker' "$ledger")" -eq 2 ] || fail "the error_ledger handler did not record both errors"

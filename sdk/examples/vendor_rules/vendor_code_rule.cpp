@@ -6,6 +6,10 @@ namespace sdk = crosscut::sdk;
 
 sdk::ConfigSchema VendorCodeRule::schema() {
   return {
+      {.key = "name",
+       .type = sdk::OptionType::string,
+       .default_value = "vendor_code",
+       .description = "rule name, published in the error report's `rule` field"},
       {.key = "codes",
        .type = sdk::OptionType::string_list,
        .description = "vendor codes to look for in the exception message, e.g. [VND-429]",
@@ -32,6 +36,8 @@ sdk::ConfigSchema VendorCodeRule::schema() {
 
 VendorCodeOptions VendorCodeRule::read_options(const sdk::ConfigView& options) {
   VendorCodeOptions o;
+  o.name = options.get_string("name", o.name);
+  if (o.name.empty()) options.fail("name", "the rule name cannot be empty");
   o.codes = options.get_string_list("codes");
   if (o.codes.empty()) options.fail("codes", "name at least one vendor code");
   for (const auto& code : o.codes)

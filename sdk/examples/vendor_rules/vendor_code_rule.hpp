@@ -13,8 +13,9 @@
 namespace vendor_rules {
 
 struct VendorCodeOptions {
-  std::vector<std::string> codes;  // matched as plain substrings, case-sensitive
-  std::string only_kind;           // empty: errors of any kind
+  std::string name = "vendor_code";  // published in the error report's `rule` field
+  std::vector<std::string> codes;    // matched as plain substrings, case-sensitive
+  std::string only_kind;             // empty: errors of any kind
   std::string kind = "rate_limited";
   crosscut::sdk::Severity severity = crosscut::sdk::Severity::warning;
   std::optional<crosscut::sdk::BreakerAction> breaker;  // unset: the dispatcher's default
@@ -29,7 +30,7 @@ class VendorCodeRule final : public crosscut::sdk::ExceptionRule {
   VendorCodeRule(const crosscut::sdk::ConfigView& options, crosscut::sdk::HostContext& host);
   explicit VendorCodeRule(VendorCodeOptions options);
 
-  std::string_view name() const override { return "vendor_code"; }
+  std::string_view name() const override { return options_.name; }
   std::optional<crosscut::sdk::Decision> evaluate(
       const crosscut::sdk::ErrorView& error) const override;
 

@@ -67,19 +67,22 @@ TEST(VendorCodeRule, ReadsItsOptions) {
   sdk::ConfigNode list;
   list.kind = sdk::ConfigNode::Kind::sequence;
   list.items = {scalar("VND-1")};
-  root.entries = {{"codes", list},
+  root.entries = {{"name", scalar("vendor-429")},
+                  {"codes", list},
                   {"kind", scalar("throttled")},
                   {"severity", scalar("critical")},
                   {"breaker", scalar("ignore")}};
   sdk::ConfigView view(&root, std::make_shared<const std::string>("test.yaml"), "options");
 
   VendorCodeOptions o = VendorCodeRule::read_options(view);
+  EXPECT_EQ(o.name, "vendor-429");
+  EXPECT_EQ(VendorCodeRule(o).name(), "vendor-429");
   EXPECT_EQ(o.codes, std::vector<std::string>{"VND-1"});
   EXPECT_EQ(o.kind, "throttled");
   EXPECT_EQ(o.severity, sdk::Severity::critical);
   EXPECT_EQ(o.breaker, sdk::BreakerAction::ignore);
 
-  root.entries[0].second.items.clear();
+  root.entries[1].second.items.clear();
   EXPECT_THROW(VendorCodeRule::read_options(view), sdk::ConfigError);
 }
 
