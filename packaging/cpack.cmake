@@ -69,14 +69,15 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # The postinst creates the service account with adduser.
 set(CPACK_DEBIAN_CROSSCUT_PACKAGE_DEPENDS "adduser")
+# libcrosscut's shlibs entry is written out rather than generated: CPackDeb's generator would
+# also look at every plugin (modules without a SONAME) and warn about each.
 configure_file(debian/conffiles.in debian/conffiles @ONLY)
+configure_file(debian/shlibs.in debian/shlibs @ONLY)
 set(CPACK_DEBIAN_CROSSCUT_PACKAGE_CONTROL_EXTRA
-    "${CMAKE_CURRENT_BINARY_DIR}/debian/conffiles;${dir}/debian/postinst;${dir}/debian/prerm;${dir}/debian/postrm;${dir}/debian/triggers")
+    "${CMAKE_CURRENT_BINARY_DIR}/debian/conffiles;${CMAKE_CURRENT_BINARY_DIR}/debian/shlibs;${dir}/debian/postinst;${dir}/debian/prerm;${dir}/debian/postrm;${dir}/debian/triggers")
 
 # --- RPM ----------------------------------------------------------------------------------
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
@@ -84,6 +85,7 @@ set(CPACK_RPM_PACKAGE_LICENSE "Proprietary" CACHE STRING "License tag of the RPM
 set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
 set(CPACK_RPM_DEV_PACKAGE_GROUP "Development/Libraries")
 # The plugin folder and the configuration path are compiled in.
+set(CPACK_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_CROSSCUT_PACKAGE_NAME crosscut)
 set(CPACK_RPM_REDIS_PACKAGE_NAME crosscut-redis)
