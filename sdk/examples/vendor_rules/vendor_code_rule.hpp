@@ -1,0 +1,43 @@
+// Exception rule `vendor_code`: an error whose message (or a nested cause's) contains one of
+// the configured vendor codes gets the configured kind and severity, e.g. an exchange's
+// "VND-429" becomes kind rate_limited, severity warning.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crosscut/sdk/sdk.hpp"
+
+namespace vendor_rules {
+
+struct VendorCodeOptions {
+  std::string name = "vendor_code";  // published in the error report's `rule` field
+  std::vector<std::string> codes;    // matched as plain substrings, case-sensitive
+  std::string only_kind;             // empty: errors of any kind
+  std::string kind = "rate_limited";
+  crosscut::sdk::Severity severity = crosscut::sdk::Severity::warning;
+  std::optional<crosscut::sdk::BreakerAction> breaker;  // unset: the dispatcher's default
+};
+
+// Immutable after construction, so evaluate() is safe from any thread and never blocks.
+class VendorCodeRule final : public crosscut::sdk::ExceptionRule {
+ public:
+  static crosscut::sdk::ConfigSchema schema();
+  static VendorCodeOptions read_options(const crosscut::sdk::ConfigView& options);
+
+  VendorCodeRule(const crosscut::sdk::ConfigView& options, crosscut::sdk::HostContext& host);
+  explicit VendorCodeRule(VendorCodeOptions options);
+
+  std::string_view name() const override { return options_.name; }
+  std::optional<crosscut::sdk::Decision> evaluate(
+      const crosscut::sdk::ErrorView& error) const override;
+
+ private:
+  bool mentions_code(const crosscut::sdk::ExceptionInfo& exception) const;
+
+  VendorCodeOptions options_;
+};
+
+}  // namespace vendor_rules
