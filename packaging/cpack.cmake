@@ -40,8 +40,8 @@ resource.")
 set(crosscut_summary_KAFKA "Kafka record sink and input for crosscut")
 set(crosscut_body_KAFKA
 "The kafka plugin publishes crosscut errors, metric batches and logs to Kafka
-and consumes market-data topics in agent mode; record_log keeps records on
-local disk.")
+and consumes market-data topics in agent mode; record_log ships log lines
+through a record sink such as Kafka.")
 set(crosscut_summary_DEV "crosscut plugin SDK and development files")
 set(crosscut_body_DEV
 "Headers of the crosscut plugin SDK and of libcrosscut, the CMake package

@@ -77,7 +77,7 @@ expected_files() {
       echo usr/bin/crosscut LIBDIR/libcrosscut.so.1 etc/crosscut/crosscut.yaml \
         usr/lib/systemd/system/crosscut.service usr/share/doc/crosscut/copyright \
         usr/share/man/man1/crosscut.1.gz
-      for plugin in console_log file_log memory_breaker stdio_sink; do
+      for plugin in console_log file_log memory_breaker stdio_sink local_inputs yaml_rules; do
         echo "LIBDIR/crosscut/plugins/libcrosscut-$plugin.so"
       done
       ;;
@@ -209,7 +209,7 @@ check_root() {  # format root libdir [cmake-option...]
     fail "$format: the host does not search /$libdir/crosscut/plugins by default: $(cat "$out/default-search.txt")"
   host "$root" "$libdir" plugins >"$out/plugins.txt"
   local plugin
-  for plugin in console_log file_log memory_breaker stdio_sink redis_breaker kafka record_log; do
+  for plugin in console_log file_log memory_breaker stdio_sink local_inputs yaml_rules redis_breaker kafka record_log; do
     grep -q "^$plugin " "$out/plugins.txt" || fail "$format: plugin $plugin is not found by the unpacked host"
   done
   host "$root" "$libdir" validate -c "$root/etc/crosscut/crosscut.yaml" >/dev/null ||

@@ -3,7 +3,9 @@
 #include <map>
 #include <mutex>
 
+#include <atomic>
 #include <condition_variable>
+#include <shared_mutex>
 #include <thread>
 
 #include "agent/agent_options.hpp"
@@ -52,6 +54,11 @@ struct Runtime::Impl : sdk::HostContext {
   std::unique_ptr<BreakerRegistry> breakers;
   std::vector<core::OwnedComponent<sdk::ExceptionRule>> rules;
   std::unique_ptr<ErrorDispatcher> dispatcher;
+  std::mutex early_errors_mu;
+  bool dispatcher_ready = false;
+  std::atomic<bool> dispatcher_gone{false};
+  std::shared_mutex dispatcher_mu;
+  std::vector<sdk::ErrorEvent> early_errors;
   CoarseSystemClock counter_clock;
   std::unique_ptr<metrics::MetricsService> metrics;
   EventNames event_names;  // outlives the handler subscriptions that keep views into it
@@ -83,14 +90,23 @@ struct Runtime::Impl : sdk::HostContext {
     return nullptr;
   }
   void report_error(sdk::ErrorEvent error) override {
-    if (dispatcher) {
-      dispatcher->dispatch(std::move(error));
-    } else {
-      // Before the dispatcher exists (a component failing while the runtime is being built).
-      logger("errors", "app")
-          .error("error reported before the dispatcher started",
-                 {{"kind", error.kind}, {"message", error.info.message}});
+    {
+      // Components built before the dispatcher (sinks, the breaker backend) may report at
+      // startup (e.g. Redis unreachable): keep those and dispatch them once it exists.
+      std::lock_guard lock(early_errors_mu);
+      if (!dispatcher_ready && !dispatcher_gone) {
+        early_errors.push_back(std::move(error));
+        return;
+      }
     }
+    std::shared_lock use(dispatcher_mu);  // stop() resets the dispatcher under the unique lock
+    if (dispatcher_gone) {
+      logger("errors", "app")
+          .error("error reported during shutdown (not dispatched)",
+                 {{"kind", error.kind}, {"message", error.info.message}});
+      return;
+    }
+    dispatcher->dispatch(std::move(error));
   }
   void add_metric(std::string_view name, std::int64_t delta) override {
     std::lock_guard lock(host_metrics_mu);
@@ -171,6 +187,15 @@ void Runtime::Impl::build() {
   build_breakers(builder);
   build_rules(builder);
   build_dispatcher();
+  {
+    std::vector<sdk::ErrorEvent> early;
+    {
+      std::lock_guard lock(early_errors_mu);
+      dispatcher_ready = true;
+      early.swap(early_errors);
+    }
+    for (auto& e : early) dispatcher->dispatch(std::move(e));
+  }
   build_metrics();
   build_handlers(builder);
   build_inputs(builder);
@@ -557,7 +582,15 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline) {
   handler_subscriptions.clear();
   handlers.clear();
   metrics.reset();
-  dispatcher.reset();
+  {
+    // Components still alive below may report while they stop: log those, dispatch nothing.
+    std::lock_guard lock(early_errors_mu);
+    dispatcher_gone = true;
+  }
+  {
+    std::unique_lock exclusive(dispatcher_mu);
+    dispatcher.reset();
+  }
   rules.clear();
   breakers.reset();
   breaker_backend = {};
