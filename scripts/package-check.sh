@@ -269,15 +269,12 @@ check_root() {  # format root libdir [cmake-option...]
     fail "$format: a bad vendor_code option was not reported as a configuration error"
   fi
 
-  if [ "${CROSSCUT_PACKAGE_CHECK_DISPATCH:-0}" = 1 ]; then
-    check_rule_reaches_dto "$root" "$libdir" "$out"
-  fi
+  check_rule_reaches_dto "$root" "$libdir" "$out"
 }
 
 # ---------------------------------------------------------------------------------------
 # check_rule_reaches_dto: the example rule changes a published error DTO and the handler sees
-# the error. Needs the error dispatcher (errors.rules, errors.sink) and the stdin input in the
-# agent; enable with CROSSCUT_PACKAGE_CHECK_DISPATCH=1 once both are wired.
+# the error, through `crosscut run` with a stdin input.
 # ---------------------------------------------------------------------------------------
 check_rule_reaches_dto() {  # root libdir out
   local root="$1" libdir="$2" out="$3"
