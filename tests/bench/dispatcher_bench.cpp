@@ -15,6 +15,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "core/timestamp.hpp"
 #include "crosscut/errors.hpp"
 #include "errors/error_dto.hpp"
 #include "errors/error_id.hpp"
@@ -181,8 +182,9 @@ class SeedStyleDispatcher {
     auto str = [&](const std::string& s) { return rapidjson::Value(s.c_str(), a); };
     d.AddMember("version", 1, a);
     d.AddMember("error_id", str(make_uuid_v4()), a);
-    d.AddMember("timestamp",
-                str(format_timestamp(std::chrono::system_clock::now(), std::chrono::hours(9))), a);
+    d.AddMember(
+        "timestamp",
+        str(core::format_timestamp(std::chrono::system_clock::now(), std::chrono::hours(9))), a);
     d.AddMember("kind", str(decided_kind), a);
     d.AddMember("severity", str(severity), a);
     rapidjson::Value exception(rapidjson::kObjectType);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <climits>
 
+#include "core/exception_description.hpp"
 #include "crosscut/bus.hpp"
 #include "crosscut/errors.hpp"
 #include "crosscut/log_context.hpp"
@@ -126,7 +127,7 @@ class ErrorDispatcher::Impl {
   ErrorRecord normalise(sdk::ErrorEvent& event, std::chrono::system_clock::time_point now) {
     ErrorRecord r;
     if (event.info.type.empty() && event.info.message.empty() && event.exception)
-      event.info = describe_exception(event.exception);
+      event.info = core::describe_exception(event.exception);
     r.exception = std::move(event.info);
     if (r.exception.type.empty()) r.exception.type = "unknown";
     r.kind = or_unknown(event.kind);
@@ -137,8 +138,8 @@ class ErrorDispatcher::Impl {
     r.context = std::move(event.context);
     r.timestamp =
         event.timestamp == std::chrono::system_clock::time_point{} ? now : event.timestamp;
-    r.correlation_id = event.correlation_id.empty() ? current_correlation_id()
-                                                    : std::move(event.correlation_id);
+    r.correlation_id =
+        event.correlation_id.empty() ? current_correlation_id() : std::move(event.correlation_id);
     return r;
   }
 
@@ -271,7 +272,7 @@ ErrorDispatcher::~ErrorDispatcher() = default;
 void ErrorDispatcher::dispatch(const std::exception& e, std::string kind, sdk::Target target,
                                sdk::Value context) {
   sdk::ErrorEvent event;
-  event.info = describe_exception(e);
+  event.info = core::describe_exception(e);
   event.kind = std::move(kind);
   event.target = std::move(target);
   event.context = std::move(context);
@@ -281,7 +282,7 @@ void ErrorDispatcher::dispatch(const std::exception& e, std::string kind, sdk::T
 void ErrorDispatcher::dispatch(std::exception_ptr e, std::string kind, sdk::Target target,
                                sdk::Value context) {
   sdk::ErrorEvent event;
-  event.info = describe_exception(e);
+  event.info = core::describe_exception(e);
   event.exception = std::move(e);
   event.kind = std::move(kind);
   event.target = std::move(target);

@@ -72,18 +72,6 @@ TEST(ErrorsConfig, BadTimezoneNamesItsPosition) {
             "or Z, got 'KST'");
 }
 
-TEST(ErrorsConfig, UtcOffsets) {
-  EXPECT_EQ(parse_utc_offset("+09:00")->count(), 540);
-  EXPECT_EQ(parse_utc_offset("-05:30")->count(), -330);
-  EXPECT_EQ(parse_utc_offset("+0930")->count(), 570);
-  EXPECT_EQ(parse_utc_offset("+09")->count(), 540);
-  EXPECT_EQ(parse_utc_offset("Z")->count(), 0);
-  EXPECT_FALSE(parse_utc_offset("+19:00"));
-  EXPECT_FALSE(parse_utc_offset("+09:60"));
-  EXPECT_FALSE(parse_utc_offset("09:00"));
-  EXPECT_FALSE(parse_utc_offset(""));
-}
-
 TEST(ErrorsConfig, RuleItemsAreClassified) {
   auto node = map(
       {{"rules", sequence({map({{"name", scalar("rate-limited", 5, 13)},

@@ -1,0 +1,69 @@
+#include "core/json_value_writer.hpp"
+
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "core/utf8_sanitize.hpp"
+
+namespace crosscut::core {
+
+std::string_view non_finite_name(double d) noexcept {
+  if (std::isnan(d)) return "NaN";
+  return d > 0 ? "Infinity" : "-Infinity";
+}
+
+void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8) {
+  if (!repair_utf8 || is_valid_utf8(s)) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    return;
+  }
+  std::string fixed;
+  fixed.reserve(s.size() + 8);
+  append_sanitized_utf8(fixed, s);
+  w.String(fixed.data(), static_cast<rapidjson::SizeType>(fixed.size()));
+}
+
+void write_json_double(JsonWriter& w, double d, NonFinite non_finite) {
+  if (std::isfinite(d))
+    w.Double(d);
+  else if (non_finite == NonFinite::name)
+    write_json_string(w, non_finite_name(d), false);
+  else
+    w.Null();
+}
+
+void write_json_value(JsonWriter& w, const sdk::Value& v, const JsonValueStyle& style, int depth) {
+  if (depth > style.max_depth) {
+    w.Null();
+    return;
+  }
+  v.visit([&](const auto& x) {
+    using T = std::decay_t<decltype(x)>;
+    if constexpr (std::is_same_v<T, std::monostate>) {
+      w.Null();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      w.Bool(x);
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      w.Int64(x);
+    } else if constexpr (std::is_same_v<T, double>) {
+      write_json_double(w, x, style.non_finite);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      write_json_string(w, x, style.repair_utf8);
+    } else if constexpr (std::is_same_v<T, sdk::Value::Array>) {
+      w.StartArray();
+      for (const auto& item : x) write_json_value(w, item, style, depth + 1);
+      w.EndArray();
+    } else {
+      w.StartObject();
+      for (const auto& [key, item] : x) {
+        write_json_string(w, key, style.repair_utf8);
+        write_json_value(w, item, style, depth + 1);
+      }
+      w.EndObject();
+    }
+  });
+}
+
+}  // namespace crosscut::core

@@ -1,0 +1,37 @@
+// Writing sdk::Value as JSON through RapidJSON: the one implementation the host's JSON
+// documents (log lines, error reports) share.
+#pragma once
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string_view>
+
+#include "crosscut/sdk/value.hpp"
+
+namespace crosscut::core {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// JSON has no NaN or infinity: a non-finite double becomes null, or the string "NaN",
+// "Infinity" or "-Infinity" (log lines keep the fact visible; error reports stay numeric-or-null).
+enum class NonFinite { null, name };
+
+struct JsonValueStyle {
+  NonFinite non_finite = NonFinite::null;
+  // true: strings and keys that are not valid UTF-8 are written with U+FFFD for the bad
+  // sequences; false: the caller guarantees valid UTF-8 (RapidJSON would copy it through).
+  bool repair_utf8 = false;
+  int max_depth = 32;  // containers nested deeper than this are written as null
+};
+
+// "NaN", "Infinity" or "-Infinity".
+std::string_view non_finite_name(double d) noexcept;
+
+void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8);
+void write_json_double(JsonWriter& w, double d, NonFinite non_finite);
+// `depth`: how deep `v` already stands in the document (counts against max_depth).
+void write_json_value(JsonWriter& w, const sdk::Value& v, const JsonValueStyle& style,
+                      int depth = 0);
+
+}  // namespace crosscut::core
