@@ -25,7 +25,19 @@ void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8) {
   w.String(fixed.data(), static_cast<rapidjson::SizeType>(fixed.size()));
 }
 
-void write_json_double(JsonWriter& w, double d, NonFinite non_finite) {
+void write_json_scalar(JsonWriter& w, std::monostate, NonFinite) {
+  w.Null();
+}
+
+void write_json_scalar(JsonWriter& w, bool b, NonFinite) {
+  w.Bool(b);
+}
+
+void write_json_scalar(JsonWriter& w, std::int64_t i, NonFinite) {
+  w.Int64(i);
+}
+
+void write_json_scalar(JsonWriter& w, double d, NonFinite non_finite) {
   if (std::isfinite(d))
     w.Double(d);
   else if (non_finite == NonFinite::name)
@@ -41,27 +53,21 @@ void write_json_value(JsonWriter& w, const sdk::Value& v, const JsonValueStyle& 
   }
   v.visit([&](const auto& x) {
     using T = std::decay_t<decltype(x)>;
-    if constexpr (std::is_same_v<T, std::monostate>) {
-      w.Null();
-    } else if constexpr (std::is_same_v<T, bool>) {
-      w.Bool(x);
-    } else if constexpr (std::is_same_v<T, std::int64_t>) {
-      w.Int64(x);
-    } else if constexpr (std::is_same_v<T, double>) {
-      write_json_double(w, x, style.non_finite);
-    } else if constexpr (std::is_same_v<T, std::string>) {
+    if constexpr (std::is_same_v<T, std::string>) {
       write_json_string(w, x, style.repair_utf8);
     } else if constexpr (std::is_same_v<T, sdk::Value::Array>) {
       w.StartArray();
       for (const auto& item : x) write_json_value(w, item, style, depth + 1);
       w.EndArray();
-    } else {
+    } else if constexpr (std::is_same_v<T, sdk::Value::Object>) {
       w.StartObject();
       for (const auto& [key, item] : x) {
         write_json_string(w, key, style.repair_utf8);
         write_json_value(w, item, style, depth + 1);
       }
       w.EndObject();
+    } else {
+      write_json_scalar(w, x, style.non_finite);
     }
   });
 }

@@ -5,7 +5,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdint>
 #include <string_view>
+#include <variant>
 
 #include "crosscut/sdk/value.hpp"
 
@@ -29,7 +31,11 @@ struct JsonValueStyle {
 std::string_view non_finite_name(double d) noexcept;
 
 void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8);
-void write_json_double(JsonWriter& w, double d, NonFinite non_finite);
+// The scalars sdk::Value and sdk::FieldValue share.
+void write_json_scalar(JsonWriter& w, std::monostate, NonFinite);
+void write_json_scalar(JsonWriter& w, bool b, NonFinite);
+void write_json_scalar(JsonWriter& w, std::int64_t i, NonFinite);
+void write_json_scalar(JsonWriter& w, double d, NonFinite non_finite);
 // `depth`: how deep `v` already stands in the document (counts against max_depth).
 void write_json_value(JsonWriter& w, const sdk::Value& v, const JsonValueStyle& style,
                       int depth = 0);

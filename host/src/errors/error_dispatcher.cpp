@@ -42,6 +42,17 @@ void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.fetch_add(n, std::memory_order_relaxed);
 }
 
+sdk::ErrorEvent error_event(sdk::ExceptionInfo info, std::exception_ptr exception, std::string kind,
+                            sdk::Target target, sdk::Value context) {
+  sdk::ErrorEvent event;
+  event.info = std::move(info);
+  event.exception = std::move(exception);
+  event.kind = std::move(kind);
+  event.target = std::move(target);
+  event.context = std::move(context);
+  return event;
+}
+
 }  // namespace
 
 ServiceInfo ServiceInfo::current(std::string name) {
@@ -271,23 +282,15 @@ ErrorDispatcher::~ErrorDispatcher() = default;
 
 void ErrorDispatcher::dispatch(const std::exception& e, std::string kind, sdk::Target target,
                                sdk::Value context) {
-  sdk::ErrorEvent event;
-  event.info = core::describe_exception(e);
-  event.kind = std::move(kind);
-  event.target = std::move(target);
-  event.context = std::move(context);
-  impl_->dispatch(std::move(event));
+  impl_->dispatch(error_event(core::describe_exception(e), nullptr, std::move(kind),
+                              std::move(target), std::move(context)));
 }
 
 void ErrorDispatcher::dispatch(std::exception_ptr e, std::string kind, sdk::Target target,
                                sdk::Value context) {
-  sdk::ErrorEvent event;
-  event.info = core::describe_exception(e);
-  event.exception = std::move(e);
-  event.kind = std::move(kind);
-  event.target = std::move(target);
-  event.context = std::move(context);
-  impl_->dispatch(std::move(event));
+  sdk::ExceptionInfo info = core::describe_exception(e);
+  impl_->dispatch(error_event(std::move(info), std::move(e), std::move(kind), std::move(target),
+                              std::move(context)));
 }
 
 void ErrorDispatcher::dispatch(sdk::ErrorEvent event) {

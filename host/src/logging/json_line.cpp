@@ -34,21 +34,15 @@ void write_field(Writer& w, const sdk::FieldValue& f, const RecordScrubber& scru
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          w.Null();
-        } else if constexpr (std::is_same_v<T, bool>) {
-          w.Bool(x);
-        } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          w.Int64(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          core::write_json_double(w, x, kValueStyle.non_finite);
-        } else if constexpr (std::is_same_v<T, std::string_view>) {
+        if constexpr (std::is_same_v<T, std::string_view>) {
           write_string(w, scrubber.text(x, scratch.text));
-        } else {
+        } else if constexpr (std::is_same_v<T, const sdk::Value*>) {
           if (x)
             write_scrubbed(w, *x, scrubber, scratch);
           else
             w.Null();
+        } else {
+          core::write_json_scalar(w, x, kValueStyle.non_finite);
         }
       },
       f.get());

@@ -2,43 +2,17 @@
 #include <gtest/gtest.h>
 
 #include "crosscut/errors.hpp"
+#include "support/config_nodes.hpp"
 
 namespace crosscut {
 namespace {
 
+using testing::config_error;
+using testing::map;
+using testing::scalar;
+using testing::sequence;
+
 const auto kFile = std::make_shared<const std::string>("crosscut.yaml");
-
-sdk::ConfigNode scalar(std::string text, int line, int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::scalar;
-  n.scalar = std::move(text);
-  n.mark = {line, column};
-  return n;
-}
-sdk::ConfigNode map(std::vector<std::pair<std::string, sdk::ConfigNode>> entries, int line,
-                    int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::map;
-  n.entries = std::move(entries);
-  n.mark = {line, column};
-  return n;
-}
-sdk::ConfigNode sequence(std::vector<sdk::ConfigNode> items, int line, int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::sequence;
-  n.items = std::move(items);
-  n.mark = {line, column};
-  return n;
-}
-
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sdk::ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(ErrorsConfig, ParsesSinkTopicAndTimezone) {
   auto node = map({{"sink", scalar("kafka-main", 2, 9)},
