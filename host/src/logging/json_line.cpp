@@ -52,18 +52,23 @@ void write_field(Writer& w, const sdk::FieldValue& f, const RecordScrubber& scru
 
 JsonLineFormatter::JsonLineFormatter(std::chrono::minutes utc_offset) : timestamps_(utc_offset) {}
 
+JsonLineFormatter::Writer& JsonLineFormatter::start_line(
+    std::chrono::system_clock::time_point timestamp, sdk::Level level) {
+  buffer_.Clear();
+  writer_.Reset(buffer_);
+  writer_.StartObject();
+  writer_.Key("timestamp");
+  write_string(writer_, timestamps_.format(timestamp));
+  writer_.Key("level");
+  write_string(writer_, sdk::level_name(level));
+  return writer_;
+}
+
 std::string_view JsonLineFormatter::format(std::chrono::system_clock::time_point timestamp_value,
                                            sdk::Level level, std::string_view logger,
                                            std::string_view category, std::string_view message,
                                            const sdk::Value* extra) {
-  buffer_.Clear();
-  writer_.Reset(buffer_);
-  Writer& w = writer_;
-  w.StartObject();
-  w.Key("timestamp");
-  write_string(w, timestamps_.format(timestamp_value));
-  w.Key("level");
-  write_string(w, sdk::level_name(level));
+  Writer& w = start_line(timestamp_value, level);
   w.Key("logger");
   write_string(w, logger);
   w.Key("category");
@@ -88,14 +93,7 @@ std::string_view JsonLineFormatter::format_call(
     const sdk::Value::Object* context, const RecordScrubber& scrubber) {
   thread_local Scratch scratch;
   auto key = [&](std::string_view k) { write_string(writer_, scrubber.key(k, scratch.text)); };
-  buffer_.Clear();
-  writer_.Reset(buffer_);
-  Writer& w = writer_;
-  w.StartObject();
-  w.Key("timestamp");
-  write_string(w, timestamps_.format(timestamp_value));
-  w.Key("level");
-  write_string(w, sdk::level_name(level));
+  Writer& w = start_line(timestamp_value, level);
   w.Key("logger");
   key(logger);
   w.Key("category");

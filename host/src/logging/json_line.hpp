@@ -38,9 +38,13 @@ class JsonLineFormatter {
                                const sdk::Value::Object* context, const RecordScrubber& scrubber);
 
  private:
+  using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+  // Clears the buffer and writes `{"timestamp":…,"level":…`.
+  Writer& start_line(std::chrono::system_clock::time_point timestamp, sdk::Level level);
+
   core::TimestampFormatter timestamps_;
   rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;  // kept: its level stack is reused
+  Writer writer_;  // kept: its level stack is reused
 };
 
 }  // namespace crosscut::logging

@@ -17,28 +17,23 @@ using errors_test::MemorySink;
 using errors_test::parse;
 using errors_test::upbit;
 
-struct Fixture {
-  explicit Fixture(ErrorsOptions options = {}, BreakerRecorder breaker = {}) {
-    if (!options.utc_offset) options.utc_offset = std::chrono::hours(9);
-    options.sink = "kafka-main";
-    dispatcher = std::make_unique<ErrorDispatcher>(
-        options, DispatcherParts{log,
-                                 clock,
-                                 {},
-                                 &sink,
-                                 nullptr,
-                                 std::move(breaker),
-                                 ServiceInfo{"collector-upbit", "host-1", 4242}});
-  }
+ErrorsOptions dto_options(ErrorsOptions options) {
+  if (!options.utc_offset) options.utc_offset = std::chrono::hours(9);
+  options.sink = "kafka-main";
+  return options;
+}
+
+struct Fixture : errors_test::DispatcherHarness {
+  explicit Fixture(ErrorsOptions options = {}, BreakerRecorder breaker = {})
+      : DispatcherHarness({.breaker = std::move(breaker),
+                           .options = dto_options(std::move(options)),
+                           .service = ServiceInfo{"collector-upbit", "host-1", 4242}},
+                          1'736'746'200'123) {}  // 2025-01-13T05:30:00.123Z
   rapidjson::Document only_dto() {
     auto records = sink.records();
     EXPECT_EQ(records.size(), 1u);
     return parse(records.at(0).payload);
   }
-  testing::CapturingLogger log{"errors"};
-  testing::ManualClock clock{1'736'746'200'123};  // 2025-01-13T05:30:00.123Z
-  MemorySink sink;
-  std::unique_ptr<ErrorDispatcher> dispatcher;
 };
 
 bool is_uuid_v4(const std::string& s) {
