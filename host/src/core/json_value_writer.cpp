@@ -14,8 +14,8 @@ std::string_view non_finite_name(double d) noexcept {
   return d > 0 ? "Infinity" : "-Infinity";
 }
 
-void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8) {
-  if (!repair_utf8 || is_valid_utf8(s)) {
+void write_repaired_json_string(JsonWriter& w, std::string_view s) {
+  if (is_valid_utf8(s)) {
     w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
     return;
   }
@@ -23,27 +23,6 @@ void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8) {
   fixed.reserve(s.size() + 8);
   append_sanitized_utf8(fixed, s);
   w.String(fixed.data(), static_cast<rapidjson::SizeType>(fixed.size()));
-}
-
-void write_json_scalar(JsonWriter& w, std::monostate, NonFinite) {
-  w.Null();
-}
-
-void write_json_scalar(JsonWriter& w, bool b, NonFinite) {
-  w.Bool(b);
-}
-
-void write_json_scalar(JsonWriter& w, std::int64_t i, NonFinite) {
-  w.Int64(i);
-}
-
-void write_json_scalar(JsonWriter& w, double d, NonFinite non_finite) {
-  if (std::isfinite(d))
-    w.Double(d);
-  else if (non_finite == NonFinite::name)
-    write_json_string(w, non_finite_name(d), false);
-  else
-    w.Null();
 }
 
 void write_json_value(JsonWriter& w, const sdk::Value& v, const JsonValueStyle& style, int depth) {

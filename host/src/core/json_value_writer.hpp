@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 #include <variant>
@@ -30,12 +31,36 @@ struct JsonValueStyle {
 // "NaN", "Infinity" or "-Infinity".
 std::string_view non_finite_name(double d) noexcept;
 
-void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8);
+// `s` with each bad UTF-8 sequence replaced by U+FFFD (copied only when there is one).
+void write_repaired_json_string(JsonWriter& w, std::string_view s);
+
+// Inline, with the scalars: these sit on the logging hot path.
+inline void write_json_string(JsonWriter& w, std::string_view s, bool repair_utf8) {
+  if (repair_utf8)
+    write_repaired_json_string(w, s);
+  else
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
 // The scalars sdk::Value and sdk::FieldValue share.
-void write_json_scalar(JsonWriter& w, std::monostate, NonFinite);
-void write_json_scalar(JsonWriter& w, bool b, NonFinite);
-void write_json_scalar(JsonWriter& w, std::int64_t i, NonFinite);
-void write_json_scalar(JsonWriter& w, double d, NonFinite non_finite);
+inline void write_json_scalar(JsonWriter& w, std::monostate, NonFinite) {
+  w.Null();
+}
+inline void write_json_scalar(JsonWriter& w, bool b, NonFinite) {
+  w.Bool(b);
+}
+inline void write_json_scalar(JsonWriter& w, std::int64_t i, NonFinite) {
+  w.Int64(i);
+}
+inline void write_json_scalar(JsonWriter& w, double d, NonFinite non_finite) {
+  if (std::isfinite(d))
+    w.Double(d);
+  else if (non_finite == NonFinite::name)
+    write_json_string(w, non_finite_name(d), false);
+  else
+    w.Null();
+}
+
 // `depth`: how deep `v` already stands in the document (counts against max_depth).
 void write_json_value(JsonWriter& w, const sdk::Value& v, const JsonValueStyle& style,
                       int depth = 0);
