@@ -27,25 +27,16 @@ ConsoleOptions read_options(const sdk::ConfigView& v) {
   return o;
 }
 
-sdk::OptionSpec choice(std::string key, std::string def, std::string description,
-                       std::vector<std::string> choices) {
-  sdk::OptionSpec o;
-  o.key = std::move(key);
-  o.type = sdk::OptionType::string;
-  o.default_value = std::move(def);
-  o.description = std::move(description);
-  o.choices = std::move(choices);
-  return o;
-}
-
 }  // namespace
 
 sdk::ConfigSchema ConsoleLogSink::schema() {
-  return {
-      choice("format", "json", "json: the JSON line; pretty: readable, coloured on a terminal",
-             {"json", "pretty"}),
-      choice("stream", "stderr", "where records go (stdout stays free for record sinks by default)",
-             {"stderr", "stdout"})};
+  auto format = sdk::option("format", sdk::OptionType::string, "json",
+                            "json: the JSON line; pretty: readable, coloured on a terminal");
+  format.choices = {"json", "pretty"};
+  auto stream = sdk::option("stream", sdk::OptionType::string, "stderr",
+                            "where records go (stdout stays free for record sinks by default)");
+  stream.choices = {"stderr", "stdout"};
+  return {std::move(format), std::move(stream)};
 }
 
 ConsoleLogSink::ConsoleLogSink(const sdk::ConfigView& options, sdk::HostContext&)

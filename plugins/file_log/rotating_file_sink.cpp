@@ -31,24 +31,16 @@ std::string numbered(const std::string& path, std::uint32_t n) {
 }  // namespace
 
 sdk::ConfigSchema RotatingFileSink::schema() {
-  sdk::OptionSpec path;
-  path.key = "path";
-  path.type = sdk::OptionType::string;
+  auto path = sdk::option("path", sdk::OptionType::string, "",
+                          "the active log file; rotated files get .1, .2, ... appended");
   path.required = true;
-  path.description = "the active log file; rotated files get .1, .2, ... appended";
-  sdk::OptionSpec max_size;
-  max_size.key = "max_size";
-  max_size.type = sdk::OptionType::size;
-  max_size.default_value = "100MiB";
-  max_size.description = "rotate before the file would grow beyond this size";
+  auto max_size = sdk::option("max_size", sdk::OptionType::size, "100MiB",
+                              "rotate before the file would grow beyond this size");
   max_size.positive = true;
-  sdk::OptionSpec max_files;
-  max_files.key = "max_files";
-  max_files.type = sdk::OptionType::integer;
-  max_files.default_value = "5";
-  max_files.description = "rotated files kept besides the active one (the oldest is removed)";
+  auto max_files = sdk::option("max_files", sdk::OptionType::integer, "5",
+                               "rotated files kept besides the active one (the oldest is removed)");
   max_files.min = 0;
-  return {path, max_size, max_files};
+  return {std::move(path), std::move(max_size), std::move(max_files)};
 }
 
 RotatingFileSink::RotatingFileSink(const sdk::ConfigView& options, sdk::HostContext&)

@@ -8,12 +8,9 @@ namespace {
 
 crosscut::sdk::PluginDescriptor describe() {
   using namespace crosscut::sdk;
-  OptionSpec shards;
-  shards.key = "shards";
-  shards.type = OptionType::integer;
-  shards.default_value = "64";
-  shards.description =
-      "independently locked partitions of the key space (rounded up to a power of two)";
+  OptionSpec shards =
+      option("shards", OptionType::integer, "64",
+             "independently locked partitions of the key space (rounded up to a power of two)");
   shards.min = 1;
   ConfigSchema schema{std::move(shards)};
   ComponentFactory memory{

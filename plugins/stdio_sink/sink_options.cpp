@@ -5,41 +5,29 @@
 #include <utility>
 
 namespace crosscut::stdio_sink {
-namespace {
-
-sdk::OptionSpec option(std::string key, sdk::OptionType type, std::string default_value,
-                       std::string description) {
-  sdk::OptionSpec spec;
-  spec.key = std::move(key);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.description = std::move(description);
-  return spec;
-}
-
-}  // namespace
 
 sdk::ConfigSchema queue_schema() {
-  auto capacity = option("queue_capacity", sdk::OptionType::integer, "65536",
-                         "records waiting for the writer thread before on_full applies");
+  auto capacity = sdk::option("queue_capacity", sdk::OptionType::integer, "65536",
+                              "records waiting for the writer thread before on_full applies");
   capacity.min = 1;
-  auto on_full = option("on_full", sdk::OptionType::string, "block",
-                        "when the queue is full: block (up to block_timeout, then drop) or drop");
+  auto on_full =
+      sdk::option("on_full", sdk::OptionType::string, "block",
+                  "when the queue is full: block (up to block_timeout, then drop) or drop");
   on_full.choices = {"block", "drop"};
-  auto timeout = option("block_timeout", sdk::OptionType::duration, "100ms",
-                        "with on_full: block, the longest a publish waits for queue space");
+  auto timeout = sdk::option("block_timeout", sdk::OptionType::duration, "100ms",
+                             "with on_full: block, the longest a publish waits for queue space");
   timeout.positive = true;
   return {std::move(capacity), std::move(on_full), std::move(timeout)};
 }
 
 sdk::ConfigSchema file_schema() {
   auto schema = queue_schema();
-  auto path = option("path", sdk::OptionType::string, "", "the file records are appended to");
+  auto path = sdk::option("path", sdk::OptionType::string, "", "the file records are appended to");
   path.required = true;
   schema.insert(schema.begin(), std::move(path));
   schema.insert(schema.begin() + 1,
-                option("append", sdk::OptionType::boolean, "true",
-                       "keep what the file holds (false: truncate it when the sink starts)"));
+                sdk::option("append", sdk::OptionType::boolean, "true",
+                            "keep what the file holds (false: truncate it when the sink starts)"));
   return schema;
 }
 

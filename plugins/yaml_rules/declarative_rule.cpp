@@ -8,16 +8,6 @@
 namespace crosscut::yaml_rules {
 namespace {
 
-sdk::OptionSpec option(std::string key, sdk::OptionType type, std::string description,
-                       std::vector<std::string> choices = {}) {
-  sdk::OptionSpec spec;
-  spec.key = std::move(key);
-  spec.type = type;
-  spec.description = std::move(description);
-  spec.choices = std::move(choices);
-  return spec;
-}
-
 const std::vector<std::string> kSeverities = {"debug", "info", "warning", "error", "critical"};
 const std::vector<std::string> kBreakerActions = {"trip", "ignore"};
 
@@ -51,27 +41,31 @@ std::optional<std::string> exact(const sdk::ConfigView& match, std::string_view 
 
 sdk::ConfigSchema match_schema() {
   return {
-      option("kind", sdk::OptionType::string, "error kind, exactly (e.g. ws_connection)"),
-      option("exception", sdk::OptionType::string,
-             "exception type name, exactly or as a glob with * and ? (e.g. *ConnectionError)"),
-      option("message", sdk::OptionType::string,
-             "RE2 pattern searched in the exception message (e.g. (?i)429|too many requests)"),
-      option("exchange", sdk::OptionType::string, "target exchange, exactly"),
-      option("region", sdk::OptionType::string, "target region, exactly"),
-      option("request_type", sdk::OptionType::string, "target request type, exactly"),
+      sdk::option("kind", sdk::OptionType::string, "", "error kind, exactly (e.g. ws_connection)"),
+      sdk::option("exception", sdk::OptionType::string, "",
+                  "exception type name, exactly or as a glob with * and ? (e.g. *ConnectionError)"),
+      sdk::option("message", sdk::OptionType::string, "",
+                  "RE2 pattern searched in the exception message (e.g. (?i)429|too many requests)"),
+      sdk::option("exchange", sdk::OptionType::string, "", "target exchange, exactly"),
+      sdk::option("region", sdk::OptionType::string, "", "target region, exactly"),
+      sdk::option("request_type", sdk::OptionType::string, "", "target request type, exactly"),
   };
 }
 
 sdk::ConfigSchema then_schema() {
-  auto suppress = option("suppress_for", sdk::OptionType::duration,
-                         "hold duplicates (same kind, target, exception type) for this long");
+  auto suppress = sdk::option("suppress_for", sdk::OptionType::duration, "",
+                              "hold duplicates (same kind, target, exception type) for this long");
   suppress.positive = true;
+  auto severity = sdk::option("severity", sdk::OptionType::string, "", "severity of the error");
+  severity.choices = kSeverities;
+  auto breaker = sdk::option("breaker", sdk::OptionType::string, "",
+                             "trip: record a failure on the target's breaker; ignore: do not");
+  breaker.choices = kBreakerActions;
   return {
-      option("kind", sdk::OptionType::string, "replace the error's kind"),
-      option("severity", sdk::OptionType::string, "severity of the error", kSeverities),
-      option("breaker", sdk::OptionType::string,
-             "trip: record a failure on the target's breaker; ignore: do not", kBreakerActions),
-      option("publish", sdk::OptionType::boolean, "publish the error report"),
+      sdk::option("kind", sdk::OptionType::string, "", "replace the error's kind"),
+      std::move(severity),
+      std::move(breaker),
+      sdk::option("publish", sdk::OptionType::boolean, "", "publish the error report"),
       std::move(suppress),
   };
 }
@@ -79,12 +73,13 @@ sdk::ConfigSchema then_schema() {
 }  // namespace
 
 sdk::ConfigSchema declarative_rule_schema() {
-  auto name = option("name", sdk::OptionType::string, "rule name, published as the DTO's `rule`");
+  auto name =
+      sdk::option("name", sdk::OptionType::string, "", "rule name, published as the DTO's `rule`");
   name.required = true;
-  auto match = option("match", sdk::OptionType::object,
-                      "conditions that must all hold (none: matches every error)");
+  auto match = sdk::option("match", sdk::OptionType::object, "",
+                           "conditions that must all hold (none: matches every error)");
   match.children = match_schema();
-  auto then = option("then", sdk::OptionType::object, "the decision for a matching error");
+  auto then = sdk::option("then", sdk::OptionType::object, "", "the decision for a matching error");
   then.children = then_schema();
   return {std::move(name), std::move(match), std::move(then)};
 }

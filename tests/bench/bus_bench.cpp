@@ -3,6 +3,7 @@
 //    worker thread (same event payload: a shared_ptr made per emit, same handler);
 //  - synchronous: the handler called the way a bus worker calls it vs Boost.Signals2.
 // Emit latency is timed in batches of kBatch emits; p50 is the median batch / kBatch.
+// Prints the ratio table at the end (goals: emit p50 <= 100 ns and half the mutex queue's).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <boost/signals2/signal.hpp>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "crosscut/bus.hpp"
+#include "peer_ratio_reporter.hpp"
 
 namespace {
 
@@ -96,16 +97,10 @@ class MutexQueueBus {
   std::thread worker_;
 };
 
-struct Results {
-  double async_p50 = 0, mutex_p50 = 0;
-  double async_rate = 0, mutex_rate = 0;
-  double sync_call = 0, signals2 = 0;
-} g_results;
-
 // Emit cost with a worker that keeps up: each iteration times kBatch emits, then (untimed)
 // waits until the worker has handled them. p50 is taken over batches.
 template <class Bus>
-void emit_batches(benchmark::State& state, Bus& bus, double& p50_out) {
+void emit_batches(benchmark::State& state, Bus& bus) {
   std::vector<double> per_emit;
   per_emit.reserve(static_cast<std::size_t>(state.max_iterations));
   std::int64_t i = 0;
@@ -119,14 +114,13 @@ void emit_batches(benchmark::State& state, Bus& bus, double& p50_out) {
     bus.drain();
   }
   std::sort(per_emit.begin(), per_emit.end());
-  p50_out = per_emit.empty() ? 0 : per_emit[per_emit.size() / 2];
   state.SetItemsProcessed(state.iterations() * kBatch);
-  state.counters["p50_ns"] = p50_out;
+  state.counters["p50_ns"] = per_emit.empty() ? 0 : per_emit[per_emit.size() / 2];
 }
 
 // Sustained rate: emit as fast as possible; the slower of emitter and worker sets the pace.
 template <class Bus>
-void emit_sustained(benchmark::State& state, Bus& bus, double& rate_out) {
+void emit_sustained(benchmark::State& state, Bus& bus) {
   std::int64_t i = 0;
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state)
@@ -134,9 +128,8 @@ void emit_sustained(benchmark::State& state, Bus& bus, double& rate_out) {
   bus.drain();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  rate_out = static_cast<double>(state.iterations() * kBatch) / seconds;
   state.SetItemsProcessed(state.iterations() * kBatch);
-  state.counters["handled_per_s"] = rate_out;
+  state.counters["handled_per_s"] = static_cast<double>(state.iterations() * kBatch) / seconds;
 }
 
 struct CrosscutBus {
@@ -151,32 +144,32 @@ struct CrosscutBus {
   sdk::Subscription sub;
 };
 
-void BM_BusEmitAsync(benchmark::State& state) {
+void crosscut_emit(benchmark::State& state) {
   CrosscutBus bus;
-  emit_batches(state, bus, g_results.async_p50);
+  emit_batches(state, bus);
 }
-BENCHMARK(BM_BusEmitAsync)->Iterations(10000)->UseManualTime();
+BENCHMARK(crosscut_emit)->Name("crosscut/emit")->Iterations(10000)->UseManualTime();
 
-void BM_MutexCondvarQueueEmit(benchmark::State& state) {
+void mutex_queue_emit(benchmark::State& state) {
   MutexQueueBus bus(kQueue);
-  emit_batches(state, bus, g_results.mutex_p50);
+  emit_batches(state, bus);
 }
-BENCHMARK(BM_MutexCondvarQueueEmit)->Iterations(10000)->UseManualTime();
+BENCHMARK(mutex_queue_emit)->Name("mutex_queue/emit")->Iterations(10000)->UseManualTime();
 
-void BM_BusSustained(benchmark::State& state) {
+void crosscut_sustained(benchmark::State& state) {
   CrosscutBus bus;
-  emit_sustained(state, bus, g_results.async_rate);
+  emit_sustained(state, bus);
 }
-BENCHMARK(BM_BusSustained)->Iterations(10000)->UseRealTime();
+BENCHMARK(crosscut_sustained)->Name("crosscut/sustained")->Iterations(10000)->UseRealTime();
 
-void BM_MutexCondvarQueueSustained(benchmark::State& state) {
+void mutex_queue_sustained(benchmark::State& state) {
   MutexQueueBus bus(kQueue);
-  emit_sustained(state, bus, g_results.mutex_rate);
+  emit_sustained(state, bus);
 }
-BENCHMARK(BM_MutexCondvarQueueSustained)->Iterations(10000)->UseRealTime();
+BENCHMARK(mutex_queue_sustained)->Name("mutex_queue/sustained")->Iterations(10000)->UseRealTime();
 
 // What a bus worker does per handler: a std::function taking an EventRef, checked by name.
-void BM_SyncHandlerCall(benchmark::State& state) {
+void crosscut_handler_call(benchmark::State& state) {
   sdk::EventBus::Handler handler = [](const sdk::EventRef& e) {
     if (const Quote* q = e.as<Quote>()) on_quote(*q);
   };
@@ -188,9 +181,9 @@ void BM_SyncHandlerCall(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SyncHandlerCall)->MinTime(0.2);
+BENCHMARK(crosscut_handler_call)->Name("crosscut/sync_call")->MinTime(0.2);
 
-void BM_Signals2Invoke(benchmark::State& state) {
+void signals2_invoke(benchmark::State& state) {
   boost::signals2::signal<void(const Quote&)> signal;
   signal.connect(&on_quote);
   Quote q{1};
@@ -200,40 +193,10 @@ void BM_Signals2Invoke(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Signals2Invoke)->MinTime(0.2);
-
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) {
-      const double ns = r.GetAdjustedRealTime();
-      if (r.benchmark_name().rfind("BM_SyncHandlerCall", 0) == 0) g_results.sync_call = ns;
-      if (r.benchmark_name().rfind("BM_Signals2Invoke", 0) == 0) g_results.signals2 = ns;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
+BENCHMARK(signals2_invoke)->Name("signals2/sync_call")->MinTime(0.2);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  const auto& r = g_results;
-  if (r.async_p50 > 0 && r.mutex_p50 > 0)
-    std::printf(
-        "\nemit p50: crosscut bus %.1f ns vs mutex+condvar queue %.1f ns -> ratio %.2f "
-        "(goals: <= 100 ns, ratio <= 0.5)\n",
-        r.async_p50, r.mutex_p50, r.async_p50 / r.mutex_p50);
-  if (r.async_rate > 0 && r.mutex_rate > 0)
-    std::printf(
-        "sustained: crosscut bus %.2f M events/s vs mutex+condvar queue %.2f M/s -> "
-        "ratio %.2f\n",
-        r.async_rate / 1e6, r.mutex_rate / 1e6, r.async_rate / r.mutex_rate);
-  if (r.sync_call > 0 && r.signals2 > 0)
-    std::printf("synchronous handler call %.1f ns vs Boost.Signals2 %.1f ns -> ratio %.2f\n",
-                r.sync_call, r.signals2, r.sync_call / r.signals2);
-  return 0;
+  return crosscut::bench::run_with_ratios(argc, argv, "crosscut", {"mutex_queue", "signals2"});
 }

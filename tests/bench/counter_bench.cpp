@@ -1,11 +1,10 @@
 // counter.increment(symbol) with 1 and 2 threads, next to the seed's approach (one mutex
 // around a hash map of counts keyed by minute and symbol), in the same program. Prints the
-// ns per increment, the two-thread scaling and the ratio to the peer at the end.
+// ratio table at the end: crosscut (coarse clock) against the mutex+map peer and against
+// itself with a precise clock (what the coarse clock saves).
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <cstdio>
-#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -14,6 +13,7 @@
 #include "crosscut/counter.hpp"
 #include "metrics/counter_state.hpp"
 #include "metrics/metrics_service.hpp"
+#include "peer_ratio_reporter.hpp"
 #include "support/test_host.hpp"
 
 namespace {
@@ -89,76 +89,38 @@ void run(benchmark::State& state, Counter& counter) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
-void BM_Counter(benchmark::State& state) {
+void crosscut_coarse(benchmark::State& state) {
   run(state, fixture().counter);
 }
-void BM_CounterPreciseClock(benchmark::State& state) {
+void crosscut_precise(benchmark::State& state) {
   run(state, fixture().precise_counter);
 }
-void BM_MutexMapPeer(benchmark::State& state) {
+void mutex_map(benchmark::State& state) {
   run(state, fixture().peer);
 }
 
-BENCHMARK(BM_Counter)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
-BENCHMARK(BM_CounterPreciseClock)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
-BENCHMARK(BM_MutexMapPeer)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
-
-// Keeps, for every run, the aggregate throughput (items per second over all threads, by
-// wall time) and the CPU time per increment (summed over threads: the work an increment
-// costs, which stays meaningful when other programs share the cores).
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  struct Result {
-    double rate = 0;
-    double cpu_ns = 0;
-  };
-  std::map<std::string, Result> results;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) {
-      auto it = r.counters.find("items_per_second");
-      if (it != r.counters.end() && !r.error_occurred)
-        results[r.benchmark_name()] = {it->second.value, r.GetAdjustedCPUTime()};
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
+BENCHMARK(crosscut_coarse)
+    ->Name("crosscut/increment")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->MinTime(0.3);
+BENCHMARK(crosscut_precise)
+    ->Name("crosscut_precise_clock/increment")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->MinTime(0.3);
+BENCHMARK(mutex_map)
+    ->Name("mutex_map/increment")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->MinTime(0.3);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-
-  auto get = [&](const std::string& name, int threads) {
-    auto it = reporter.results.find(name +
-                                    "/min_time:0.300/real_time/threads:" + std::to_string(threads));
-    return it == reporter.results.end() ? RatioReporter::Result{} : it->second;
-  };
-  auto ours1 = get("BM_Counter", 1), ours2 = get("BM_Counter", 2);
-  auto precise1 = get("BM_CounterPreciseClock", 1);
-  auto peer1 = get("BM_MutexMapPeer", 1), peer2 = get("BM_MutexMapPeer", 2);
-  if (ours1.rate <= 0 || peer1.rate <= 0) return 0;  // a filtered run: nothing to compare
-  std::printf(
-      "\n== counter.increment(symbol) summary (CPU ns per increment; wall throughput) ==\n");
-  std::printf("1 thread, coarse clock : %6.1f ns CPU, %6.1f ns wall\n", ours1.cpu_ns,
-              1e9 / ours1.rate);
-  if (precise1.rate > 0)
-    std::printf("1 thread, precise clock: %6.1f ns CPU, %6.1f ns wall\n", precise1.cpu_ns,
-                1e9 / precise1.rate);
-  std::printf("mutex+map peer, 1 thread: %6.1f ns CPU, %6.1f ns wall\n", peer1.cpu_ns,
-              1e9 / peer1.rate);
-  std::printf("ratio vs peer, 1 thread: %.1fx (CPU), %.1fx (wall)\n", peer1.cpu_ns / ours1.cpu_ns,
-              ours1.rate / peer1.rate);
-  if (ours2.rate > 0 && peer2.rate > 0) {
-    std::printf(
-        "2 threads / 1 thread throughput: %.2fx (wall); CPU per increment %.1f -> %.1f ns\n",
-        ours2.rate / ours1.rate, ours1.cpu_ns, ours2.cpu_ns);
-    std::printf("peer 2 threads / 1 thread: %.2fx (wall); CPU per increment %.1f -> %.1f ns\n",
-                peer2.rate / peer1.rate, peer1.cpu_ns, peer2.cpu_ns);
-    std::printf("ratio vs peer, 2 threads: %.1fx (wall)\n", ours2.rate / peer2.rate);
-  }
-  return 0;
+  return crosscut::bench::run_with_ratios(argc, argv, "crosscut",
+                                          {"mutex_map", "crosscut_precise_clock"});
 }

@@ -1,6 +1,7 @@
 // ErrorDispatcher end to end: normalisation, three RE2 rules, breaker callback, DTO rendering,
 // publication to a null sink. The peer in the same program does the same work the way the
 // seed did: std::regex rules, demangling every time, and a RapidJSON DOM for the document.
+// Prints the ratio table at the end (goal: at least 200000 errors/s per core end to end).
 #include <benchmark/benchmark.h>
 #include <cxxabi.h>
 #include <rapidjson/document.h>
@@ -9,15 +10,16 @@
 #include <re2/re2.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <regex>
 #include <stdexcept>
 
+#include "core/timestamp.hpp"
 #include "crosscut/errors.hpp"
 #include "errors/error_dto.hpp"
 #include "errors/error_id.hpp"
+#include "peer_ratio_reporter.hpp"
 
 namespace {
 
@@ -119,8 +121,6 @@ struct Setup {
   std::unique_ptr<Re2Rule> suppress_rule;
 };
 
-double g_dispatcher_rate = 0, g_peer_rate = 0, g_suppressed_rate = 0;
-
 void BM_DispatcherEndToEnd(benchmark::State& state) {
   Setup setup;
   auto dispatcher = setup.dispatcher(std::nullopt);
@@ -136,7 +136,7 @@ void BM_DispatcherEndToEnd(benchmark::State& state) {
   if (dispatcher->stats().published != static_cast<std::uint64_t>(state.iterations()))
     state.SkipWithError("lost errors");
 }
-BENCHMARK(BM_DispatcherEndToEnd)->MinTime(0.3);
+BENCHMARK(BM_DispatcherEndToEnd)->Name("crosscut/end_to_end")->MinTime(0.3);
 
 void BM_DispatcherSuppressedDuplicates(benchmark::State& state) {
   Setup setup;
@@ -148,7 +148,7 @@ void BM_DispatcherSuppressedDuplicates(benchmark::State& state) {
   const auto s = dispatcher->stats();
   if (s.represented != s.seen) state.SkipWithError("accounting broken");
 }
-BENCHMARK(BM_DispatcherSuppressedDuplicates)->MinTime(0.3);
+BENCHMARK(BM_DispatcherSuppressedDuplicates)->Name("crosscut/suppressed_duplicates")->MinTime(0.3);
 
 // The peer: same decisions and the same document, built the straightforward way.
 class SeedStyleDispatcher {
@@ -181,8 +181,9 @@ class SeedStyleDispatcher {
     auto str = [&](const std::string& s) { return rapidjson::Value(s.c_str(), a); };
     d.AddMember("version", 1, a);
     d.AddMember("error_id", str(make_uuid_v4()), a);
-    d.AddMember("timestamp",
-                str(format_timestamp(std::chrono::system_clock::now(), std::chrono::hours(9))), a);
+    d.AddMember(
+        "timestamp",
+        str(core::format_timestamp(std::chrono::system_clock::now(), std::chrono::hours(9))), a);
     d.AddMember("kind", str(decided_kind), a);
     d.AddMember("severity", str(severity), a);
     rapidjson::Value exception(rapidjson::kObjectType);
@@ -240,33 +241,10 @@ void BM_SeedStyleDispatcher(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SeedStyleDispatcher)->MinTime(0.3);
-
-class RateReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) {
-      const double per_second = 1e9 / r.GetAdjustedCPUTime();
-      const std::string name = r.benchmark_name();
-      if (name.rfind("BM_DispatcherEndToEnd", 0) == 0) g_dispatcher_rate = per_second;
-      if (name.rfind("BM_SeedStyleDispatcher", 0) == 0) g_peer_rate = per_second;
-      if (name.rfind("BM_DispatcherSuppressedDuplicates", 0) == 0) g_suppressed_rate = per_second;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
+BENCHMARK(BM_SeedStyleDispatcher)->Name("seed_style/end_to_end")->MinTime(0.3);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  RateReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  if (g_dispatcher_rate > 0 && g_peer_rate > 0)
-    std::printf(
-        "\ndispatcher: %.0f errors/s per core (goal >= 200000) vs seed-style peer %.0f/s "
-        "-> %.2fx; duplicates suppressed: %.0f errors/s\n",
-        g_dispatcher_rate, g_peer_rate, g_dispatcher_rate / g_peer_rate, g_suppressed_rate);
-  return 0;
+  return crosscut::bench::run_with_ratios(argc, argv, "crosscut", {"seed_style"});
 }

@@ -1,6 +1,8 @@
 // A log call with three fields, asynchronous, to a null sink — crosscut's engine next to a raw
 // spdlog async logger that is handed the same record pre-formatted with fmt::format (the
-// least a structured logger on spdlog could cost). Prints ns/call ratios at the end.
+// least a structured logger on spdlog could cost). Prints the ratio table at the end: crosscut
+// (PII masking off) and crosscut_pii (on) against spdlog. Goals: spdlog time / ours at least
+// 1/1.2 without PII and 1/1.5 with it; a call below the level in at most 5 ns.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <spdlog/async.h>
@@ -8,12 +10,11 @@
 #include <spdlog/details/thread_pool.h>
 #include <spdlog/sinks/null_sink.h>
 
-#include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "logging/log_engine.hpp"
+#include "peer_ratio_reporter.hpp"
 
 namespace {
 
@@ -81,8 +82,8 @@ RawSpdlog& raw() {
   return r;
 }
 
-void BM_crosscut_log(benchmark::State& state) {
-  Engine& e = engine(state.range(0) != 0);
+void crosscut_log(benchmark::State& state, bool pii) {
+  Engine& e = engine(pii);
   std::int64_t i = 0;
   for (auto _ : state)
     e.log.info("connection created",
@@ -90,16 +91,20 @@ void BM_crosscut_log(benchmark::State& state) {
   // Not timed (the loop has ended): leave no backlog to the next benchmark.
   if (state.thread_index() == 0) e.engine->flush();
 }
-BENCHMARK(BM_crosscut_log)
-    ->ArgName("pii")
-    ->Arg(0)
-    ->Arg(1)
+BENCHMARK_CAPTURE(crosscut_log, pii_off, false)
+    ->Name("crosscut/log_call")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->MinTime(0.3);
+BENCHMARK_CAPTURE(crosscut_log, pii_on, true)
+    ->Name("crosscut_pii/log_call")
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime()
     ->MinTime(0.3);
 
-void BM_spdlog_raw(benchmark::State& state) {
+void spdlog_raw(benchmark::State& state) {
   auto& r = raw();
   std::int64_t i = 0;
   for (auto _ : state)
@@ -108,67 +113,28 @@ void BM_spdlog_raw(benchmark::State& state) {
         "connection created", "upbit", ++i, 1.25));
   if (state.thread_index() == 0) r.drain();
 }
-BENCHMARK(BM_spdlog_raw)->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
+BENCHMARK(spdlog_raw)->Name("spdlog/log_call")->Threads(1)->Threads(2)->UseRealTime()->MinTime(0.3);
 
-void BM_crosscut_disabled(benchmark::State& state) {
+void crosscut_disabled(benchmark::State& state) {
   Engine& e = engine(true);
   std::int64_t i = 0;
   for (auto _ : state)
     e.log.debug("connection created",
                 {{"exchange", "upbit"}, {"offset", ++i}, {"latency_ms", 1.25}});
 }
-BENCHMARK(BM_crosscut_disabled)->MinTime(0.1);
+BENCHMARK(crosscut_disabled)->Name("crosscut/disabled_level")->MinTime(0.1);
 
-void BM_spdlog_disabled(benchmark::State& state) {
+void spdlog_disabled(benchmark::State& state) {
   auto& r = raw();
   std::int64_t i = 0;
   for (auto _ : state)
     r.logger->debug("connection created exchange={} offset={} latency_ms={}", "upbit", ++i, 1.25);
 }
-BENCHMARK(BM_spdlog_disabled)->MinTime(0.1);
-
-// Keeps each run's ns per call (aggregate over threads) to print the ratios.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) ns_[r.benchmark_name()] = r.GetAdjustedRealTime();
-    ConsoleReporter::ReportRuns(runs);
-  }
-  void print_ratios() const {
-    auto find = [&](const std::string& prefix, const std::string& suffix) -> double {
-      for (const auto& [name, ns] : ns_)
-        if (name.rfind(prefix, 0) == 0 && name.find(suffix) != std::string::npos) return ns;
-      return 0;
-    };
-    std::printf(
-        "\nns/call and ratio to raw spdlog (same record pre-formatted with fmt::format):\n");
-    for (int threads : {1, 2}) {
-      const std::string t = "threads:" + std::to_string(threads);
-      const double peer = find("BM_spdlog_raw", t);
-      for (int pii : {0, 1}) {
-        const double ours = find("BM_crosscut_log/pii:" + std::to_string(pii), t);
-        std::printf(
-            "  %d thread(s), PII %-3s: crosscut %7.1f ns, spdlog %7.1f ns, ratio %.2fx (goal "
-            "%.1fx)\n",
-            threads, pii ? "on" : "off", ours, peer, peer > 0 ? ours / peer : 0.0, pii ? 1.5 : 1.2);
-      }
-    }
-    std::printf("  disabled level: crosscut %.2f ns, spdlog %.2f ns (goal <= 5 ns)\n",
-                find("BM_crosscut_disabled", ""), find("BM_spdlog_disabled", ""));
-  }
-
- private:
-  std::map<std::string, double> ns_;
-};
+BENCHMARK(spdlog_disabled)->Name("spdlog/disabled_level")->MinTime(0.1);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_ratios();
-  benchmark::Shutdown();
-  return 0;
+  return crosscut::bench::run_with_ratios(argc, argv,
+                                          {{"crosscut", {"spdlog"}}, {"crosscut_pii", {"spdlog"}}});
 }

@@ -1,12 +1,10 @@
 // Breaker acquire + record (success) on the memory backend, next to the obvious
 // implementation: one std::mutex around a std::unordered_map<std::string, BreakerData> running
 // the same state machine. 1 and 2 threads; each thread on its own key, or all on one hot key.
-// Prints the peer/memory time ratio per case at the end.
+// Prints the ratio table (mutex_map time / memory backend time per case) at the end.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
-#include <cstdio>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +13,7 @@
 
 #include "crosscut/sdk/breaker_state_machine.hpp"
 #include "memory_breaker/memory_breaker_backend.hpp"
+#include "peer_ratio_reporter.hpp"
 
 namespace {
 
@@ -87,44 +86,6 @@ void acquire_record(benchmark::State& state, crosscut::sdk::BreakerBackend& back
   state.SetItemsProcessed(state.iterations());
 }
 
-// Keeps each run's times per iteration, for the ratio table.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& run : runs) {
-      if (run.run_type != Run::RT_Iteration) continue;
-      const std::string name =
-          run.run_name.function_name + "/threads:" + std::to_string(run.threads);
-      times_[name] = {run.GetAdjustedCPUTime(), run.GetAdjustedRealTime()};
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  void print_ratios() const {
-    std::printf(
-        "\nacquire+success pairs, ns per pair (CPU time per thread; wall time across threads)\n");
-    std::printf("%-34s %9s %9s %7s   %9s %9s %7s\n", "case", "mem cpu", "peer cpu", "ratio",
-                "mem wall", "peer wall", "ratio");
-    for (const auto& [name, memory] : times_) {
-      if (name.rfind("memory/", 0) != 0) continue;
-      const std::string rest = name.substr(7);
-      auto peer = times_.find("mutex_map/" + rest);
-      if (peer == times_.end()) continue;
-      std::printf("%-34s %9.1f %9.1f %6.2fx   %9.1f %9.1f %6.2fx\n", rest.c_str(), memory.cpu,
-                  peer->second.cpu, peer->second.cpu / memory.cpu, memory.wall, peer->second.wall,
-                  peer->second.wall / memory.wall);
-    }
-    std::printf(
-        "(ratio = mutex+map time / memory backend time; above 1 means the backend is faster)\n");
-  }
-
- private:
-  struct Times {
-    double cpu;
-    double wall;
-  };
-  std::map<std::string, Times> times_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,11 +108,5 @@ int main(int argc, char** argv) {
       }
     }
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_ratios();
-  benchmark::Shutdown();
-  return 0;
+  return crosscut::bench::run_with_ratios(argc, argv, "memory", {"mutex_map"});
 }

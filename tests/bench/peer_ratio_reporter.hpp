@@ -2,7 +2,13 @@
 // ratios between our implementation and each peer that did the same work in the same run.
 //
 // Benchmarks are named "<implementation>/<case>", e.g. "crosscut/one_thread" and
-// "mutex_map/one_thread"; print_ratios("crosscut", {"mutex_map"}) pairs them by case.
+// "mutex_map/one_thread"; print_ratios("crosscut", {"mutex_map"}) pairs them by case
+// (arguments and a thread count other than 1 are part of the case).
+//
+// Besides time per iteration, every user counter both runs report gets a row (not the
+// items/bytes per second Google Benchmark derives from the time): counters named "*_ns" are
+// times (e.g. a percentile), the others rates (e.g. handled_per_s). In every row "x" is above
+// 1 when ours is better.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -20,55 +26,76 @@ class PeerRatioReporter : public benchmark::ConsoleReporter {
     for (const auto& run : runs) {
       if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
       std::string name = run.run_name.function_name;
+      if (!run.run_name.args.empty()) name += "/" + run.run_name.args;
       if (run.threads > 1) name += "/threads:" + std::to_string(run.threads);
-      Times t{run.GetAdjustedCPUTime(), run.GetAdjustedRealTime()};
-      if (auto it = run.counters.find("items_per_second"); it != run.counters.end()) t.items_per_second = it->second;
-      times_[name] = t;
+      Times t{run.GetAdjustedCPUTime(), run.GetAdjustedRealTime(), {}};
+      for (const auto& [counter, value] : run.counters)
+        if (counter != "items_per_second" && counter != "bytes_per_second")  // time, restated
+          t.counters[counter] = value;
+      times_[name] = std::move(t);
     }
     ConsoleReporter::ReportRuns(runs);
   }
 
-  // Prints, for every case measured for `ours` and a peer, peer time / our time (above 1:
-  // ours is faster), by CPU time per iteration and by wall time.
+  // Prints, for every case measured for `ours` and a peer, peer time / our time by CPU time
+  // per iteration and by wall time, then one row per shared counter.
   void print_ratios(const std::string& ours, const std::vector<std::string>& peers) const {
-    std::printf("\n%-40s %-22s %10s %10s %8s %8s\n", "case", "peer", "ours ns", "peer ns", "cpu x", "wall x");
+    std::printf("\n%-40s %-22s %12s %12s %8s %8s\n", "case", "peer", "ours", "peer", "cpu x",
+                "wall x");
     for (const auto& [name, mine] : times_) {
       if (name.rfind(ours + "/", 0) != 0) continue;
       const std::string rest = name.substr(ours.size() + 1);
       for (const auto& peer : peers) {
         auto it = times_.find(peer + "/" + rest);
         if (it == times_.end()) continue;
-        std::printf("%-40s %-22s %10.1f %10.1f %7.2fx %7.2fx\n", rest.c_str(), peer.c_str(), mine.cpu,
-                    it->second.cpu, it->second.cpu / mine.cpu, it->second.wall / mine.wall);
+        const Times& theirs = it->second;
+        std::printf("%-40s %-22s %10.1fns %10.1fns %7.2fx %7.2fx\n", rest.c_str(), peer.c_str(),
+                    mine.wall, theirs.wall, theirs.cpu / mine.cpu, theirs.wall / mine.wall);
+        for (const auto& [counter, value] : mine.counters) {
+          auto other = theirs.counters.find(counter);
+          if (other == theirs.counters.end() || value == 0 || other->second == 0) continue;
+          const bool is_time = counter.size() > 3 && counter.ends_with("_ns");
+          const std::string label = "  " + counter;
+          std::printf("%-40s %-22s %12.4g %12.4g %7.2fx\n", label.c_str(), peer.c_str(), value,
+                      other->second, is_time ? other->second / value : value / other->second);
+        }
       }
     }
-    std::printf("(x = peer time / %s time; above 1 means %s is faster)\n", ours.c_str(), ours.c_str());
-  }
-
-  // Time per iteration of one run by name, or a negative number when it did not run.
-  double cpu_ns(const std::string& name) const {
-    auto it = times_.find(name);
-    return it == times_.end() ? -1 : it->second.cpu;
+    std::printf(
+        "(ours/peer columns: wall time per iteration, or the counter; x above 1 means "
+        "%s is better)\n",
+        ours.c_str());
   }
 
  private:
   struct Times {
     double cpu = 0;
     double wall = 0;
-    double items_per_second = 0;
+    std::map<std::string, double> counters;
   };
   std::map<std::string, Times> times_;
 };
 
-// Runs the registered benchmarks with the reporter, then prints the ratio table.
-inline int run_with_ratios(int argc, char** argv, const std::string& ours, const std::vector<std::string>& peers) {
+// Which implementation is compared with which peers.
+struct Comparison {
+  std::string ours;
+  std::vector<std::string> peers;
+};
+
+// Runs the registered benchmarks with the reporter, then prints a ratio table per comparison.
+inline int run_with_ratios(int argc, char** argv, const std::vector<Comparison>& comparisons) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   PeerRatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_ratios(ours, peers);
+  for (const auto& c : comparisons) reporter.print_ratios(c.ours, c.peers);
   benchmark::Shutdown();
   return 0;
+}
+
+inline int run_with_ratios(int argc, char** argv, const std::string& ours,
+                           const std::vector<std::string>& peers) {
+  return run_with_ratios(argc, argv, {Comparison{ours, peers}});
 }
 
 }  // namespace crosscut::bench

@@ -38,9 +38,6 @@ sdk::ConfigSchema errors_schema();
 // Reads a schema-checked `errors:` section (rules are read by rule_items()).
 ErrorsOptions parse_errors_options(const sdk::ConfigView& errors);
 
-// "+09:00", "-05:30", "+0900", "+09", "Z", "UTC"; nullopt when not an offset within ±18:00.
-std::optional<std::chrono::minutes> parse_utc_offset(std::string_view text);
-
 // The component type of rules written without `type:` (handled by the yaml_rules plugin).
 inline constexpr std::string_view kDeclarativeRuleType = "declarative";
 
@@ -57,15 +54,6 @@ struct RuleItem {
 // declarative items have a unique name and only name/match/then) and classifies each item.
 // Problems throw sdk::ConfigError at the item.
 std::vector<RuleItem> rule_items(const sdk::ConfigView& errors);
-
-// ---- normalisation ------------------------------------------------------------------------
-
-// Demangled dynamic type, what(), and the chain of std::nested_exception causes (outermost
-// first, flattened into `nested`). Never throws for a well-formed exception.
-sdk::ExceptionInfo describe_exception(const std::exception& e);
-// As above; non-std exceptions get their demangled type (a thrown `const char*` or
-// std::string also becomes the message). A null pointer yields type "unknown".
-sdk::ExceptionInfo describe_exception(std::exception_ptr e);
 
 // The `service` object of the DTO.
 struct ServiceInfo {

@@ -8,34 +8,26 @@ namespace {
 constexpr std::int64_t kMaxWorkers = 64;
 constexpr std::int64_t kMaxQueueSize = std::int64_t{1} << 24;
 
-sdk::OptionSpec option(std::string key, sdk::OptionType type, std::string default_value,
-                       std::string description) {
-  sdk::OptionSpec spec;
-  spec.key = std::move(key);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.description = std::move(description);
-  return spec;
-}
 }  // namespace
 
 sdk::ConfigSchema bus_schema() {
   sdk::ConfigSchema schema;
-  auto queue_size = option("queue_size", sdk::OptionType::integer, "65536",
-                           "events each worker queue holds (rounded up to a power of two)");
+  auto queue_size = sdk::option("queue_size", sdk::OptionType::integer, "65536",
+                                "events each worker queue holds (rounded up to a power of two)");
   queue_size.min = 1;
-  auto overflow = option("overflow", sdk::OptionType::string, "block",
-                         "when a queue is full: block, drop_newest or drop_oldest");
+  auto overflow = sdk::option("overflow", sdk::OptionType::string, "block",
+                              "when a queue is full: block, drop_newest or drop_oldest");
   overflow.choices = {"block", "drop_newest", "drop_oldest"};
-  auto workers = option("workers", sdk::OptionType::integer, "1",
-                        "bus worker threads; one emitting thread always uses the same worker, "
-                        "so its events stay in order");
+  auto workers = sdk::option("workers", sdk::OptionType::integer, "1",
+                             "bus worker threads; one emitting thread always uses the same worker, "
+                             "so its events stay in order");
   workers.min = 1;
   schema.push_back(std::move(queue_size));
   schema.push_back(std::move(overflow));
   schema.push_back(std::move(workers));
-  auto idle_spin = option("idle_spin", sdk::OptionType::duration, "200us",
-                          "how long an idle worker polls before it sleeps (latency vs idle CPU)");
+  auto idle_spin =
+      sdk::option("idle_spin", sdk::OptionType::duration, "200us",
+                  "how long an idle worker polls before it sleeps (latency vs idle CPU)");
   schema.push_back(std::move(idle_spin));
   return schema;
 }

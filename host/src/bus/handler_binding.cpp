@@ -29,14 +29,6 @@ std::string known_list(const EventNames& names) {
   return out;
 }
 
-sdk::OptionSpec option(std::string key, sdk::OptionType type, std::string description) {
-  sdk::OptionSpec spec;
-  spec.key = std::move(key);
-  spec.type = type;
-  spec.description = std::move(description);
-  return spec;
-}
-
 }  // namespace
 
 EventNames::EventNames() {
@@ -56,15 +48,15 @@ std::string_view EventNames::find(std::string_view name) const {
 }
 
 sdk::OptionSpec handlers_schema() {
-  auto type = option("type", sdk::OptionType::string, "the event_handler component type");
+  auto type = sdk::option("type", sdk::OptionType::string, "", "the event_handler component type");
   type.required = true;
-  auto on = option("on", sdk::OptionType::string_list,
-                   "event names to handle (error, breaker_transition, metrics_batch, "
-                   "profile_sample, ...)");
+  auto on = sdk::option("on", sdk::OptionType::string_list, "",
+                        "event names to handle (error, breaker_transition, metrics_batch, "
+                        "profile_sample, ...)");
   on.required = true;
-  auto options = option("options", sdk::OptionType::any, "the handler's own options");
-  auto handlers = option("handlers", sdk::OptionType::object_list,
-                         "event handler components and the events they receive");
+  auto options = sdk::option("options", sdk::OptionType::any, "", "the handler's own options");
+  auto handlers = sdk::option("handlers", sdk::OptionType::object_list, "",
+                              "event handler components and the events they receive");
   handlers.children = {std::move(type), std::move(on), std::move(options)};
   return handlers;
 }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <climits>
 
+#include "core/exception_description.hpp"
 #include "crosscut/bus.hpp"
 #include "crosscut/errors.hpp"
 #include "crosscut/log_context.hpp"
@@ -39,6 +40,17 @@ sdk::Level level_of(sdk::Severity s) {
 
 void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.fetch_add(n, std::memory_order_relaxed);
+}
+
+sdk::ErrorEvent error_event(sdk::ExceptionInfo info, std::exception_ptr exception, std::string kind,
+                            sdk::Target target, sdk::Value context) {
+  sdk::ErrorEvent event;
+  event.info = std::move(info);
+  event.exception = std::move(exception);
+  event.kind = std::move(kind);
+  event.target = std::move(target);
+  event.context = std::move(context);
+  return event;
 }
 
 }  // namespace
@@ -126,7 +138,7 @@ class ErrorDispatcher::Impl {
   ErrorRecord normalise(sdk::ErrorEvent& event, std::chrono::system_clock::time_point now) {
     ErrorRecord r;
     if (event.info.type.empty() && event.info.message.empty() && event.exception)
-      event.info = describe_exception(event.exception);
+      event.info = core::describe_exception(event.exception);
     r.exception = std::move(event.info);
     if (r.exception.type.empty()) r.exception.type = "unknown";
     r.kind = or_unknown(event.kind);
@@ -137,8 +149,8 @@ class ErrorDispatcher::Impl {
     r.context = std::move(event.context);
     r.timestamp =
         event.timestamp == std::chrono::system_clock::time_point{} ? now : event.timestamp;
-    r.correlation_id = event.correlation_id.empty() ? current_correlation_id()
-                                                    : std::move(event.correlation_id);
+    r.correlation_id =
+        event.correlation_id.empty() ? current_correlation_id() : std::move(event.correlation_id);
     return r;
   }
 
@@ -270,23 +282,15 @@ ErrorDispatcher::~ErrorDispatcher() = default;
 
 void ErrorDispatcher::dispatch(const std::exception& e, std::string kind, sdk::Target target,
                                sdk::Value context) {
-  sdk::ErrorEvent event;
-  event.info = describe_exception(e);
-  event.kind = std::move(kind);
-  event.target = std::move(target);
-  event.context = std::move(context);
-  impl_->dispatch(std::move(event));
+  impl_->dispatch(error_event(core::describe_exception(e), nullptr, std::move(kind),
+                              std::move(target), std::move(context)));
 }
 
 void ErrorDispatcher::dispatch(std::exception_ptr e, std::string kind, sdk::Target target,
                                sdk::Value context) {
-  sdk::ErrorEvent event;
-  event.info = describe_exception(e);
-  event.exception = std::move(e);
-  event.kind = std::move(kind);
-  event.target = std::move(target);
-  event.context = std::move(context);
-  impl_->dispatch(std::move(event));
+  sdk::ExceptionInfo info = core::describe_exception(e);
+  impl_->dispatch(error_event(std::move(info), std::move(e), std::move(kind), std::move(target),
+                              std::move(context)));
 }
 
 void ErrorDispatcher::dispatch(sdk::ErrorEvent event) {

@@ -26,12 +26,9 @@ struct ErrorRecord {
   std::string correlation_id;                      // empty: unknown
 };
 
-// "2025-01-13T14:30:00.123456+09:00": the instant shown at `utc_offset`, microseconds.
-std::string format_timestamp(std::chrono::system_clock::time_point t,
-                             std::chrono::minutes utc_offset);
-
-// One JSON document, fields in the order of DESIGN §6.3. Strings that are not valid UTF-8
-// have the bad bytes replaced by U+FFFD; non-finite numbers become null.
+// One JSON document, fields in the order of DESIGN §6.3; the timestamp as
+// core/timestamp.hpp formats it. Strings that are not valid UTF-8 have each bad sequence
+// replaced by U+FFFD; non-finite numbers become null.
 std::string render_error_dto(const ErrorRecord& record, const ServiceInfo& service,
                              std::chrono::minutes utc_offset, std::string_view error_id,
                              std::uint64_t duplicates);

@@ -2,25 +2,11 @@
 #include <set>
 #include <string>
 
+#include "core/timestamp.hpp"
 #include "crosscut/errors.hpp"
 
 namespace crosscut {
 namespace {
-
-sdk::OptionSpec option(std::string key, sdk::OptionType type, std::string default_value,
-                       std::string description) {
-  sdk::OptionSpec spec;
-  spec.key = std::move(key);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.description = std::move(description);
-  return spec;
-}
-
-std::optional<int> two_digits(std::string_view s) {
-  if (s.size() != 2 || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return std::nullopt;
-  return (s[0] - '0') * 10 + (s[1] - '0');
-}
 
 void only_keys(const sdk::ConfigView& item, std::initializer_list<std::string_view> allowed,
                std::string_view what) {
@@ -34,37 +20,17 @@ void only_keys(const sdk::ConfigView& item, std::initializer_list<std::string_vi
 
 }  // namespace
 
-std::optional<std::chrono::minutes> parse_utc_offset(std::string_view text) {
-  if (text == "Z" || text == "UTC" || text == "utc") return std::chrono::minutes(0);
-  if (text.size() < 3 || (text[0] != '+' && text[0] != '-')) return std::nullopt;
-  const int sign = text[0] == '-' ? -1 : 1;
-  std::string_view rest = text.substr(1);
-  auto hours = two_digits(rest.substr(0, 2));
-  if (!hours) return std::nullopt;
-  rest.remove_prefix(2);
-  int minutes = 0;
-  if (!rest.empty()) {
-    if (rest[0] == ':') rest.remove_prefix(1);
-    auto m = two_digits(rest);
-    if (!m || *m >= 60) return std::nullopt;
-    minutes = *m;
-  }
-  const int total = *hours * 60 + minutes;
-  if (total > 18 * 60) return std::nullopt;
-  return std::chrono::minutes(sign * total);
-}
-
 sdk::ConfigSchema errors_schema() {
   return {
-      option("sink", sdk::OptionType::string, "",
-             "record sink (a name under sinks:) that error reports are published to; "
-             "none: not published"),
-      option("topic", sdk::OptionType::string, "ws.error", "topic of error reports"),
-      option("timezone", sdk::OptionType::string, "",
-             "UTC offset of report timestamps, e.g. +09:00 (default: logging.timezone)"),
-      option("rules", sdk::OptionType::any, "",
-             "ordered exception rules, first match wins: {name, match, then} or "
-             "{type, options} for a rule from a plugin"),
+      sdk::option("sink", sdk::OptionType::string, "",
+                  "record sink (a name under sinks:) that error reports are published to; "
+                  "none: not published"),
+      sdk::option("topic", sdk::OptionType::string, "ws.error", "topic of error reports"),
+      sdk::option("timezone", sdk::OptionType::string, "",
+                  "UTC offset of report timestamps, e.g. +09:00 (default: logging.timezone)"),
+      sdk::option("rules", sdk::OptionType::any, "",
+                  "ordered exception rules, first match wins: {name, match, then} or "
+                  "{type, options} for a rule from a plugin"),
   };
 }
 
@@ -75,7 +41,7 @@ ErrorsOptions parse_errors_options(const sdk::ConfigView& errors) {
   if (o.topic.empty()) errors.fail("topic", "must not be empty");
   const std::string tz = errors.get_string("timezone");
   if (!tz.empty()) {
-    o.utc_offset = parse_utc_offset(tz);
+    o.utc_offset = core::parse_utc_offset(tz);
     if (!o.utc_offset)
       errors.fail("timezone",
                   "expected a UTC offset such as +09:00, -05:30 or Z, got '" + tz + "'");

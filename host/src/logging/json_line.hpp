@@ -10,13 +10,14 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/timestamp.hpp"
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/value.hpp"
 #include "logging/record_scrubber.hpp"
 
 namespace crosscut::logging {
 
-// Every string must already be valid UTF-8 (see utf8_sanitize.hpp); RapidJSON escapes
+// Every string must already be valid UTF-8 (see core/utf8_sanitize.hpp); RapidJSON escapes
 // quotes, backslashes and control characters. Not thread-safe: one per writing thread.
 class JsonLineFormatter {
  public:
@@ -36,19 +37,14 @@ class JsonLineFormatter {
                                const sdk::Value* exception, std::uint64_t suppressed,
                                const sdk::Value::Object* context, const RecordScrubber& scrubber);
 
-  // "2025-01-13T14:30:00.123456+09:00" (microseconds, the configured offset).
-  std::string_view timestamp(std::chrono::system_clock::time_point t);
-
  private:
-  std::chrono::minutes offset_;
-  char offset_text_[8] = {};
-  std::int64_t cached_second_ = INT64_MIN;
-  char ts_[40] = {};  // "YYYY-MM-DDTHH:MM:SS" cached for cached_second_, then ".ffffff+hh:mm"
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;  // kept: its level stack is reused
-};
+  using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+  // Clears the buffer and writes `{"timestamp":…,"level":…`.
+  Writer& start_line(std::chrono::system_clock::time_point timestamp, sdk::Level level);
 
-// A non-finite double as JSON cannot hold it: "NaN", "Infinity", "-Infinity".
-std::string_view non_finite_name(double d) noexcept;
+  core::TimestampFormatter timestamps_;
+  rapidjson::StringBuffer buffer_;
+  Writer writer_;  // kept: its level stack is reused
+};
 
 }  // namespace crosscut::logging

@@ -1,14 +1,15 @@
 #include "logging/log_config.hpp"
 
 #include <algorithm>
-#include <ctime>
 #include <stdexcept>
 
+#include "core/timestamp.hpp"
 #include "logging/pii_masker.hpp"
 
 namespace crosscut::logging {
 namespace {
 
+using sdk::option;
 using sdk::OptionSpec;
 using sdk::OptionType;
 
@@ -20,40 +21,7 @@ sdk::Level read_level(const sdk::ConfigView& view, std::string_view key, const s
   view.fail(key, "unknown level '" + text + "' (use debug, info, warning, error, critical or off)");
 }
 
-OptionSpec option(std::string key, OptionType type, std::string default_value,
-                  std::string description) {
-  OptionSpec o;
-  o.key = std::move(key);
-  o.type = type;
-  o.default_value = std::move(default_value);
-  o.description = std::move(description);
-  return o;
-}
-
-std::chrono::minutes local_offset() {
-  std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  return std::chrono::minutes(local.tm_gmtoff / 60);
-}
-
 }  // namespace
-
-std::optional<std::chrono::minutes> parse_utc_offset(std::string_view t) {
-  if (t == "Z" || t == "UTC" || t == "utc") return std::chrono::minutes(0);
-  if (t == "local") return local_offset();
-  if (t.size() != 6 && t.size() != 5) return std::nullopt;
-  if (t[0] != '+' && t[0] != '-') return std::nullopt;
-  auto digit = [&](std::size_t i) { return t[i] >= '0' && t[i] <= '9'; };
-  std::size_t mm = t.size() == 6 ? 4 : 3;
-  if (!digit(1) || !digit(2) || !digit(mm) || !digit(mm + 1)) return std::nullopt;
-  if (t.size() == 6 && t[3] != ':') return std::nullopt;
-  int hours = (t[1] - '0') * 10 + (t[2] - '0');
-  int minutes = (t[mm] - '0') * 10 + (t[mm + 1] - '0');
-  if (minutes >= 60 || hours * 60 + minutes > 14 * 60) return std::nullopt;
-  int total = hours * 60 + minutes;
-  return std::chrono::minutes(t[0] == '-' ? -total : total);
-}
 
 sdk::ConfigSchema logging_schema() {
   OptionSpec level = option("level", OptionType::string, "info",
@@ -107,7 +75,7 @@ LogOptions parse_log_options(const sdk::ConfigView& view) {
   }
   if (view.has("timezone")) {
     const std::string tz = view.get_string("timezone");
-    auto offset = parse_utc_offset(tz);
+    auto offset = core::parse_utc_offset(tz);
     if (!offset)
       view.fail("timezone", "invalid UTC offset '" + tz + "' (use +09:00, -05:30, Z or local)");
     o.utc_offset = *offset;

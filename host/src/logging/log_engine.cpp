@@ -286,16 +286,21 @@ void LogEngine::report_drops() noexcept {
                           "log queue full: records dropped (overflow: drop_oldest)", extra);
 }
 
-bool LogEngine::flush(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+std::uint64_t LogEngine::encode_barrier(std::string& out) {
   std::uint64_t seq = 0;
   {
     std::lock_guard lock(barrier_mu_);
     seq = ++barrier_requested_;
   }
+  encode_record(out, RecordHeader{RecordKind::barrier, nullptr, 0, sdk::Level::info, seq}, {}, {},
+                nullptr, 0, nullptr);
+  return seq;
+}
+
+bool LogEngine::flush(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string payload;
-  encode_record(payload, RecordHeader{RecordKind::barrier, nullptr, 0, sdk::Level::info, seq}, {},
-                {}, nullptr, 0, nullptr);
+  const std::uint64_t seq = encode_barrier(payload);
   if (!post_if_running(payload, sdk::Level::info)) {
     std::lock_guard lock(direct_mu_);
     direct_writer_->flush();
@@ -348,14 +353,8 @@ void LogEngine::shutdown() {
       lost_.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  std::uint64_t seq = 0;
-  {
-    std::lock_guard lock(barrier_mu_);
-    seq = ++barrier_requested_;
-  }
   std::string payload;
-  encode_record(payload, RecordHeader{RecordKind::barrier, nullptr, 0, sdk::Level::info, seq}, {},
-                {}, nullptr, 0, nullptr);
+  const std::uint64_t seq = encode_barrier(payload);
   post_raw(payload, sdk::Level::info);
   {
     std::unique_lock lock(barrier_mu_);

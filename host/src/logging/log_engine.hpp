@@ -103,6 +103,9 @@ class LogEngine {
   void encode_call(std::string& out, const RecordHeader& header, const EngineLogger& logger,
                    std::string_view message, sdk::Fields fields, const sdk::Value* exception,
                    std::uint64_t suppressed, const sdk::Value::Object* context);
+  // A barrier record with a fresh sequence number; the logging thread marks it done when it
+  // gets there. Returns the number.
+  std::uint64_t encode_barrier(std::string& out);
   void consume(std::string_view payload) noexcept;  // logging thread
   void report_drops() noexcept;                     // logging thread
 

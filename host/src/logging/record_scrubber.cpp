@@ -1,8 +1,12 @@
 #include "logging/record_scrubber.hpp"
 
-#include "logging/utf8_sanitize.hpp"
+#include "core/utf8_sanitize.hpp"
 
 namespace crosscut::logging {
+
+using core::append_sanitized_utf8;
+using core::is_valid_utf8;
+using core::sanitize_utf8;
 
 void sanitize_value(sdk::Value& v) {
   if (v.is_string()) {

@@ -3,14 +3,7 @@
 namespace crosscut::metrics {
 
 sdk::ConfigSchema metrics_schema() {
-  auto option = [](std::string key, sdk::OptionType type, std::string def, std::string what) {
-    sdk::OptionSpec spec;
-    spec.key = std::move(key);
-    spec.type = type;
-    spec.default_value = std::move(def);
-    spec.description = std::move(what);
-    return spec;
-  };
+  using sdk::option;
   using T = sdk::OptionType;
   sdk::ConfigSchema schema;
   schema.push_back(

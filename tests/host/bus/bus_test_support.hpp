@@ -8,6 +8,7 @@
 
 #include "crosscut/sdk/config.hpp"
 #include "crosscut/sdk/value.hpp"
+#include "support/config_nodes.hpp"
 
 namespace crosscut::bus_test {
 
@@ -49,29 +50,8 @@ struct Tock {
   int value = 0;
 };
 
-inline sdk::ConfigNode scalar(std::string text, int line, int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::scalar;
-  n.scalar = std::move(text);
-  n.mark = {line, column};
-  return n;
-}
-
-inline sdk::ConfigNode map(std::vector<std::pair<std::string, sdk::ConfigNode>> entries, int line,
-                           int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::map;
-  n.entries = std::move(entries);
-  n.mark = {line, column};
-  return n;
-}
-
-inline sdk::ConfigNode sequence(std::vector<sdk::ConfigNode> items, int line, int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::sequence;
-  n.items = std::move(items);
-  n.mark = {line, column};
-  return n;
-}
+using testing::map;
+using testing::scalar;
+using testing::sequence;
 
 }  // namespace crosscut::bus_test

@@ -18,15 +18,7 @@ using bus_test::map;
 using bus_test::scalar;
 using bus_test::sequence;
 using std::chrono_literals::operator""s;
-
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sdk::ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::config_error;
 
 const auto kFile = std::make_shared<const std::string>("crosscut.yaml");
 

@@ -2,43 +2,17 @@
 #include <gtest/gtest.h>
 
 #include "crosscut/errors.hpp"
+#include "support/config_nodes.hpp"
 
 namespace crosscut {
 namespace {
 
+using testing::config_error;
+using testing::map;
+using testing::scalar;
+using testing::sequence;
+
 const auto kFile = std::make_shared<const std::string>("crosscut.yaml");
-
-sdk::ConfigNode scalar(std::string text, int line, int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::scalar;
-  n.scalar = std::move(text);
-  n.mark = {line, column};
-  return n;
-}
-sdk::ConfigNode map(std::vector<std::pair<std::string, sdk::ConfigNode>> entries, int line,
-                    int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::map;
-  n.entries = std::move(entries);
-  n.mark = {line, column};
-  return n;
-}
-sdk::ConfigNode sequence(std::vector<sdk::ConfigNode> items, int line, int column) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::sequence;
-  n.items = std::move(items);
-  n.mark = {line, column};
-  return n;
-}
-
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sdk::ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(ErrorsConfig, ParsesSinkTopicAndTimezone) {
   auto node = map({{"sink", scalar("kafka-main", 2, 9)},
@@ -70,18 +44,6 @@ TEST(ErrorsConfig, BadTimezoneNamesItsPosition) {
   EXPECT_EQ(config_error([&] { parse_errors_options(sdk::ConfigView(&node, kFile, "errors")); }),
             "crosscut.yaml:4:13: errors.timezone: expected a UTC offset such as +09:00, -05:30 "
             "or Z, got 'KST'");
-}
-
-TEST(ErrorsConfig, UtcOffsets) {
-  EXPECT_EQ(parse_utc_offset("+09:00")->count(), 540);
-  EXPECT_EQ(parse_utc_offset("-05:30")->count(), -330);
-  EXPECT_EQ(parse_utc_offset("+0930")->count(), 570);
-  EXPECT_EQ(parse_utc_offset("+09")->count(), 540);
-  EXPECT_EQ(parse_utc_offset("Z")->count(), 0);
-  EXPECT_FALSE(parse_utc_offset("+19:00"));
-  EXPECT_FALSE(parse_utc_offset("+09:60"));
-  EXPECT_FALSE(parse_utc_offset("09:00"));
-  EXPECT_FALSE(parse_utc_offset(""));
 }
 
 TEST(ErrorsConfig, RuleItemsAreClassified) {

@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -81,5 +82,36 @@ inline std::vector<std::string> member_names(const rapidjson::Value& object) {
 inline sdk::Target upbit() {
   return {"upbit", "korea", "ticker"};
 }
+
+// What every dispatcher test builds: a dispatcher on a manual clock that publishes to a
+// MemorySink and logs to a CapturingLogger. Tests derive from it to add what they inspect.
+struct DispatcherHarness {
+  struct Setup {
+    std::vector<const sdk::ExceptionRule*> rules{};
+    BreakerRecorder breaker{};
+    ErrorsOptions options = with_sink("sink");
+    sdk::EventBus* bus = nullptr;
+    ServiceInfo service{"svc", "host", 1};
+  };
+
+  explicit DispatcherHarness(Setup setup, std::int64_t epoch_ms = 1'737'619'200'000)
+      : clock(epoch_ms) {
+    dispatcher = std::make_unique<ErrorDispatcher>(
+        std::move(setup.options),
+        DispatcherParts{log, clock, std::move(setup.rules), &sink, setup.bus,
+                        std::move(setup.breaker), std::move(setup.service)});
+  }
+
+  static ErrorsOptions with_sink(std::string name) {
+    ErrorsOptions o;
+    o.sink = std::move(name);
+    return o;
+  }
+
+  testing::CapturingLogger log{"errors"};
+  testing::ManualClock clock;
+  MemorySink sink;
+  std::unique_ptr<ErrorDispatcher> dispatcher;
+};
 
 }  // namespace crosscut::errors_test

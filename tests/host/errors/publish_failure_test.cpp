@@ -9,24 +9,14 @@ namespace {
 using errors_test::MemorySink;
 using errors_test::upbit;
 
-struct Fixture {
-  Fixture() {
-    ErrorsOptions options;
-    options.sink = "kafka-main";
-    dispatcher = std::make_unique<ErrorDispatcher>(
-        options,
-        DispatcherParts{log, clock, {}, &sink, nullptr, {}, ServiceInfo{"svc", "host", 1}});
-  }
+struct Fixture : errors_test::DispatcherHarness {
+  Fixture() : DispatcherHarness({.options = with_sink("kafka-main")}) {}
   int logged_failures() {
     int n = 0;
     for (const auto& r : log.records())
       if (r.message == "error report not published") ++n;
     return n;
   }
-  testing::CapturingLogger log{"errors"};
-  testing::ManualClock clock;
-  MemorySink sink;
-  std::unique_ptr<ErrorDispatcher> dispatcher;
 };
 
 TEST(ErrorPublishFailure, RefusedRecordIsLoggedAndCounted) {

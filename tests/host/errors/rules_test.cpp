@@ -15,23 +15,16 @@ using errors_test::parse;
 using errors_test::upbit;
 using std::chrono_literals::operator""s;
 
-struct Fixture {
-  explicit Fixture(std::vector<const sdk::ExceptionRule*> rules, sdk::EventBus* bus = nullptr) {
-    ErrorsOptions options;
-    options.sink = "sink";
-    dispatcher = std::make_unique<ErrorDispatcher>(
-        options, DispatcherParts{log, clock, std::move(rules), &sink, bus,
-                                 [this](const std::string& key) {
-                                   tripped.push_back(key);
-                                   return std::optional(sdk::BreakerState::closed);
-                                 },
-                                 ServiceInfo{"svc", "host", 1}});
-  }
-  testing::CapturingLogger log{"errors"};
-  testing::ManualClock clock;
-  MemorySink sink;
+struct Fixture : errors_test::DispatcherHarness {
+  explicit Fixture(std::vector<const sdk::ExceptionRule*> rules, sdk::EventBus* bus = nullptr)
+      : DispatcherHarness({.rules = std::move(rules),
+                           .breaker =
+                               [this](const std::string& key) {
+                                 tripped.push_back(key);
+                                 return std::optional(sdk::BreakerState::closed);
+                               },
+                           .bus = bus}) {}
   std::vector<std::string> tripped;
-  std::unique_ptr<ErrorDispatcher> dispatcher;
 };
 
 sdk::Decision decision_kind(std::string kind) {

@@ -23,14 +23,8 @@ LambdaRule suppress_rule(std::chrono::milliseconds period) {
   });
 }
 
-struct Fixture {
-  explicit Fixture(const sdk::ExceptionRule& rule) {
-    ErrorsOptions options;
-    options.sink = "sink";
-    dispatcher = std::make_unique<ErrorDispatcher>(
-        options,
-        DispatcherParts{log, clock, {&rule}, &sink, nullptr, {}, ServiceInfo{"svc", "host", 1}});
-  }
+struct Fixture : errors_test::DispatcherHarness {
+  explicit Fixture(const sdk::ExceptionRule& rule) : DispatcherHarness({.rules = {&rule}}) {}
   std::vector<std::pair<std::string, std::int64_t>> published() {
     std::vector<std::pair<std::string, std::int64_t>> out;
     for (const auto& r : sink.records()) {
@@ -39,10 +33,6 @@ struct Fixture {
     }
     return out;
   }
-  testing::CapturingLogger log{"errors"};
-  testing::ManualClock clock;
-  MemorySink sink;
-  std::unique_ptr<ErrorDispatcher> dispatcher;
 };
 
 TEST(ErrorSuppression, LatestHeldErrorIsPublishedWhenThePeriodEnds) {

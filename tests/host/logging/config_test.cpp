@@ -67,17 +67,6 @@ TEST(LogConfig, ErrorsNamePositionKeyAndProblem) {
   EXPECT_NE(e.find("logging.queue.overflow"), std::string::npos) << e;
 }
 
-TEST(LogConfig, UtcOffsets) {
-  using logging::parse_utc_offset;
-  EXPECT_EQ(parse_utc_offset("+09:00"), std::chrono::minutes(540));
-  EXPECT_EQ(parse_utc_offset("-05:30"), std::chrono::minutes(-330));
-  EXPECT_EQ(parse_utc_offset("+0900"), std::chrono::minutes(540));
-  EXPECT_EQ(parse_utc_offset("Z"), std::chrono::minutes(0));
-  EXPECT_TRUE(parse_utc_offset("local").has_value());
-  for (auto bad : {"", "9", "+9:00", "+09:60", "+15:00", "09:00", "+09-00"})
-    EXPECT_FALSE(parse_utc_offset(bad).has_value()) << bad;
-}
-
 TEST(LogConfig, SchemaDeclaresEveryKey) {
   const auto schema = logging::logging_schema();
   std::vector<std::string> keys;

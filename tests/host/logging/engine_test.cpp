@@ -123,7 +123,7 @@ TEST(LogEngine, ExceptionOverloadWalksNestedExceptions) {
                "crosscut::testing::(anonymous namespace)::VendorError");
   EXPECT_STREQ(ex["nested"][0]["message"].GetString(), "connection refused");
   ASSERT_TRUE(parse_json_line(records[1].json, doc));
-  EXPECT_STREQ(doc["extra"]["exception"]["type"].GetString(), "unknown");
+  EXPECT_STREQ(doc["extra"]["exception"]["type"].GetString(), "int");
 }
 
 TEST(LogEngine, SdkLoggerSharesTheNamedLogger) {

@@ -1,10 +1,10 @@
-#include "logging/utf8_sanitize.hpp"
+#include "core/utf8_sanitize.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace crosscut::logging {
+namespace crosscut::core {
 namespace {
 
 const std::string kFFFD = "\xEF\xBF\xBD";
@@ -48,4 +48,4 @@ TEST(Utf8Sanitize, OutputIsAlwaysValid) {
 }
 
 }  // namespace
-}  // namespace crosscut::logging
+}  // namespace crosscut::core

@@ -3,26 +3,19 @@
 
 #include "crosscut/counter.hpp"
 #include "metrics/metrics_options.hpp"
+#include "support/config_nodes.hpp"
 
 namespace crosscut::testing {
 namespace {
 
 using metrics::parse_metrics_options;
 
-sdk::ConfigNode scalar(std::string text, int line) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::scalar;
-  n.scalar = std::move(text);
-  n.mark = {line, 3};
-  return n;
-}
-
 sdk::ConfigNode section(std::vector<std::pair<std::string, std::string>> entries) {
   sdk::ConfigNode n;
   n.kind = sdk::ConfigNode::Kind::map;
   n.mark = {10, 1};
   int line = 11;
-  for (auto& [k, v] : entries) n.entries.emplace_back(k, scalar(v, line++));
+  for (auto& [k, v] : entries) n.entries.emplace_back(k, scalar(v, line++, 3));
   return n;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "console_log/console_log_sink.hpp"
+#include "support/config_nodes.hpp"
 #include "support/test_host.hpp"
 
 extern "C" const crosscut_plugin_info* crosscut_plugin_entry();
@@ -74,13 +75,6 @@ TEST(ConsoleLogSink, FailedWritesAreCountedNotThrown) {
   Record rec;
   for (int i = 0; i < 3; ++i) sink.write(rec.get());
   EXPECT_EQ(sink.failures(), 3u);
-}
-
-sdk::ConfigNode scalar(std::string s) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::scalar;
-  n.scalar = std::move(s);
-  return n;
 }
 
 TEST(ConsoleLogPlugin, DescriptorAndFactory) {

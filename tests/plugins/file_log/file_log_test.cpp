@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "file_log/rotating_file_sink.hpp"
+#include "support/config_nodes.hpp"
 #include "support/test_host.hpp"
 
 extern "C" const crosscut_plugin_info* crosscut_plugin_entry();
@@ -145,13 +146,6 @@ TEST(RotatingFileSink, PathThatBecomesUnwritableIsCounted) {
   sink.flush();
   EXPECT_EQ(sink.failures(), 3u);
   EXPECT_EQ(lines_of(sub + "/app.log").size(), 1u);
-}
-
-sdk::ConfigNode scalar(std::string s) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::scalar;
-  n.scalar = std::move(s);
-  return n;
 }
 
 TEST(FileLogPlugin, FactoryReadsOptions) {

@@ -39,6 +39,19 @@ unsigned thread_count() {
   return std::max(8u, 2 * std::thread::hardware_concurrency());
 }
 
+// Runs body(i) for i in [0, threads) on as many threads, released together; returns when all
+// have finished.
+template <class Body>
+void race(unsigned threads, Body body) {
+  std::latch start(threads);
+  std::vector<std::jthread> workers;
+  for (unsigned i = 0; i < threads; ++i)
+    workers.emplace_back([&, i] {
+      start.arrive_and_wait();
+      body(i);
+    });
+}
+
 TEST(MemoryBreakerConcurrency, HalfOpenGrantsExactlyMaxCallsPermitsToRacingThreads) {
   crosscut::testing::ManualClock clock;
   MemoryBreakerBackend backend(clock);
@@ -53,24 +66,18 @@ TEST(MemoryBreakerConcurrency, HalfOpenGrantsExactlyMaxCallsPermitsToRacingThrea
     std::atomic<unsigned> granted{0};
     std::atomic<unsigned> to_half_open{0};
     std::atomic<unsigned> other_transitions{0};
-    std::latch start(threads);
-    std::vector<std::jthread> workers;
-    for (unsigned i = 0; i < threads; ++i) {
-      workers.emplace_back([&] {
-        start.arrive_and_wait();
-        for (int attempt = 0; attempt < 3; ++attempt) {
-          auto r = backend.apply("hot", BreakerOp::acquire, p, t + 1000 + attempt);
-          if (r.allowed) granted.fetch_add(1);
-          if (r.transition) {
-            if (r.transition->to == BreakerState::half_open)
-              to_half_open.fetch_add(1);
-            else
-              other_transitions.fetch_add(1);
-          }
+    race(threads, [&](unsigned) {
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        auto r = backend.apply("hot", BreakerOp::acquire, p, t + 1000 + attempt);
+        if (r.allowed) granted.fetch_add(1);
+        if (r.transition) {
+          if (r.transition->to == BreakerState::half_open)
+            to_half_open.fetch_add(1);
+          else
+            other_transitions.fetch_add(1);
         }
-      });
-    }
-    workers.clear();
+      }
+    });
     EXPECT_EQ(granted.load(), p.half_open_max_calls) << "round " << round;
     EXPECT_EQ(to_half_open.load(), 1u) << "round " << round;
     EXPECT_EQ(other_transitions.load(), 0u) << "round " << round;
@@ -88,24 +95,17 @@ TEST(MemoryBreakerConcurrency, ManyThreadsFailingAtOnceOpenTheBreakerExactlyOnce
     backend.apply("hot", BreakerOp::reset, p, t);
     std::atomic<unsigned> opened{0};
     std::atomic<unsigned> other_transitions{0};
-    std::latch start(threads);
-    std::vector<std::jthread> workers;
-    for (unsigned i = 0; i < threads; ++i) {
-      workers.emplace_back([&] {
-        start.arrive_and_wait();
-        for (int n = 0; n < 10; ++n) {
-          auto r = backend.apply("hot", BreakerOp::failure, p, t);
-          if (!r.transition) continue;
-          if (r.transition->from == BreakerState::closed &&
-              r.transition->to == BreakerState::open &&
-              r.transition->reason == TransitionReason::failure_threshold)
-            opened.fetch_add(1);
-          else
-            other_transitions.fetch_add(1);
-        }
-      });
-    }
-    workers.clear();
+    race(threads, [&](unsigned) {
+      for (int n = 0; n < 10; ++n) {
+        auto r = backend.apply("hot", BreakerOp::failure, p, t);
+        if (!r.transition) continue;
+        if (r.transition->from == BreakerState::closed && r.transition->to == BreakerState::open &&
+            r.transition->reason == TransitionReason::failure_threshold)
+          opened.fetch_add(1);
+        else
+          other_transitions.fetch_add(1);
+      }
+    });
     EXPECT_EQ(opened.load(), 1u) << "round " << round;
     EXPECT_EQ(other_transitions.load(), 0u) << "round " << round;
     auto s = backend.apply("hot", BreakerOp::state, p, t);
@@ -121,27 +121,20 @@ TEST(MemoryBreakerConcurrency, ManyKeysInParallelKeepTheirOwnState) {
   const unsigned threads = thread_count();
   constexpr int kKeysPerThread = 200;
   std::atomic<unsigned> wrong{0};
-  std::latch start(threads);
-  {
-    std::vector<std::jthread> workers;
-    for (unsigned i = 0; i < threads; ++i) {
-      workers.emplace_back([&, i] {
-        start.arrive_and_wait();
-        for (int k = 0; k < kKeysPerThread; ++k) {
-          const std::string key = "t" + std::to_string(i) + "/k" + std::to_string(k);
-          // Keys with an odd index are opened, the others only see successes: every thread
-          // works on every shard at once.
-          const int failures = (k % 2) ? 3 : 2;
-          for (int f = 0; f < failures; ++f) backend.apply(key, BreakerOp::failure, p, 100 + f);
-          backend.apply(key, BreakerOp::success, p, 110);
-          auto r = backend.apply(key, BreakerOp::acquire, p, 120);
-          const bool should_be_open = (k % 2) != 0;
-          if (r.allowed == should_be_open) wrong.fetch_add(1);
-          if (r.failures != static_cast<std::uint32_t>(failures)) wrong.fetch_add(1);
-        }
-      });
+  race(threads, [&](unsigned i) {
+    for (int k = 0; k < kKeysPerThread; ++k) {
+      const std::string key = "t" + std::to_string(i) + "/k" + std::to_string(k);
+      // Keys with an odd index are opened, the others only see successes: every thread
+      // works on every shard at once.
+      const int failures = (k % 2) ? 3 : 2;
+      for (int f = 0; f < failures; ++f) backend.apply(key, BreakerOp::failure, p, 100 + f);
+      backend.apply(key, BreakerOp::success, p, 110);
+      auto r = backend.apply(key, BreakerOp::acquire, p, 120);
+      const bool should_be_open = (k % 2) != 0;
+      if (r.allowed == should_be_open) wrong.fetch_add(1);
+      if (r.failures != static_cast<std::uint32_t>(failures)) wrong.fetch_add(1);
     }
-  }
+  });
   EXPECT_EQ(wrong.load(), 0u);
   auto keys = backend.keys();
   EXPECT_EQ(keys.size(), std::size_t{threads} * kKeysPerThread);
@@ -154,24 +147,17 @@ TEST(MemoryBreakerConcurrency, ReadersAndWritersOnSharedKeysStayConsistent) {
   const auto p = policy(1'000'000, 1, 1);  // never opens: every failure stays counted
   const unsigned threads = thread_count();
   constexpr int kOps = 2000;
-  std::latch start(threads + 1);
-  {
-    std::vector<std::jthread> workers;
-    for (unsigned i = 0; i < threads; ++i) {
-      workers.emplace_back([&, i] {
-        start.arrive_and_wait();
-        for (int n = 0; n < kOps; ++n) {
-          const std::string key = "shared/" + std::to_string(n % 16);
-          backend.apply(key, BreakerOp::acquire, p, 1000);
-          backend.apply(key, i % 2 ? BreakerOp::failure : BreakerOp::success, p, 1000);
-        }
-      });
-    }
-    workers.emplace_back([&] {
-      start.arrive_and_wait();
+  race(threads + 1, [&](unsigned i) {
+    if (i == threads) {  // one reader listing the keys meanwhile
       for (int n = 0; n < 200; ++n) (void)backend.keys();
-    });
-  }
+      return;
+    }
+    for (int n = 0; n < kOps; ++n) {
+      const std::string key = "shared/" + std::to_string(n % 16);
+      backend.apply(key, BreakerOp::acquire, p, 1000);
+      backend.apply(key, i % 2 ? BreakerOp::failure : BreakerOp::success, p, 1000);
+    }
+  });
   std::uint64_t total = 0;
   for (int k = 0; k < 16; ++k)
     total += backend.apply("shared/" + std::to_string(k), BreakerOp::state, p, 1000).failures;

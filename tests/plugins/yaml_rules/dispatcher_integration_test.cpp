@@ -2,29 +2,17 @@
 #include <gtest/gtest.h>
 
 #include "crosscut/errors.hpp"
-#include "yaml_rules/declarative_rule.hpp"
 #include "host/errors/errors_test_support.hpp"
+#include "support/config_nodes.hpp"
+#include "yaml_rules/declarative_rule.hpp"
 
 namespace crosscut::yaml_rules {
 namespace {
 
 using errors_test::MemorySink;
 using errors_test::parse;
-
-sdk::ConfigNode scalar(std::string text) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::scalar;
-  n.scalar = std::move(text);
-  n.mark = {1, 1};
-  return n;
-}
-sdk::ConfigNode map(std::vector<std::pair<std::string, sdk::ConfigNode>> entries) {
-  sdk::ConfigNode n;
-  n.kind = sdk::ConfigNode::Kind::map;
-  n.entries = std::move(entries);
-  n.mark = {1, 1};
-  return n;
-}
+using testing::map;
+using testing::scalar;
 
 TEST(DeclarativeRulesInDispatcher, RateLimitedExampleFromTheDesign) {
   const auto file = std::make_shared<const std::string>("crosscut.yaml");

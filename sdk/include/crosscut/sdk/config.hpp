@@ -40,8 +40,8 @@ struct ConfigNode {
   bool is_default = false;  // filled in from a schema default, not written by the user
   bool secret = false;      // marked by the schema: redacted when the configuration is printed
   Mark mark;
-  Mark key_mark;  // for a map entry's value: where its key was written
-  std::vector<ConfigNode> items;                            // sequence
+  Mark key_mark;                  // for a map entry's value: where its key was written
+  std::vector<ConfigNode> items;  // sequence
   std::vector<std::pair<std::string, ConfigNode>> entries;  // map
 
   const ConfigNode* find(std::string_view key) const {
@@ -84,6 +84,17 @@ struct OptionSpec {
   bool positive = false;               // duration/size/number: must be > 0
   std::vector<OptionSpec> children{};  // object / object_list members
 };
+
+// The common case in one call; set the other members on the result.
+inline OptionSpec option(std::string key, OptionType type, std::string default_value,
+                         std::string description) {
+  OptionSpec spec;
+  spec.key = std::move(key);
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.description = std::move(description);
+  return spec;
+}
 
 using ConfigSchema = std::vector<OptionSpec>;
 

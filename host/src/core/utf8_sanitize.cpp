@@ -1,8 +1,8 @@
-#include "logging/utf8_sanitize.hpp"
+#include "core/utf8_sanitize.hpp"
 
 #include <cstdint>
 
-namespace crosscut::logging {
+namespace crosscut::core {
 namespace {
 
 // Length of the well-formed sequence starting at s[i], or 0 when it is invalid
@@ -110,4 +110,4 @@ void sanitize_utf8(std::string& s) {
   s.swap(out);
 }
 
-}  // namespace crosscut::logging
+}  // namespace crosscut::core

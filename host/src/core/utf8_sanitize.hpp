@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace crosscut::logging {
+namespace crosscut::core {
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF).
 bool is_valid_utf8(std::string_view s) noexcept;
@@ -16,4 +16,4 @@ void append_sanitized_utf8(std::string& out, std::string_view s);
 // Replaces `s` by its sanitized form; does nothing (and allocates nothing) when valid.
 void sanitize_utf8(std::string& s);
 
-}  // namespace crosscut::logging
+}  // namespace crosscut::core

@@ -1,3 +1,5 @@
+#include "core/exception_description.hpp"
+
 #include <cxxabi.h>
 
 #include <cstdlib>
@@ -6,9 +8,7 @@
 #include <typeinfo>
 #include <unordered_map>
 
-#include "crosscut/errors.hpp"
-
-namespace crosscut {
+namespace crosscut::core {
 namespace {
 
 constexpr int kMaxNestedDepth = 16;
@@ -63,28 +63,36 @@ void append_causes(const std::exception& e, std::vector<sdk::ExceptionInfo>& out
 
 }  // namespace
 
-sdk::ExceptionInfo describe_exception(const std::exception& e) {
-  sdk::ExceptionInfo info;
-  info.type = type_name(typeid(e));
-  const char* what = e.what();
-  info.message = what ? what : "";
-  append_causes(e, info.nested, 0);
-  return info;
-}
-
-sdk::ExceptionInfo describe_exception(std::exception_ptr e) {
-  if (!e) return {"unknown", "", {}};
+sdk::ExceptionInfo describe_exception(const std::exception& e) noexcept {
   try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return describe_exception(ex);
-  } catch (const char* text) {
-    return {"const char*", text ? text : "", {}};
-  } catch (const std::string& text) {
-    return {"std::string", text, {}};
+    sdk::ExceptionInfo info;
+    info.type = type_name(typeid(e));
+    const char* what = e.what();
+    info.message = what ? what : "";
+    append_causes(e, info.nested, 0);
+    return info;
   } catch (...) {
-    return {current_exception_type(), "", {}};
+    return {"unknown", "", {}};
   }
 }
 
-}  // namespace crosscut
+sdk::ExceptionInfo describe_exception(const std::exception_ptr& e) noexcept {
+  if (!e) return {"unknown", "", {}};
+  try {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      return describe_exception(ex);
+    } catch (const char* text) {
+      return {"const char*", text ? text : "", {}};
+    } catch (const std::string& text) {
+      return {"std::string", text, {}};
+    } catch (...) {
+      return {current_exception_type(), "", {}};
+    }
+  } catch (...) {  // copying the message or the type name ran out of memory
+    return {"unknown", "", {}};
+  }
+}
+
+}  // namespace crosscut::core
