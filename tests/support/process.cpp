@@ -23,14 +23,7 @@ void set_nonblocking(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-}  // namespace
-
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
-                          const std::map<std::string, std::string>& env) {
-  int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
-    throw std::runtime_error("pipe failed");
-
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e; ++e) {
     std::string kv(*e);
@@ -43,8 +36,20 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     else
       merged[k] = v;
   }
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+  return out;
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
+                          const std::map<std::string, std::string>& env) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+
+  auto env_strings = merged_environment(env);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -132,27 +137,6 @@ ProcessResult run_crosscut(const std::vector<std::string>& args, const std::stri
   return run_process(argv, input, env);
 }
 
-namespace {
-
-std::vector<std::string> merged_environment(const std::map<std::string, std::string>& env) {
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : env) {
-    if (v.empty())
-      merged.erase(k);
-    else
-      merged[k] = v;
-  }
-  std::vector<std::string> out;
-  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
-  return out;
-}
-
-}  // namespace
 
 RunningProcess::RunningProcess(const std::vector<std::string>& argv,
                                const std::map<std::string, std::string>& env) {
