@@ -137,7 +137,6 @@ ProcessResult run_crosscut(const std::vector<std::string>& args, const std::stri
   return run_process(argv, input, env);
 }
 
-
 RunningProcess::RunningProcess(const std::vector<std::string>& argv,
                                const std::map<std::string, std::string>& env) {
   int in[2], out[2], err[2];
