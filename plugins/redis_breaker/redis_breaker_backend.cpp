@@ -26,9 +26,7 @@ BreakerState state_from(long long v) {
 }  // namespace
 
 RedisBreakerBackend::RedisBreakerBackend(RedisBreakerOptions options, sdk::HostContext& host)
-    : options_(std::move(options)),
-      host_(host),
-      log_(host.logger("redis_breaker", "app")) {
+    : options_(std::move(options)), host_(host), log_(host.logger("redis_breaker", "app")) {
   for (std::size_t i = 0; i < options_.connections; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->conn = std::make_unique<RedisConnection>(options_.address, options_.command_timeout);
@@ -47,7 +45,8 @@ RedisBreakerBackend::RedisBreakerBackend(RedisBreakerOptions options, sdk::HostC
 
 RedisBreakerBackend::~RedisBreakerBackend() = default;
 
-std::pair<std::string, std::string> RedisBreakerBackend::redis_keys(std::string_view resource) const {
+std::pair<std::string, std::string> RedisBreakerBackend::redis_keys(
+    std::string_view resource) const {
   std::string base = options_.key_prefix + ":{" + std::string(resource) + "}:";
   return {base + "s", base + "f"};
 }
@@ -69,7 +68,8 @@ void RedisBreakerBackend::outage_started(const std::string& why) {
   e.info.type = "RedisUnavailable";
   e.info.message = why;
   e.target = {"redis", "", "breaker"};
-  e.context = sdk::Value::object({{"redis", options_.address.describe()}, {"on_unavailable", policy}});
+  e.context =
+      sdk::Value::object({{"redis", options_.address.describe()}, {"on_unavailable", policy}});
   e.timestamp = host_.clock().now();
   host_.report_error(std::move(e));
 }
@@ -91,7 +91,8 @@ bool RedisBreakerBackend::connect(Slot& slot, std::string& failure) {
   }
   ConnectionFailure cf;
   Reply loaded;
-  if (slot.conn->ensure_connected(cf) && slot.conn->command({"SCRIPT", "LOAD", kBreakerScript}, loaded, cf) &&
+  if (slot.conn->ensure_connected(cf) &&
+      slot.conn->command({"SCRIPT", "LOAD", kBreakerScript}, loaded, cf) &&
       loaded.type == Reply::Type::string) {
     slot.sha = loaded.str;
     slot.backoff = std::chrono::milliseconds(0);
@@ -139,7 +140,8 @@ bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args,
   return true;
 }
 
-bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply& reply, std::string& failure) {
+bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply& reply,
+                                     std::string& failure) {
   Slot& slot = slot_for_this_thread();
   std::lock_guard lock(slot.mu);
   return eval(slot, args, reply, failure);
@@ -183,7 +185,9 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
   auto [hash_key, zset_key] = redis_keys(key);
   std::optional<std::int64_t> now = now_ms;
   if (!now && !options_.use_server_time)
-    now = std::chrono::duration_cast<std::chrono::milliseconds>(host_.clock().now().time_since_epoch()).count();
+    now = std::chrono::duration_cast<std::chrono::milliseconds>(
+              host_.clock().now().time_since_epoch())
+              .count();
   auto ttl = std::max({options_.key_ttl, policy.sliding_window * 2, policy.timeout * 2});
   std::vector<std::string> args{hash_key,
                                 zset_key,
@@ -234,7 +238,8 @@ std::vector<std::string> RedisBreakerBackend::keys() {
   std::string pattern = options_.key_prefix + ":{*}:s";
   do {
     Reply reply;
-    if (!slot.conn->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}, reply, cf)) return out;
+    if (!slot.conn->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}, reply, cf))
+      return out;
     if (reply.type != Reply::Type::array || reply.elements.size() != 2) return out;
     cursor = reply.elements[0].str;
     for (const auto& k : reply.elements[1].elements) {

@@ -36,7 +36,8 @@ class RedisBreakerBackend : public sdk::BreakerBackend {
   RedisBreakerBackend(RedisBreakerOptions options, sdk::HostContext& host);
   ~RedisBreakerBackend() override;
 
-  sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op, const sdk::BreakerPolicy& policy,
+  sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op,
+                           const sdk::BreakerPolicy& policy,
                            std::optional<std::int64_t> now_ms) override;
   std::vector<std::string> keys() override;
 
@@ -58,8 +59,8 @@ class RedisBreakerBackend : public sdk::BreakerBackend {
   bool run_script(const std::vector<std::string>& args, Reply& reply, std::string& failure);
   bool connect(Slot& slot, std::string& failure);
   bool eval(Slot& slot, const std::vector<std::string>& args, Reply& reply, std::string& failure);
-  sdk::BreakerResult fallback(std::string_view key, sdk::BreakerOp op, const sdk::BreakerPolicy& policy,
-                              std::optional<std::int64_t> now_ms);
+  sdk::BreakerResult fallback(std::string_view key, sdk::BreakerOp op,
+                              const sdk::BreakerPolicy& policy, std::optional<std::int64_t> now_ms);
   void outage_started(const std::string& why);
   void outage_ended();
   Slot& slot_for_this_thread();

@@ -34,7 +34,8 @@ Reply copy_reply(const redisReply* r) {
       break;
     case REDIS_REPLY_ARRAY:
       out.type = Reply::Type::array;
-      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy_reply(r->element[i]));
+      for (std::size_t i = 0; i < r->elements; ++i)
+        out.elements.push_back(copy_reply(r->element[i]));
       break;
     default:
       out.type = Reply::Type::nil;
@@ -47,7 +48,9 @@ Reply copy_reply(const redisReply* r) {
 RedisConnection::RedisConnection(RedisAddress address, std::chrono::milliseconds timeout)
     : address_(std::move(address)), timeout_(timeout) {}
 
-RedisConnection::~RedisConnection() { close(); }
+RedisConnection::~RedisConnection() {
+  close();
+}
 
 void RedisConnection::close() {
   if (ctx_) redisFree(ctx_);
@@ -94,7 +97,8 @@ bool RedisConnection::ensure_connected(ConnectionFailure& failure) {
   // A cheap check that the peer speaks Redis at all (a wrong port may hold another server).
   if (!setup({"PING"}, "PING")) return false;
   if (reply.type != Reply::Type::status || reply.str != "PONG") {
-    failure.message = "unexpected PING reply from " + address_.describe() + " (not a Redis server?)";
+    failure.message =
+        "unexpected PING reply from " + address_.describe() + " (not a Redis server?)";
     close();
     return false;
   }
@@ -118,7 +122,8 @@ bool RedisConnection::command(const std::vector<std::string_view>& args, Reply& 
   auto* r = static_cast<redisReply*>(
       redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
   if (!r) {
-    failure.message = std::string(ctx_->errstr[0] ? ctx_->errstr : "no reply") + " (" + address_.describe() + ")";
+    failure.message =
+        std::string(ctx_->errstr[0] ? ctx_->errstr : "no reply") + " (" + address_.describe() + ")";
     if (ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
       failure.message = "command timed out after " + std::to_string(timeout_.count()) + " ms (" +
                         address_.describe() + ")";

@@ -20,7 +20,7 @@ namespace crosscut::redis {
 struct Reply {
   enum class Type { nil, string, integer, array, status, error };
   Type type = Type::nil;
-  std::string str;            // string, status, error
+  std::string str;  // string, status, error
   long long integer = 0;
   std::vector<Reply> elements;
 

@@ -8,11 +8,11 @@
 namespace crosscut::redis {
 
 struct RedisAddress {
-  std::string host;         // empty for a unix socket
+  std::string host;  // empty for a unix socket
   int port = 6379;
-  std::string unix_path;    // set for unix:// addresses
-  std::string user;         // ACL user ("" = default user)
-  std::string password;     // "" = no AUTH
+  std::string unix_path;  // set for unix:// addresses
+  std::string user;       // ACL user ("" = default user)
+  std::string password;   // "" = no AUTH
   int db = 0;
 
   // "host:port" or the socket path, for messages (never the password).

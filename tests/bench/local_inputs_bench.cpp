@@ -9,9 +9,9 @@
 #include <stop_token>
 #include <string>
 
-#include "peer_ratio_reporter.hpp"
 #include "crosscut/sdk/input.hpp"
 #include "local_inputs/file_input.hpp"
+#include "peer_ratio_reporter.hpp"
 #include "support/process.hpp"
 
 namespace {

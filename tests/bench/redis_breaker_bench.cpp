@@ -41,7 +41,8 @@ void command(redisContext* c, const std::vector<std::string>& args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
   if (!r) throw std::runtime_error("redis command failed");
   freeReplyObject(r);
 }
@@ -51,7 +52,8 @@ void ours(benchmark::State& state) {
   crosscut::testing::TestHost host;
   std::string err;
   crosscut::redis::RedisBreakerOptions o;
-  o.address = *crosscut::redis::parse_redis_url("redis://127.0.0.1:" + std::to_string(server().port()), err);
+  o.address = *crosscut::redis::parse_redis_url(
+      "redis://127.0.0.1:" + std::to_string(server().port()), err);
   o.use_server_time = false;
   o.connections = 1;
   crosscut::redis::RedisBreakerBackend backend(o, host);
@@ -70,7 +72,8 @@ void seed(benchmark::State& state) {
   std::int64_t seq = 0;
   for (auto _ : state) {
     ++now;
-    command(c, {"ZADD", "bench:seed:f", std::to_string(now), std::to_string(now) + ":" + std::to_string(++seq)});
+    command(c, {"ZADD", "bench:seed:f", std::to_string(now),
+                std::to_string(now) + ":" + std::to_string(++seq)});
     command(c, {"ZREMRANGEBYSCORE", "bench:seed:f", "-inf", std::to_string(now - 1000)});
     command(c, {"ZCARD", "bench:seed:f"});
     command(c, {"GET", "bench:seed:state"});
@@ -82,16 +85,18 @@ void seed(benchmark::State& state) {
 // The same script called directly: what one round trip costs without our client code.
 void raw_evalsha(benchmark::State& state) {
   redisContext* c = connect();
-  auto* loaded = static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", crosscut::redis::kBreakerScript));
+  auto* loaded =
+      static_cast<redisReply*>(redisCommand(c, "SCRIPT LOAD %s", crosscut::redis::kBreakerScript));
   std::string sha(loaded->str, loaded->len);
   freeReplyObject(loaded);
   auto p = policy();
   std::int64_t now = 1'000'000;
   for (auto _ : state) {
-    command(c, {"EVALSHA", sha, "2", "bench:{raw}:s", "bench:{raw}:f", "failure", std::to_string(++now),
-                std::to_string(p.failure_threshold), std::to_string(p.success_threshold),
-                std::to_string(p.timeout.count()), std::to_string(p.half_open_max_calls),
-                std::to_string(p.sliding_window.count()), "86400000"});
+    command(
+        c, {"EVALSHA", sha, "2", "bench:{raw}:s", "bench:{raw}:f", "failure", std::to_string(++now),
+            std::to_string(p.failure_threshold), std::to_string(p.success_threshold),
+            std::to_string(p.timeout.count()), std::to_string(p.half_open_max_calls),
+            std::to_string(p.sliding_window.count()), "86400000"});
   }
   state.SetItemsProcessed(state.iterations());
   redisFree(c);
@@ -101,7 +106,12 @@ void raw_evalsha(benchmark::State& state) {
 
 int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("crosscut/record_failure", ours)->MinTime(0.2)->UseRealTime();
-  benchmark::RegisterBenchmark("seed_4_round_trips/record_failure", seed)->MinTime(0.2)->UseRealTime();
-  benchmark::RegisterBenchmark("raw_evalsha/record_failure", raw_evalsha)->MinTime(0.2)->UseRealTime();
-  return crosscut::bench::run_with_ratios(argc, argv, "crosscut", {"seed_4_round_trips", "raw_evalsha"});
+  benchmark::RegisterBenchmark("seed_4_round_trips/record_failure", seed)
+      ->MinTime(0.2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("raw_evalsha/record_failure", raw_evalsha)
+      ->MinTime(0.2)
+      ->UseRealTime();
+  return crosscut::bench::run_with_ratios(argc, argv, "crosscut",
+                                          {"seed_4_round_trips", "raw_evalsha"});
 }

@@ -21,11 +21,14 @@ namespace {
 
 std::string render(const redisReply* r) {
   switch (r->type) {
-    case REDIS_REPLY_NIL: return "(nil)";
-    case REDIS_REPLY_INTEGER: return "(integer) " + std::to_string(r->integer);
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_INTEGER:
+      return "(integer) " + std::to_string(r->integer);
     case REDIS_REPLY_STRING:
     case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR: return std::string(r->str, r->len);
+    case REDIS_REPLY_ERROR:
+      return std::string(r->str, r->len);
     case REDIS_REPLY_ARRAY: {
       std::string out = "[";
       for (std::size_t i = 0; i < r->elements; ++i) out += (i ? ", " : "") + render(r->element[i]);
@@ -55,11 +58,14 @@ int free_loopback_port() {
 
 RedisServer::RedisServer() : RedisServer(Options{}) {}
 
-RedisServer::RedisServer(Options options) : options_(std::move(options)), port_(free_loopback_port()) {
+RedisServer::RedisServer(Options options)
+    : options_(std::move(options)), port_(free_loopback_port()) {
   start();
 }
 
-RedisServer::~RedisServer() { kill(); }
+RedisServer::~RedisServer() {
+  kill();
+}
 
 std::string RedisServer::url() const {
   std::string cred = options_.password.empty() ? "" : ":" + options_.password + "@";
@@ -70,9 +76,21 @@ void RedisServer::start() {
   const char* binary = "/usr/bin/redis-server";
   if (!std::filesystem::exists(binary))
     throw std::runtime_error("redis-server is not installed (apt-get install redis-server)");
-  std::vector<std::string> args{binary,          "--port",      std::to_string(port_), "--bind", "127.0.0.1",
-                                "--save",        "",            "--appendonly",        "no",     "--daemonize",
-                                "no",            "--loglevel",  "warning",             "--logfile", "/dev/null"};
+  std::vector<std::string> args{binary,
+                                "--port",
+                                std::to_string(port_),
+                                "--bind",
+                                "127.0.0.1",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                "no",
+                                "--daemonize",
+                                "no",
+                                "--loglevel",
+                                "warning",
+                                "--logfile",
+                                "/dev/null"};
   if (!options_.password.empty()) {
     args.push_back("--requirepass");
     args.push_back(options_.password);
@@ -106,7 +124,8 @@ void RedisServer::start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("redis-server exited at startup (port " + std::to_string(port_) + ")");
+      throw std::runtime_error("redis-server exited at startup (port " + std::to_string(port_) +
+                               ")");
     }
     std::this_thread::yield();
   }
@@ -138,7 +157,8 @@ std::string RedisServer::command(const std::vector<std::string>& args) const {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
   std::string out = r ? render(r) : std::string("(no reply)");
   if (r) freeReplyObject(r);
   redisFree(c);

@@ -12,8 +12,8 @@ namespace crosscut::testing {
 class RedisServer {
  public:
   struct Options {
-    std::string password;      // requirepass, when not empty
-    std::string unix_socket;   // also listen on this socket, when not empty
+    std::string password;     // requirepass, when not empty
+    std::string unix_socket;  // also listen on this socket, when not empty
   };
 
   RedisServer();

@@ -49,8 +49,8 @@ TEST(BreakerSimulate, OpensHalfOpensAndClosesAccordingToTheConfiguredPolicy) {
       "\"acquire\"}\n"
       "{\"t_ms\":60004,\"op\":\"success\"}\n{\"t_ms\":60005,\"op\":\"success\"}\n"
       "{\"t_ms\":60006,\"op\":\"failure\",\"key\":\"x/y/z\"}\n";
-  auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "upbit/korea/ticker"},
-                        trace);
+  auto r =
+      run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "upbit/korea/ticker"}, trace);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = parse_lines(r.out);
   ASSERT_EQ(lines.size(), 9u);
@@ -120,7 +120,8 @@ TEST(VersionCommand, PrintsVersionAndAbis) {
 
 TEST(RunCommand, StopsCleanlyOnSigtermAndSigint) {
   for (int sig : {SIGTERM, SIGINT}) {
-    auto p = crosscut::testing::start_crosscut({"run", "-c", kConfig});  // no inputs: runs until a signal
+    auto p = crosscut::testing::start_crosscut(
+        {"run", "-c", kConfig});  // no inputs: runs until a signal
     ASSERT_TRUE(p->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
         << p->wait().err;
     p->signal(sig);

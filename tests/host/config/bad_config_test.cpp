@@ -44,7 +44,8 @@ Expectation read_expectation(const fs::path& file) {
   return e;
 }
 
-void expect_one_line_error(const crosscut::testing::ProcessResult& r, const std::string& needle, int code) {
+void expect_one_line_error(const crosscut::testing::ProcessResult& r, const std::string& needle,
+                           int code) {
   EXPECT_EQ(r.exit_code, code) << r.err;
   EXPECT_NE(r.err.find(needle), std::string::npos) << "expected: " << needle << "\n got: " << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -59,8 +60,9 @@ TEST_P(BadConfig, IsRefusedWithPositionAndKeyPath) {
   fs::path file = fs::path(CROSSCUT_TEST_DATA_DIR) / "config" / "bad" / GetParam();
   Expectation e = read_expectation(file);
   ASSERT_FALSE(e.message.empty()) << "no '# expect:' line in " << file;
-  std::string needle = std::isdigit(static_cast<unsigned char>(e.message[0])) ? file.string() + ":" + e.message
-                                                                              : e.message;
+  std::string needle = std::isdigit(static_cast<unsigned char>(e.message[0]))
+                           ? file.string() + ":" + e.message
+                           : e.message;
   auto r = run_crosscut({"validate", "-c", file.string(), "--path", kFixtureDir});
   expect_one_line_error(r, needle, e.exit_code);
 }
@@ -103,7 +105,8 @@ TEST(BadConfigGenerated, AliasBombIsRefused) {
 
 TEST(BadConfigGenerated, HundredThousandDeepNestingIsRefused) {
   TempDir dir;
-  auto file = dir.write("deep.yaml", "x: " + std::string(100000, '[') + std::string(100000, ']') + "\n");
+  auto file =
+      dir.write("deep.yaml", "x: " + std::string(100000, '[') + std::string(100000, ']') + "\n");
   auto r = run_crosscut({"validate", "-c", file.string()});
   expect_one_line_error(r, file.string() + ":1:", 2);
   EXPECT_NE(r.err.find("nesting is too deep"), std::string::npos) << r.err;

@@ -51,7 +51,8 @@ TEST(YamlTree, KeepsOrderPositionsAndQuoting) {
 
 TEST(YamlTree, NullsAndEmptyDocuments) {
   auto t = parse_yaml_tree("a:\nb: ~\nc: null\n", "t.yaml", fake_env({}));
-  for (const char* k : {"a", "b", "c"}) EXPECT_EQ(t.root.find(k)->kind, ConfigNode::Kind::null) << k;
+  for (const char* k : {"a", "b", "c"})
+    EXPECT_EQ(t.root.find(k)->kind, ConfigNode::Kind::null) << k;
   auto empty = parse_yaml_tree("", "t.yaml", fake_env({}));
   EXPECT_EQ(empty.root.kind, ConfigNode::Kind::map);
   EXPECT_TRUE(empty.root.entries.empty());
@@ -62,7 +63,8 @@ TEST(YamlTree, NullsAndEmptyDocuments) {
 TEST(YamlTree, InterpolatesEnvironmentVariables) {
   auto env = fake_env({{"HOST", "10.0.0.1"}, {"PORT", "6379"}, {"EMPTY", ""}});
   auto t = parse_yaml_tree(
-      "url: \"redis://${HOST}:${PORT}/0\"\nport: ${PORT}\nd: ${MISSING:-fallback}\ne: ${EMPTY:-used}\n"
+      "url: \"redis://${HOST}:${PORT}/0\"\nport: ${PORT}\nd: ${MISSING:-fallback}\ne: "
+      "${EMPTY:-used}\n"
       "cost: $$5\nplain: a$b\n",
       "t.yaml", env);
   EXPECT_EQ(t.root.find("url")->scalar, "redis://10.0.0.1:6379/0");
@@ -77,7 +79,8 @@ TEST(YamlTree, InterpolatesEnvironmentVariables) {
 TEST(YamlTree, RefusesUnsetVariablesAndBadNames) {
   EXPECT_NE(error_of("a: ${NOPE}\n").find("t.yaml:1:4: environment variable 'NOPE' is not set"),
             std::string::npos);
-  EXPECT_NE(error_of("a: ${BAD-NAME}\n").find("invalid variable name 'BAD-NAME'"), std::string::npos);
+  EXPECT_NE(error_of("a: ${BAD-NAME}\n").find("invalid variable name 'BAD-NAME'"),
+            std::string::npos);
 }
 
 TEST(YamlTree, AliasesAreCopied) {
@@ -88,11 +91,13 @@ TEST(YamlTree, AliasesAreCopied) {
 }
 
 TEST(YamlTree, RefusesDuplicateKeysAtAnyDepth) {
-  EXPECT_NE(error_of("a: 1\na: 2\n").find("t.yaml:2:1: duplicate key 'a' (first defined at line 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("a: 1\na: 2\n").find("t.yaml:2:1: duplicate key 'a' (first defined at line 1)"),
+      std::string::npos);
   EXPECT_NE(error_of("s:\n  - {k: 1, k: 2}\n").find("duplicate key 'k'"), std::string::npos);
-  EXPECT_NE(error_of("m:\n  n:\n    deep: 1\n    deep: 1\n").find("t.yaml:4:5: duplicate key 'deep'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("m:\n  n:\n    deep: 1\n    deep: 1\n").find("t.yaml:4:5: duplicate key 'deep'"),
+      std::string::npos);
 }
 
 TEST(YamlTree, RefusesComplexKeysAndSecondDocuments) {

@@ -23,8 +23,8 @@ PhaseResult run_phase(const std::string& config, const std::string& key, const s
   std::vector<std::thread> threads;
   for (int i = 0; i < kProcesses; ++i) {
     threads.emplace_back([&, i] {
-      results[static_cast<std::size_t>(i)] =
-          crosscut::testing::run_crosscut({"breaker", "simulate", "-c", config, "--key", key}, trace);
+      results[static_cast<std::size_t>(i)] = crosscut::testing::run_crosscut(
+          {"breaker", "simulate", "-c", config, "--key", key}, trace);
     });
   }
   for (auto& t : threads) t.join();
@@ -36,8 +36,10 @@ PhaseResult run_phase(const std::string& config, const std::string& key, const s
       ++out.lines;
       ++pos;
     }
-    for (std::size_t p = 0; (p = r.out.find("\"transition\":{", p)) != std::string::npos; ++p) ++out.transitions;
-    for (std::size_t p = 0; (p = r.out.find("\"allowed\":true", p)) != std::string::npos; ++p) ++out.allowed;
+    for (std::size_t p = 0; (p = r.out.find("\"transition\":{", p)) != std::string::npos; ++p)
+      ++out.transitions;
+    for (std::size_t p = 0; (p = r.out.find("\"allowed\":true", p)) != std::string::npos; ++p)
+      ++out.allowed;
   }
   return out;
 }
@@ -47,30 +49,36 @@ PhaseResult run_phase(const std::string& config, const std::string& key, const s
 TEST(RedisMultiProcess, ExactlyOneTransitionPerEpisodeAndExactPermits) {
   crosscut::testing::RedisServer server;
   crosscut::testing::TempDir dir;
-  auto config = dir.write("redis.yaml",
-                          "breakers:\n"
-                          "  backend: {type: redis, url: \"" + server.url() + "\", use_server_time: false}\n"
-                          "  defaults: {failure_threshold: 5, success_threshold: 3, timeout: 60s,\n"
-                          "             half_open_max_calls: 3, sliding_window: 300s}\n");
+  auto config =
+      dir.write("redis.yaml",
+                "breakers:\n"
+                "  backend: {type: redis, url: \"" +
+                    server.url() +
+                    "\", use_server_time: false}\n"
+                    "  defaults: {failure_threshold: 5, success_threshold: 3, timeout: 60s,\n"
+                    "             half_open_max_calls: 3, sliding_window: 300s}\n");
   const std::string key = "upbit/korea/ticker";
 
   // Episode 1: 8 x 10 failures at once -> CLOSED->OPEN, reported by exactly one process.
   std::string failures;
-  for (int i = 0; i < 10; ++i) failures += "{\"t_ms\":" + std::to_string(1000 + i) + ",\"op\":\"failure\"}\n";
+  for (int i = 0; i < 10; ++i)
+    failures += "{\"t_ms\":" + std::to_string(1000 + i) + ",\"op\":\"failure\"}\n";
   auto opened = run_phase(config.string(), key, failures);
   EXPECT_EQ(opened.lines, kProcesses * 10);
   EXPECT_EQ(opened.transitions, 1);
 
   // Episode 2: after the timeout, 8 x 10 acquires -> one OPEN->HALF_OPEN, 3 permits in all.
   std::string acquires;
-  for (int i = 0; i < 10; ++i) acquires += "{\"t_ms\":" + std::to_string(70000 + i) + ",\"op\":\"acquire\"}\n";
+  for (int i = 0; i < 10; ++i)
+    acquires += "{\"t_ms\":" + std::to_string(70000 + i) + ",\"op\":\"acquire\"}\n";
   auto trial = run_phase(config.string(), key, acquires);
   EXPECT_EQ(trial.transitions, 1);
   EXPECT_EQ(trial.allowed, 3);
 
   // Episode 3: 8 x 5 successes -> closes once (success_threshold 3).
   std::string successes;
-  for (int i = 0; i < 5; ++i) successes += "{\"t_ms\":" + std::to_string(71000 + i) + ",\"op\":\"success\"}\n";
+  for (int i = 0; i < 5; ++i)
+    successes += "{\"t_ms\":" + std::to_string(71000 + i) + ",\"op\":\"success\"}\n";
   auto closed = run_phase(config.string(), key, successes);
   EXPECT_EQ(closed.transitions, 1);
   EXPECT_NE(server.command({"HGET", "crosscut:cb:{" + key + "}:s", "st"}), "1");
@@ -80,10 +88,11 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
   crosscut::testing::RedisServer server;
   crosscut::testing::TempDir dir;
   std::string policy =
-      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 10s, half_open_max_calls: 2, "
+      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 10s, half_open_max_calls: "
+      "2, "
       "sliding_window: 30s}\n";
-  auto redis_cfg = dir.write("r.yaml", "breakers:\n  backend: {type: redis, url: \"" + server.url() +
-                                           "\", use_server_time: false}\n" + policy);
+  auto redis_cfg = dir.write("r.yaml", "breakers:\n  backend: {type: redis, url: \"" +
+                                           server.url() + "\", use_server_time: false}\n" + policy);
   auto memory_cfg = dir.write("m.yaml", "breakers:\n  backend: {type: memory}\n" + policy);
   std::string trace;
   const char* ops[] = {"acquire", "failure", "success", "state", "failure", "acquire", "failure"};
@@ -95,10 +104,13 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
     }
     if (round == 5) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"force_open\"}\n";
     if (round == 7) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"reset\"}\n";
-    if (round == 9) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"success\",\"key\":\"other/key/x\"}\n";
+    if (round == 9)
+      trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"success\",\"key\":\"other/key/x\"}\n";
   }
-  auto on_redis = crosscut::testing::run_crosscut({"breaker", "simulate", "-c", redis_cfg.string(), "--key", "k"}, trace);
-  auto on_memory = crosscut::testing::run_crosscut({"breaker", "simulate", "-c", memory_cfg.string(), "--key", "k"}, trace);
+  auto on_redis = crosscut::testing::run_crosscut(
+      {"breaker", "simulate", "-c", redis_cfg.string(), "--key", "k"}, trace);
+  auto on_memory = crosscut::testing::run_crosscut(
+      {"breaker", "simulate", "-c", memory_cfg.string(), "--key", "k"}, trace);
   ASSERT_EQ(on_redis.exit_code, 0) << on_redis.err;
   ASSERT_EQ(on_memory.exit_code, 0) << on_memory.err;
   EXPECT_EQ(on_redis.out, on_memory.out);

@@ -3,10 +3,10 @@
 
 #include <functional>
 
+#include "support/test_host.hpp"
 #include "yaml_rules/declarative_rule.hpp"
 #include "yaml_rules/glob.hpp"
 #include "yaml_rules/plugin.hpp"
-#include "support/test_host.hpp"
 
 namespace crosscut::yaml_rules {
 namespace {
