@@ -24,7 +24,10 @@ int validate(const ValidateArgs& args) {
     std::printf("%s: configuration is valid (%zu plugins loaded)\n", args.config.c_str(),
                 rt->plugins().size());
   }
-  return rt->shutdown() ? kExitOk : kExitFailure;
+  // Nothing was published: whether unreachable servers could confirm delivery at shutdown says
+  // nothing about the configuration.
+  rt->shutdown(std::chrono::seconds(2));
+  return kExitOk;
 }
 
 }  // namespace
