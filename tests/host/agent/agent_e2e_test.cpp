@@ -198,3 +198,32 @@ TEST(AgentFollow, AFollowedFileThatIsRotatedLosesNoLine) {
   batch_counts(r.out, &total);
   EXPECT_EQ(total, static_cast<std::uint64_t>(written));
 }
+
+TEST(AgentSignals, SighupReopensLogFilesAfterAnExternalRotation) {
+  crosscut::testing::TempDir dir;
+  auto log = dir.path() / "agent.log";
+  auto config =
+      dir.write("hup.yaml",
+                "logging:\n  sinks:\n    - {type: console}\n    - {type: rotating_file, path: \"" +
+                    log.string() + "\"}\n");
+  auto agent = start_crosscut({"run", "-c", config.string()});
+  ASSERT_TRUE(agent->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  std::filesystem::rename(log, dir.path() / "agent.log.1");  // what logrotate does
+  agent->signal(SIGHUP);
+  ASSERT_TRUE(agent->wait_for_stderr("reopening log files", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  agent->signal(SIGTERM);
+  auto r = agent->wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  // Records before the reopen went to the rotated file, the later ones to a new file.
+  EXPECT_NE(read(dir.path() / "agent.log.1").find("crosscut agent started"), std::string::npos);
+  ASSERT_TRUE(std::filesystem::exists(log));
+  EXPECT_NE(read(log).find("\"message\":\"stopping\""), std::string::npos) << read(log);
+}
