@@ -41,14 +41,19 @@ std::vector<std::string> merged_environment(const std::map<std::string, std::str
   return out;
 }
 
-}  // namespace
+struct Spawned {
+  pid_t pid = -1;
+  int in = -1;   // write end of the child's stdin
+  int out = -1;  // read end of its stdout
+  int err = -1;  // read end of its stderr
+};
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
-                          const std::map<std::string, std::string>& env) {
+// Starts argv with pipes on its standard streams; throws when it cannot.
+Spawned spawn_with_pipes(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env) {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
-
   auto env_strings = merged_environment(env);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
@@ -57,14 +62,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
-
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), envp.data());
+  Spawned s;
+  int rc = posix_spawnp(&s.pid, cargv[0], &fa, nullptr, cargv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   close(in[0]);
   close(out[1]);
@@ -75,26 +79,37 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     close(err[0]);
     throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
   }
+  s.in = in[1];
+  s.out = out[0];
+  s.err = err[0];
+  return s;
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
+                          const std::map<std::string, std::string>& env) {
+  Spawned child = spawn_with_pipes(argv, env);
 
   ProcessResult result;
   std::size_t written = 0;
-  int in_fd = in[1];
+  int in_fd = child.in;
   if (input.empty()) {
     close(in_fd);
     in_fd = -1;
   } else {
     set_nonblocking(in_fd);
   }
-  set_nonblocking(out[0]);
-  set_nonblocking(err[0]);
+  set_nonblocking(child.out);
+  set_nonblocking(child.err);
   signal(SIGPIPE, SIG_IGN);
   bool out_open = true, err_open = true;
   char buf[65536];
   while (out_open || err_open || in_fd >= 0) {
     pollfd fds[3];
     int n = 0;
-    if (out_open) fds[n++] = {out[0], POLLIN, 0};
-    if (err_open) fds[n++] = {err[0], POLLIN, 0};
+    if (out_open) fds[n++] = {child.out, POLLIN, 0};
+    if (err_open) fds[n++] = {child.err, POLLIN, 0};
     if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
     if (poll(fds, n, -1) < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
@@ -111,19 +126,19 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
       }
       ssize_t r = read(fds[i].fd, buf, sizeof buf);
       if (r > 0) {
-        (fds[i].fd == out[0] ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
+        (fds[i].fd == child.out ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
       } else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-        if (fds[i].fd == out[0])
+        if (fds[i].fd == child.out)
           out_open = false;
         else
           err_open = false;
       }
     }
   }
-  close(out[0]);
-  close(err[0]);
+  close(child.out);
+  close(child.err);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
@@ -139,31 +154,11 @@ ProcessResult run_crosscut(const std::vector<std::string>& args, const std::stri
 
 RunningProcess::RunningProcess(const std::vector<std::string>& argv,
                                const std::map<std::string, std::string>& env) {
-  int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
-    throw std::runtime_error("pipe failed");
-  auto env_strings = merged_environment(env);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  int rc = posix_spawnp(&pid_, cargv[0], &fa, nullptr, cargv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  close(in[0]);
-  close(out[1]);
-  close(err[1]);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
-  in_ = in[1];
-  out_ = out[0];
-  err_ = err[0];
+  Spawned child = spawn_with_pipes(argv, env);
+  pid_ = child.pid;
+  in_ = child.in;
+  out_ = child.out;
+  err_ = child.err;
   set_nonblocking(out_);
   set_nonblocking(err_);
   ::signal(SIGPIPE, SIG_IGN);
