@@ -423,15 +423,18 @@ class AsyncEventBus::Core {
   }
 
   // At most one warning a second, naming how many events were dropped since the last one.
+  // A forced report (drain, stop) waits for a report already under way, so whoever drains
+  // finds the warning logged when drain() returns.
   void report_drops(bool force = false) {
     const std::uint64_t total = dropped_.load(std::memory_order_relaxed);
-    if (total == reported_drops_.load(std::memory_order_relaxed)) return;
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    auto last = last_report_ns_.load(std::memory_order_relaxed);
-    if (!force && now - last < 1'000'000'000) return;
-    if (!last_report_ns_.compare_exchange_strong(last, now)) return;
-    const std::uint64_t previous = reported_drops_.exchange(total);
+    if (!force && total == reported_drops_.load(std::memory_order_relaxed)) return;
+    std::lock_guard lock(report_mu_);
+    const std::uint64_t previous = reported_drops_.load(std::memory_order_relaxed);
     if (total <= previous) return;
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (!force && now - last_report_ns_ < 1'000'000'000) return;
+    last_report_ns_ = now;
+    reported_drops_.store(total, std::memory_order_relaxed);
     log_.warning("event bus queue overflow: events dropped",
                  {{"dropped", total - previous},
                   {"dropped_total", total},
@@ -450,7 +453,8 @@ class AsyncEventBus::Core {
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> reported_drops_{0};
-  std::atomic<std::int64_t> last_report_ns_{0};
+  std::mutex report_mu_;
+  std::int64_t last_report_ns_ = 0;  // guarded by report_mu_
 
   std::atomic<int> drain_waiters_{0};
   std::mutex drain_mu_;
