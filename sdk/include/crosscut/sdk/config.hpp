@@ -44,17 +44,38 @@ struct ConfigNode {
   std::vector<ConfigNode> items;  // sequence
   std::vector<std::pair<std::string, ConfigNode>> entries;  // map
 
-  const ConfigNode* find(std::string_view key) const {
-    for (const auto& [k, v] : entries)
-      if (k == key) return &v;
-    return nullptr;
-  }
-  ConfigNode* find(std::string_view key) {
-    for (auto& [k, v] : entries)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  // Declared here and defaulted below, where ConfigNode is complete: some compilers (clang)
+  // need the element type of `entries` complete to define them.
+  ConfigNode();
+  ConfigNode(const ConfigNode&);
+  ConfigNode(ConfigNode&&) noexcept;
+  ConfigNode& operator=(const ConfigNode&);
+  ConfigNode& operator=(ConfigNode&&) noexcept;
+  ~ConfigNode();
+
+  // The value of map entry `key`, or nullptr.
+  const ConfigNode* find(std::string_view key) const;
+  ConfigNode* find(std::string_view key);
 };
+
+inline ConfigNode::ConfigNode() = default;
+inline ConfigNode::ConfigNode(const ConfigNode&) = default;
+inline ConfigNode::ConfigNode(ConfigNode&&) noexcept = default;
+inline ConfigNode& ConfigNode::operator=(const ConfigNode&) = default;
+inline ConfigNode& ConfigNode::operator=(ConfigNode&&) noexcept = default;
+inline ConfigNode::~ConfigNode() = default;
+
+inline const ConfigNode* ConfigNode::find(std::string_view key) const {
+  for (const auto& [k, v] : entries)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+inline ConfigNode* ConfigNode::find(std::string_view key) {
+  for (auto& [k, v] : entries)
+    if (k == key) return &v;
+  return nullptr;
+}
 
 // The option types a schema can declare; the host checks each before a factory runs.
 enum class OptionType {
