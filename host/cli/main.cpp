@@ -1,4 +1,4 @@
-// crosscut: the command line (DESIGN §7). Exit 0 success, 1 runtime failure, 2 usage or
+// crosscut: the command line. Exit 0 success, 1 runtime failure, 2 usage or
 // configuration error; every error is one line on stderr.
 #include <CLI/CLI.hpp>
 

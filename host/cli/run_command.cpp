@@ -28,7 +28,7 @@ int run_agent(const RunArgs& args) {
   options.plugin_paths = args.paths;
   options.build_inputs = true;
   auto rt = Runtime::from_file(args.config, options);
-  agent::Agent agent(*rt, agent::parse_agent_options(rt->config_section("agent")));
+  agent::Agent agent(*rt, agent::agent_options_table().read(rt->config_section("agent")));
   auto log = rt->logger("agent", "app");
 
   std::thread signal_thread([&] {

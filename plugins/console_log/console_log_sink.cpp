@@ -8,42 +8,13 @@
 #include "pretty_line.hpp"
 
 namespace crosscut::plugins::console_log {
-namespace {
 
-ConsoleOptions read_options(const sdk::ConfigView& v) {
-  ConsoleOptions o;
-  const std::string format = v.get_string("format", "json");
-  if (format == "json")
-    o.format = Format::json;
-  else if (format == "pretty")
-    o.format = Format::pretty;
-  else
-    v.fail("format", "unknown format '" + format + "' (use json or pretty)");
-  const std::string stream = v.get_string("stream", "stderr");
-  if (stream == "stdout")
-    o.to_stdout = true;
-  else if (stream != "stderr")
-    v.fail("stream", "unknown stream '" + stream + "' (use stderr or stdout)");
-  return o;
-}
-
-}  // namespace
-
-sdk::ConfigSchema ConsoleLogSink::schema() {
-  auto format = sdk::option("format", sdk::OptionType::string, "json",
-                            "json: the JSON line; pretty: readable, coloured on a terminal");
-  format.choices = {"json", "pretty"};
-  auto stream = sdk::option("stream", sdk::OptionType::string, "stderr",
-                            "where records go (stdout stays free for record sinks by default)");
-  stream.choices = {"stderr", "stdout"};
-  return {std::move(format), std::move(stream)};
-}
-
-ConsoleLogSink::ConsoleLogSink(const sdk::ConfigView& options, sdk::HostContext&)
-    : ConsoleLogSink(read_options(options), nullptr) {}
+ConsoleLogSink::ConsoleLogSink(const ConsoleOptions& options, sdk::HostContext&)
+    : ConsoleLogSink(options, nullptr) {}
 
 ConsoleLogSink::ConsoleLogSink(ConsoleOptions options, std::FILE* stream)
-    : options_(options), stream_(stream ? stream : (options.to_stdout ? stdout : stderr)) {
+    : options_(options),
+      stream_(stream ? stream : (options.stream == Stream::standard_output ? stdout : stderr)) {
   colour_ = options_.format == Format::pretty && ::isatty(::fileno(stream_)) == 1;
 }
 

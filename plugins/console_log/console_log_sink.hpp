@@ -7,30 +7,24 @@
 #include <cstdio>
 #include <string>
 
+#include "console_options.hpp"
 #include "crosscut/sdk/sdk.hpp"
 
 namespace crosscut::plugins::console_log {
-
-enum class Format { json, pretty };
-
-struct ConsoleOptions {
-  Format format = Format::json;
-  bool to_stdout = false;
-};
 
 // The host calls write/flush from its logging thread only. A failed write is counted and
 // reported once on stderr per run of failures; write() never throws.
 class ConsoleLogSink final : public sdk::LogSink {
  public:
-  ConsoleLogSink(const sdk::ConfigView& options, sdk::HostContext& host);
+  static const sdk::OptionTable<ConsoleOptions>& options_table() { return console_options_table(); }
+
+  ConsoleLogSink(const ConsoleOptions& options, sdk::HostContext& host);
   // For tests and embedding: writes to `stream` (not owned); colours when it is a terminal.
   ConsoleLogSink(ConsoleOptions options, std::FILE* stream);
 
   void write(const sdk::LogRecord& record) noexcept override;
   void flush() noexcept override;
   std::uint64_t failures() const noexcept override { return failures_.load(); }
-
-  static sdk::ConfigSchema schema();
 
  private:
   ConsoleOptions options_;

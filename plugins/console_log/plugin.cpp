@@ -8,8 +8,7 @@ crosscut::sdk::PluginDescriptor describe() {
   return {"console_log",
           "1.0.0",
           {crosscut::sdk::make_factory<ConsoleLogSink>(
-              crosscut::sdk::ComponentKind::log_sink, "console",
-              "log records on stderr/stdout, JSON or pretty", ConsoleLogSink::schema())}};
+              "console", "log records on stderr/stdout, JSON or pretty")}};
 }
 
 }  // namespace

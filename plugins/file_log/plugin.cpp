@@ -5,12 +5,10 @@ namespace {
 
 crosscut::sdk::PluginDescriptor describe() {
   using crosscut::plugins::file_log::RotatingFileSink;
-  return {
-      "file_log",
-      "1.0.0",
-      {crosscut::sdk::make_factory<RotatingFileSink>(
-          crosscut::sdk::ComponentKind::log_sink, "rotating_file",
-          "JSON lines in a size-rotated file, reopened on SIGHUP", RotatingFileSink::schema())}};
+  return {"file_log",
+          "1.0.0",
+          {crosscut::sdk::make_factory<RotatingFileSink>(
+              "rotating_file", "JSON lines in a size-rotated file, reopened on SIGHUP")}};
 }
 
 }  // namespace

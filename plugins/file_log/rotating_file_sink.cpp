@@ -13,15 +13,10 @@ namespace {
 
 constexpr std::size_t kBufferLimit = 64 * 1024;
 
-RotatingFileOptions read_options(const sdk::ConfigView& v) {
-  RotatingFileOptions o;
-  o.path = v.get_string("path");
-  if (o.path.empty()) v.fail("path", "a file path is required");
-  o.max_size = v.get_size("max_size", o.max_size);
-  const std::int64_t files = v.get_int("max_files", o.max_files);
-  if (files < 0 || files > 1000) v.fail("max_files", "must be between 0 and 1000");
-  o.max_files = static_cast<std::uint32_t>(files);
-  return o;
+const RotatingFileOptions& with_a_path(const RotatingFileOptions& options,
+                                       const sdk::ConfigView& view) {
+  if (options.path.empty()) view.fail("path", "a file path is required");
+  return options;
 }
 
 std::string numbered(const std::string& path, std::uint32_t n) {
@@ -30,21 +25,9 @@ std::string numbered(const std::string& path, std::uint32_t n) {
 
 }  // namespace
 
-sdk::ConfigSchema RotatingFileSink::schema() {
-  auto path = sdk::option("path", sdk::OptionType::string, "",
-                          "the active log file; rotated files get .1, .2, ... appended");
-  path.required = true;
-  auto max_size = sdk::option("max_size", sdk::OptionType::size, "100MiB",
-                              "rotate before the file would grow beyond this size");
-  max_size.positive = true;
-  auto max_files = sdk::option("max_files", sdk::OptionType::integer, "5",
-                               "rotated files kept besides the active one (the oldest is removed)");
-  max_files.min = 0;
-  return {std::move(path), std::move(max_size), std::move(max_files)};
-}
-
-RotatingFileSink::RotatingFileSink(const sdk::ConfigView& options, sdk::HostContext&)
-    : RotatingFileSink(read_options(options)) {}
+RotatingFileSink::RotatingFileSink(const RotatingFileOptions& options, const sdk::ConfigView& view,
+                                   sdk::HostContext&)
+    : RotatingFileSink(with_a_path(options, view)) {}
 
 RotatingFileSink::RotatingFileSink(RotatingFileOptions options) : options_(std::move(options)) {
   open_file();
@@ -128,7 +111,9 @@ void RotatingFileSink::write(const sdk::LogRecord& record) noexcept {
     failures_.fetch_add(1);
     return;
   }
-  if (regular_ && options_.max_size > 0 && size_ > 0 && size_ + line > options_.max_size) rotate();
+  if (regular_ && options_.max_size.bytes > 0 && size_ > 0 &&
+      size_ + line > options_.max_size.bytes)
+    rotate();
   try {
     buffer_.append(record.json);
     buffer_ += '\n';

@@ -8,14 +8,9 @@
 #include <string>
 
 #include "crosscut/sdk/sdk.hpp"
+#include "rotating_file_options.hpp"
 
 namespace crosscut::plugins::file_log {
-
-struct RotatingFileOptions {
-  std::string path;
-  std::uint64_t max_size = 100ull << 20;  // bytes; 0: never rotate
-  std::uint32_t max_files = 5;            // rotated files kept besides the active one
-};
 
 // Called from the host's logging thread only. Lines are buffered (up to 64 KiB) and written
 // on flush(), which the host calls at least once a second. Failures — the file cannot be
@@ -24,7 +19,13 @@ struct RotatingFileOptions {
 // reopen(). Never throws from write/flush/reopen.
 class RotatingFileSink final : public sdk::LogSink {
  public:
-  RotatingFileSink(const sdk::ConfigView& options, sdk::HostContext& host);
+  static const sdk::OptionTable<RotatingFileOptions>& options_table() {
+    return rotating_file_options_table();
+  }
+
+  // An empty `path` is a ConfigError at the key (`required` only refuses an absent one).
+  RotatingFileSink(const RotatingFileOptions& options, const sdk::ConfigView& view,
+                   sdk::HostContext& host);
   explicit RotatingFileSink(RotatingFileOptions options);
   ~RotatingFileSink() override;
 
@@ -32,8 +33,6 @@ class RotatingFileSink final : public sdk::LogSink {
   void flush() noexcept override;
   void reopen() noexcept override;
   std::uint64_t failures() const noexcept override { return failures_.load(); }
-
-  static sdk::ConfigSchema schema();
 
  private:
   bool open_file() noexcept;

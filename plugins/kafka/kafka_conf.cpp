@@ -1,9 +1,9 @@
 #include "kafka_conf.hpp"
 
-#include <algorithm>
-#include <chrono>
+#include "kafka_handle.hpp"
 
 namespace crosscut::kafka {
+namespace {
 
 ConfHandle make_conf(const std::vector<Property>& properties, const sdk::ConfigView& options) {
   ConfHandle conf(rd_kafka_conf_new());
@@ -23,8 +23,6 @@ ConfHandle make_conf(const std::vector<Property>& properties, const sdk::ConfigV
   return conf;
 }
 
-namespace {
-
 void log_line(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   void* opaque = rd_kafka_opaque(rk);
   if (opaque == nullptr) return;
@@ -34,9 +32,20 @@ void log_line(const rd_kafka_t* rk, int level, const char* facility, const char*
 
 }  // namespace
 
-void set_client_opaque(rd_kafka_conf_t* conf, ClientOpaque& client) {
-  rd_kafka_conf_set_opaque(conf, &client);
-  rd_kafka_conf_set_log_cb(conf, log_line);
+rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<Property>& properties,
+                        const sdk::ConfigView& options, ClientOpaque& client,
+                        ErrorCallback on_error, ConfigureCallback configure) {
+  ConfHandle conf = make_conf(properties, options);
+  rd_kafka_conf_set_opaque(conf.get(), &client);
+  rd_kafka_conf_set_log_cb(conf.get(), log_line);
+  rd_kafka_conf_set_error_cb(conf.get(), on_error);
+  configure(conf.get());
+  char error[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof error);
+  if (rk == nullptr)
+    options.fail("", std::string("librdkafka refused the configuration: ") + error);
+  conf.release();  // owned by rk now
+  return rk;
 }
 
 sdk::Level level_of_syslog(int level) {
@@ -44,12 +53,6 @@ sdk::Level level_of_syslog(int level) {
   if (level == 4) return sdk::Level::warning;
   if (level <= 6) return sdk::Level::info;
   return sdk::Level::debug;
-}
-
-std::string milliseconds(const sdk::ConfigView& options, std::string_view key,
-                         std::chrono::milliseconds fallback) {
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(options.get_duration(key, fallback));
-  return std::to_string(std::max<long long>(ms.count(), 0));
 }
 
 }  // namespace crosscut::kafka

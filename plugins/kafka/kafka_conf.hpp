@@ -1,16 +1,15 @@
-// Building a librdkafka configuration from component options, with every librdkafka refusal
-// turned into a ConfigError at the option that caused it (librdkafka's own words included).
+// Building a librdkafka client from component options, with every librdkafka refusal turned
+// into a ConfigError at the option that caused it (librdkafka's own words included): the
+// setup the `kafka` sink and input share.
 #pragma once
 
-#include <chrono>
+#include <librdkafka/rdkafka.h>
+
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include "crosscut/sdk/config.hpp"
 #include "crosscut/sdk/log.hpp"
-#include "kafka_handle.hpp"
 
 namespace crosscut::kafka {
 
@@ -18,16 +17,11 @@ namespace crosscut::kafka {
 struct Property {
   std::string name;
   std::string value;
-  std::string option;  // the component option that set it; empty: from `properties:`
+  std::string option;  // the component option that set it; empty: set by the component itself
 };
 
-// Sets `properties` on a new configuration, then each entry of the `properties:` map of
-// `options` (which may override them). Throws ConfigError located at the offending option
-// (for `properties:` entries, at the entry itself) when librdkafka refuses a name or a value.
-ConfHandle make_conf(const std::vector<Property>& properties, const sdk::ConfigView& options);
-
 // What librdkafka's callbacks receive as the client's opaque: each client component derives
-// from it, so the log callback finds the component's logger.
+// from it, so the callbacks find the component and its logger.
 class ClientOpaque {
  public:
   explicit ClientOpaque(sdk::Logger& log) : log_(log) {}
@@ -40,20 +34,27 @@ class ClientOpaque {
   sdk::Logger& log_;
 };
 
-// Makes `client` the opaque of clients made from `conf` and forwards librdkafka's log lines
-// to its logger (called on librdkafka's own threads, so the logger must be thread-safe).
-void set_client_opaque(rd_kafka_conf_t* conf, ClientOpaque& client);
-
-// The ClientOpaque given to set_client_opaque, from a callback's opaque argument.
+// The ClientOpaque given to make_client, from a callback's opaque argument.
 inline ClientOpaque& client_of(void* opaque) {
   return *static_cast<ClientOpaque*>(opaque);
 }
 
+using ErrorCallback = void (*)(rd_kafka_t* rk, int error, const char* reason, void* opaque);
+// Sets the callbacks of one kind of client (delivery reports, rebalances).
+using ConfigureCallback = void (*)(rd_kafka_conf_t* conf);
+
+// A new client of `type`: `properties`, then each entry of the `properties:` map of `options`
+// (which may override them); `client` as its opaque, with librdkafka's log lines forwarded to
+// its logger (called on librdkafka's own threads, so the logger must be thread-safe);
+// `on_error` as its error callback; then what `configure` sets. Throws ConfigError located at
+// the offending option (for `properties:` entries, at the entry itself) when librdkafka
+// refuses a name or a value, and at the component when it refuses the configuration as a
+// whole.
+rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<Property>& properties,
+                        const sdk::ConfigView& options, ClientOpaque& client,
+                        ErrorCallback on_error, ConfigureCallback configure);
+
 // librdkafka's syslog-style levels as ours.
 sdk::Level level_of_syslog(int level);
-
-// A duration option as a librdkafka value in whole milliseconds (rounded up).
-std::string milliseconds(const sdk::ConfigView& options, std::string_view key,
-                         std::chrono::milliseconds fallback);
 
 }  // namespace crosscut::kafka

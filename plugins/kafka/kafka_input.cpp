@@ -14,21 +14,18 @@ constexpr int kPollMs = 100;
 
 }  // namespace
 
-KafkaInput::KafkaInput(const sdk::ConfigView& options, sdk::HostContext& host)
+KafkaInput::KafkaInput(const KafkaInputOptions& options, const sdk::ConfigView& view,
+                       sdk::HostContext& host)
     : ClientOpaque(host.logger("kafka_input", "app")),
       host_(host),
       log_(host.logger("kafka_input", "app")),
-      options_(read_kafka_input_options(options)) {
-  for (const auto& t : options_.topics) by_topic_.emplace(t.topic, &t);
-  ConfHandle conf = make_conf(options_.properties, options);
-  set_client_opaque(conf.get(), *this);
-  rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaInput::on_rebalance);
-  rd_kafka_conf_set_error_cb(conf.get(), &KafkaInput::on_error);
-  char error[512];
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), error, sizeof error);
-  if (rk_ == nullptr)
-    options.fail("", std::string("librdkafka refused the configuration: ") + error);
-  conf.release();
+      topics_(bind_topics(options, view)),
+      commit_interval_(options.commit_interval) {
+  for (const auto& t : topics_) by_topic_.emplace(t.topic, &t);
+  rk_ = make_client(RD_KAFKA_CONSUMER, consumer_properties(options, view), view, *this,
+                    &KafkaInput::on_error, [](rd_kafka_conf_t* conf) {
+                      rd_kafka_conf_set_rebalance_cb(conf, &KafkaInput::on_rebalance);
+                    });
   rd_kafka_poll_set_consumer(rk_);
 }
 
@@ -39,19 +36,19 @@ KafkaInput::~KafkaInput() {
 
 void KafkaInput::run(sdk::InputSink& sink, std::stop_token stop) {
   PartitionListHandle topics(rd_kafka_topic_partition_list_new(static_cast<int>(by_topic_.size())));
-  for (const auto& t : options_.topics)
+  for (const auto& t : topics_)
     rd_kafka_topic_partition_list_add(topics.get(), t.topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (const auto error = rd_kafka_subscribe(rk_, topics.get()))
     throw std::runtime_error(std::string("kafka input cannot subscribe: ") +
                              rd_kafka_err2str(error));
 
-  auto next_commit = std::chrono::steady_clock::now() + options_.commit_interval;
+  auto next_commit = std::chrono::steady_clock::now() + commit_interval_;
   while (!stop.stop_requested()) {
     MessageHandle message(rd_kafka_consumer_poll(rk_, kPollMs));
     if (message) handle(*message, sink);
     if (std::chrono::steady_clock::now() >= next_commit) {
       commit(false);
-      next_commit = std::chrono::steady_clock::now() + options_.commit_interval;
+      next_commit = std::chrono::steady_clock::now() + commit_interval_;
     }
   }
   commit(true);

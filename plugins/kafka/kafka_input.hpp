@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "crosscut/sdk/host_context.hpp"
 #include "crosscut/sdk/input.hpp"
@@ -25,8 +26,12 @@ namespace crosscut::kafka {
 // `kafka_consumer` errors once per error code until messages flow again; they never stop run().
 class KafkaInput final : public sdk::Input, private ClientOpaque {
  public:
-  // Throws ConfigError (at the offending option) when librdkafka refuses the configuration.
-  KafkaInput(const sdk::ConfigView& options, sdk::HostContext& host);
+  static const sdk::OptionTable<KafkaInputOptions>& options_table() {
+    return kafka_input_options();
+  }
+  // Throws ConfigError (at the offending option) for a topic that cannot be bound or when
+  // librdkafka refuses the configuration.
+  KafkaInput(const KafkaInputOptions& options, const sdk::ConfigView& view, sdk::HostContext& host);
   ~KafkaInput() override;
 
   void run(sdk::InputSink& sink, std::stop_token stop) override;
@@ -42,7 +47,8 @@ class KafkaInput final : public sdk::Input, private ClientOpaque {
 
   sdk::HostContext& host_;
   sdk::Logger& log_;
-  const KafkaInputOptions options_;
+  const std::vector<TopicBinding> topics_;
+  const std::chrono::milliseconds commit_interval_;
   std::unordered_map<std::string, const TopicBinding*> by_topic_;
   rd_kafka_t* rk_ = nullptr;
   bool closed_ = false;

@@ -25,32 +25,27 @@ sdk::RecordOrigin origin_of(const rd_kafka_message_t& m) {
 
 }  // namespace
 
-KafkaRecordSink::KafkaRecordSink(const sdk::ConfigView& options, sdk::HostContext& host)
+KafkaRecordSink::KafkaRecordSink(const KafkaSinkOptions& options, const sdk::ConfigView& view,
+                                 sdk::HostContext& host)
     : ClientOpaque(host.logger("kafka_sink", "app")),
       host_(host),
       log_(host.logger("kafka_sink", "app")),
-      options_(read_kafka_sink_options(options)),
-      client_id_(options.get_string("client_id", "crosscut")) {
-  ConfHandle conf = make_conf(options_.properties, options);
-  set_client_opaque(conf.get(), *this);
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaRecordSink::on_delivery);
-  rd_kafka_conf_set_error_cb(conf.get(), &KafkaRecordSink::on_error);
-  char error[512];
-  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof error);
-  if (rk_ == nullptr)
-    options.fail("", std::string("librdkafka refused the configuration: ") + error);
-  conf.release();  // owned by rk_ now
+      options_(options) {
+  rk_ = make_client(RD_KAFKA_PRODUCER, producer_properties(options_, view), view, *this,
+                    &KafkaRecordSink::on_error, [](rd_kafka_conf_t* conf) {
+                      rd_kafka_conf_set_dr_msg_cb(conf, &KafkaRecordSink::on_delivery);
+                    });
   poller_ = std::thread([this] { run_poller(); });
 }
 
 KafkaRecordSink::~KafkaRecordSink() {
   accepting_.store(false);
-  const std::uint64_t target = published_.load();
+  const std::uint64_t target = stats().published;
   if (!wait_completed(target, std::chrono::steady_clock::now() + options_.shutdown_timeout)) {
     shutting_down_.store(true);
     const std::uint64_t left = outstanding();
     log_.error("kafka sink shutting down with records not delivered; dropping them",
-               {{"client_id", client_id_}, {"records", left}});
+               {{"client_id", options_.client_id}, {"records", left}});
     rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     // Purged records come back as failed delivery reports.
     wait_completed(target, std::chrono::steady_clock::now() + 2s);
@@ -64,12 +59,12 @@ KafkaRecordSink::~KafkaRecordSink() {
   rd_kafka_destroy(rk_);
   // Anything whose report never came (destroy drops pending reports) counts as failed.
   const std::uint64_t left = outstanding();
-  if (left > 0) failed_.fetch_add(left);
+  if (left > 0) count_failed(left);
 }
 
 bool KafkaRecordSink::publish(sdk::Record record) {
   if (!accepting_.load(std::memory_order_relaxed)) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+    count_dropped();
     return false;
   }
   rd_kafka_headers_t* headers = nullptr;
@@ -90,18 +85,17 @@ bool KafkaRecordSink::publish(sdk::Record record) {
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
         RD_KAFKA_V_OPAQUE(origin_opaque(record.origin)), RD_KAFKA_V_END);
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      published_.fetch_add(1, std::memory_order_relaxed);
+      count_published();
       return true;  // librdkafka owns the headers now
     }
-    if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
-        options_.on_full != KafkaSinkOptions::OnFull::block)
+    if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL || options_.on_full != sdk::OverflowPolicy::block)
       break;
     if (deadline == std::chrono::steady_clock::time_point{})
       deadline = std::chrono::steady_clock::now() + options_.block_timeout;
     if (!wait_for_space(deadline)) break;
   }
   if (headers != nullptr) rd_kafka_headers_destroy(headers);
-  dropped_.fetch_add(1, std::memory_order_relaxed);
+  count_dropped();
   if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) report_refusal(record, error);
   return false;
 }
@@ -121,16 +115,19 @@ bool KafkaRecordSink::wait_for_space(std::chrono::steady_clock::time_point deadl
 }
 
 bool KafkaRecordSink::flush(std::chrono::steady_clock::time_point deadline) {
-  const std::uint64_t target = published_.load();
+  const std::uint64_t target = stats().published;
   if (wait_completed(target, deadline)) return true;
   log_.warning("kafka sink flush deadline passed with records not delivered",
-               {{"client_id", client_id_}, {"records", outstanding()}});
+               {{"client_id", options_.client_id}, {"records", outstanding()}});
   return false;
 }
 
 bool KafkaRecordSink::wait_completed(std::uint64_t target,
                                      std::chrono::steady_clock::time_point deadline) {
-  auto done = [&] { return delivered_.load() + failed_.load() >= target; };
+  auto done = [&] {
+    const sdk::DeliveryStats s = stats();
+    return s.delivered + s.failed >= target;
+  };
   if (done()) return true;
   // This thread serves the delivery reports while it waits, alone: a report taken by the
   // poller would leave rd_kafka_flush waiting out its slice. So the poller parks, and
@@ -160,19 +157,10 @@ bool KafkaRecordSink::wait_completed(std::uint64_t target,
   return ok;
 }
 
-sdk::DeliveryStats KafkaRecordSink::stats() const {
-  sdk::DeliveryStats s;
-  s.published = published_.load(std::memory_order_relaxed);
-  s.delivered = delivered_.load(std::memory_order_relaxed);
-  s.failed = failed_.load(std::memory_order_relaxed);
-  s.dropped = dropped_.load(std::memory_order_relaxed);
-  return s;
-}
-
 std::uint64_t KafkaRecordSink::outstanding() const {
-  const std::uint64_t done = delivered_.load() + failed_.load();
-  const std::uint64_t accepted = published_.load();
-  return accepted > done ? accepted - done : 0;
+  const sdk::DeliveryStats s = stats();
+  const std::uint64_t done = s.delivered + s.failed;
+  return s.published > done ? s.published - done : 0;
 }
 
 void KafkaRecordSink::run_poller() {
@@ -201,9 +189,9 @@ void KafkaRecordSink::on_error(rd_kafka_t*, int error, const char* reason, void*
 void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (brokers_down_.load(std::memory_order_relaxed) && brokers_down_.exchange(false)) {
-      log_.info("kafka brokers reachable again; delivering", {{"client_id", client_id_}});
+      log_.info("kafka brokers reachable again; delivering", {{"client_id", options_.client_id}});
     }
-    delivered_.fetch_add(1, std::memory_order_relaxed);
+    count_delivered();
     return;
   }
   const std::string topic = rd_kafka_topic_name(message.rkt);
@@ -217,7 +205,7 @@ void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
     if (last_failure_log_ == std::chrono::steady_clock::time_point{} ||
         now - last_failure_log_ >= kFailureLogInterval) {
       log_.error("kafka sink could not deliver error reports (not re-reported as errors)",
-                 {{"client_id", client_id_},
+                 {{"client_id", options_.client_id},
                   {"topic", topic},
                   {"error", rd_kafka_err2str(message.err)},
                   {"records", unlogged_failures_}});
@@ -229,10 +217,10 @@ void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
            sdk::Value::object({{"topic", topic},
                                {"partition", message.partition},
                                {"error", rd_kafka_err2name(message.err)},
-                               {"client_id", client_id_}}));
+                               {"client_id", options_.client_id}}));
   }
   // Counted after the report, so a flush that returns has seen it.
-  failed_.fetch_add(1);
+  count_failed();
 }
 
 void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason) {
@@ -241,23 +229,26 @@ void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason
     const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk_, text, sizeof text);
     log_.critical(
         "kafka producer failed fatally; records can no longer be delivered",
-        {{"client_id", client_id_}, {"error", rd_kafka_err2name(cause)}, {"reason", text}});
+        {{"client_id", options_.client_id}, {"error", rd_kafka_err2name(cause)}, {"reason", text}});
     report("KafkaFatalError", text, "produce",
-           sdk::Value::object({{"error", rd_kafka_err2name(cause)}, {"client_id", client_id_}}));
+           sdk::Value::object(
+               {{"error", rd_kafka_err2name(cause)}, {"client_id", options_.client_id}}));
     return;
   }
   if (error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     if (brokers_down_.exchange(true)) return;
-    log_.error("kafka brokers unreachable; records stay queued until they come back",
-               {{"client_id", client_id_}, {"brokers", options_.brokers}, {"reason", reason}});
+    log_.error(
+        "kafka brokers unreachable; records stay queued until they come back",
+        {{"client_id", options_.client_id}, {"brokers", options_.brokers}, {"reason", reason}});
     report("KafkaBrokersDown", reason, "produce",
-           sdk::Value::object({{"brokers", options_.brokers}, {"client_id", client_id_}}));
+           sdk::Value::object({{"brokers", options_.brokers}, {"client_id", options_.client_id}}));
     return;
   }
   // Transient errors (a broker connection lost, a resolve failure) that librdkafka retries by
   // itself; during an outage they add nothing to the report above.
-  log_.log(brokers_down_.load() ? sdk::Level::debug : sdk::Level::warning, "kafka client error",
-           {{"client_id", client_id_}, {"error", rd_kafka_err2name(error)}, {"reason", reason}});
+  log_.log(
+      brokers_down_.load() ? sdk::Level::debug : sdk::Level::warning, "kafka client error",
+      {{"client_id", options_.client_id}, {"error", rd_kafka_err2name(error)}, {"reason", reason}});
 }
 
 void KafkaRecordSink::report_refusal(const sdk::Record& record, rd_kafka_resp_err_t error) {
@@ -271,7 +262,7 @@ void KafkaRecordSink::report_refusal(const sdk::Record& record, rd_kafka_resp_er
          sdk::Value::object({{"topic", record.topic},
                              {"error", rd_kafka_err2name(error)},
                              {"payload_bytes", record.payload.size()},
-                             {"client_id", client_id_}}));
+                             {"client_id", options_.client_id}}));
 }
 
 void KafkaRecordSink::report(std::string type, std::string message, std::string request_type,
@@ -280,7 +271,7 @@ void KafkaRecordSink::report(std::string type, std::string message, std::string 
   e.kind = "kafka_producer";
   e.info.type = std::move(type);
   e.info.message = std::move(message);
-  e.target = {"kafka", client_id_, std::move(request_type)};
+  e.target = {"kafka", options_.client_id, std::move(request_type)};
   e.context = std::move(context);
   e.timestamp = host_.clock().now();
   host_.report_error(std::move(e));

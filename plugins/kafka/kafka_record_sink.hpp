@@ -34,10 +34,12 @@ namespace crosscut::kafka {
 //
 // Destruction stops accepting records, waits up to shutdown_timeout for outstanding ones,
 // purges the rest (counted as failed and logged), then joins the thread.
-class KafkaRecordSink final : public sdk::RecordSink, private ClientOpaque {
+class KafkaRecordSink final : public sdk::CountingRecordSink, private ClientOpaque {
  public:
+  static const sdk::OptionTable<KafkaSinkOptions>& options_table() { return kafka_sink_options(); }
   // Throws ConfigError (at the offending option) when librdkafka refuses the configuration.
-  KafkaRecordSink(const sdk::ConfigView& options, sdk::HostContext& host);
+  KafkaRecordSink(const KafkaSinkOptions& options, const sdk::ConfigView& view,
+                  sdk::HostContext& host);
   ~KafkaRecordSink() override;
 
   bool publish(sdk::Record record) override;
@@ -46,7 +48,6 @@ class KafkaRecordSink final : public sdk::RecordSink, private ClientOpaque {
   // outstanding and returns false. While it waits, this thread serves delivery reports, so
   // report_error may be called on it: do not call flush() holding a lock report_error needs.
   bool flush(std::chrono::steady_clock::time_point deadline) override;
-  sdk::DeliveryStats stats() const override;
 
   // Records accepted and not yet delivered or failed.
   std::uint64_t outstanding() const;
@@ -66,14 +67,9 @@ class KafkaRecordSink final : public sdk::RecordSink, private ClientOpaque {
   sdk::HostContext& host_;
   sdk::Logger& log_;
   const KafkaSinkOptions options_;
-  std::string client_id_;
   rd_kafka_t* rk_ = nullptr;
 
-  // Written by publishers and by delivery reports respectively: kept on separate cache lines.
-  alignas(64) std::atomic<std::uint64_t> published_{0};
-  std::atomic<std::uint64_t> dropped_{0};
-  alignas(64) std::atomic<std::uint64_t> delivered_{0};
-  std::atomic<std::uint64_t> failed_{0};
+  // Read by every publish: off the cache lines of the base's counters.
   alignas(64) std::atomic<bool> accepting_{true};
   std::atomic<bool> shutting_down_{false};  // purged records are not reported as errors
   std::atomic<bool> stop_poller_{false};

@@ -2,9 +2,7 @@
 // counting market-data messages).
 #include "crosscut/sdk/sdk.hpp"
 #include "kafka_input.hpp"
-#include "kafka_input_options.hpp"
 #include "kafka_record_sink.hpp"
-#include "kafka_sink_options.hpp"
 
 namespace {
 
@@ -14,14 +12,12 @@ PluginDescriptor describe() {
   return {"kafka",
           "1.0.0",
           {make_factory<crosscut::kafka::KafkaRecordSink>(
-               ComponentKind::record_sink, "kafka",
-               "Records produced to Kafka (idempotent, acks=all by default; delivery reports)",
-               crosscut::kafka::kafka_sink_schema()),
+               "kafka",
+               "Records produced to Kafka (idempotent, acks=all by default; delivery reports)"),
            make_factory<crosscut::kafka::KafkaInput>(
-               ComponentKind::input, "kafka",
+               "kafka",
                "Counts market-data messages of Kafka topics per symbol (consumer group, "
-               "offsets committed after processing)",
-               crosscut::kafka::kafka_input_schema())}};
+               "offsets committed after processing)")}};
 }
 
 }  // namespace

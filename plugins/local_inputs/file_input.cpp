@@ -58,6 +58,10 @@ void seek_to_end(OpenFile& file, LineSplitter& lines) {
 FileInput::FileInput(FileInputOptions options)
     : options_(std::move(options)), name_("file:" + options_.path) {}
 
+FileInput::FileInput(const FileInputOptions& options, const sdk::ConfigView& view,
+                     sdk::HostContext&)
+    : FileInput(check_file_options(options, view)) {}
+
 void FileInput::run(sdk::InputSink& sink, std::stop_token stop) {
   if (options_.follow)
     follow(sink, std::move(stop));
@@ -69,8 +73,8 @@ void FileInput::read_once(sdk::InputSink& sink, const std::stop_token& stop) {
   OpenFile file{UniqueFd(::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC))};
   if (!file.fd.valid())
     throw std::system_error(errno, std::generic_category(), "cannot open '" + options_.path + "'");
-  LineSplitter lines(sink, name_, options_.max_line);
-  if (options_.start_at_end) seek_to_end(file, lines);
+  LineSplitter lines(sink, name_, static_cast<std::size_t>(options_.max_line.bytes));
+  if (options_.start_at == FileInputOptions::StartAt::end) seek_to_end(file, lines);
   if (options_.on_open) options_.on_open();
   const auto buffer = std::make_unique_for_overwrite<char[]>(kReadChunk);
   if (drain(file, lines, buffer.get(), stop, name_) == Drained::end_of_file) lines.finish();
@@ -79,7 +83,7 @@ void FileInput::read_once(sdk::InputSink& sink, const std::stop_token& stop) {
 void FileInput::follow(sdk::InputSink& sink, std::stop_token stop_token) {
   StopSignal stop(stop_token);
   FileWatch watch(options_.path);
-  LineSplitter lines(sink, name_, options_.max_line);
+  LineSplitter lines(sink, name_, static_cast<std::size_t>(options_.max_line.bytes));
   const auto buffer = std::make_unique_for_overwrite<char[]>(kReadChunk);
   const int interval = static_cast<int>(options_.poll_interval.count());
   OpenFile file;
@@ -98,7 +102,7 @@ void FileInput::follow(sdk::InputSink& sink, std::stop_token stop_token) {
         continue;
       }
       lines.restart();
-      if (at_start && options_.start_at_end) seek_to_end(file, lines);
+      if (at_start && options_.start_at == FileInputOptions::StartAt::end) seek_to_end(file, lines);
       if (options_.on_open) options_.on_open();
     }
 

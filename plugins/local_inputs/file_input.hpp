@@ -1,29 +1,15 @@
 // Input `file`: NDJSON lines from a file, read once or followed like `tail -F`.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
-#include <functional>
 #include <stop_token>
 #include <string>
 
+#include "crosscut/sdk/config.hpp"
+#include "crosscut/sdk/host_context.hpp"
 #include "crosscut/sdk/input.hpp"
-#include "line_splitter.hpp"
+#include "input_options.hpp"
 
 namespace crosscut::local_inputs {
-
-struct FileInputOptions {
-  std::string path;
-  bool follow = false;
-  bool start_at_end = false;  // only for the file found when run() starts
-  std::size_t max_line = kDefaultMaxLine;
-  // Followed: the longest wait before looking at the file again when inotify says nothing
-  // (a write to a renamed file, a folder that cannot be watched, a file system without it).
-  std::chrono::milliseconds poll_interval{250};
-  // Called on the input's thread each time a file has been opened and positioned (tests
-  // use it to know where reading starts).
-  std::function<void()> on_open{};
-};
 
 // Not followed: run() reads the file to its end, delivers an unterminated last line, and
 // returns; a file that cannot be opened throws std::system_error naming it.
@@ -38,6 +24,9 @@ struct FileInputOptions {
 class FileInput : public sdk::Input {
  public:
   explicit FileInput(FileInputOptions options);
+  // From options: the values the host cannot check are ConfigErrors at the option.
+  static const sdk::OptionTable<FileInputOptions>& options_table() { return file_input_options(); }
+  FileInput(const FileInputOptions& options, const sdk::ConfigView& view, sdk::HostContext& host);
   void run(sdk::InputSink& sink, std::stop_token stop) override;
 
   const std::string& name() const { return name_; }

@@ -58,21 +58,14 @@ struct Client {
 
 }  // namespace
 
-bool parse_socket_mode(const std::string& text, mode_t& mode) {
-  if (text.empty() || text.size() > 4) return false;
-  mode_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '7') return false;
-    value = value * 8 + static_cast<mode_t>(c - '0');
-  }
-  mode = value;
-  return true;
-}
-
 UnixSocketInput::UnixSocketInput(UnixSocketOptions options, sdk::Logger& logger)
     : options_(std::move(options)), logger_(logger) {
   claim_path();
 }
+
+UnixSocketInput::UnixSocketInput(const UnixSocketOptions& options, const sdk::ConfigView& view,
+                                 sdk::HostContext& host)
+    : UnixSocketInput(check_unix_options(options, view), host.logger("unix_input", "app")) {}
 
 UnixSocketInput::~UnixSocketInput() {
   release_path();
@@ -164,7 +157,7 @@ void UnixSocketInput::run(sdk::InputSink& sink, std::stop_token stop_token) {
       auto client = std::make_unique<Client>(
           Client{UniqueFd(fd),
                  LineSplitter(sink, "unix:" + options_.path + "#" + std::to_string(++connections),
-                              options_.max_line)});
+                              static_cast<std::size_t>(options_.max_line.bytes))});
       watch(fd, client.get(), EPOLL_CTL_ADD);
       logger_.debug("client connected", {{"input", client->lines.name()}});
       clients.emplace(client.get(), std::move(client));

@@ -7,19 +7,14 @@
 #include <stop_token>
 #include <string>
 
+#include "crosscut/sdk/config.hpp"
+#include "crosscut/sdk/host_context.hpp"
 #include "crosscut/sdk/input.hpp"
 #include "crosscut/sdk/log.hpp"
-#include "line_splitter.hpp"
+#include "input_options.hpp"
 #include "unique_fd.hpp"
 
 namespace crosscut::local_inputs {
-
-struct UnixSocketOptions {
-  std::string path;
-  mode_t mode = 0660;
-  std::size_t max_line = kDefaultMaxLine;
-  std::size_t max_clients = 256;  // more wait in the listen backlog until one leaves
-};
 
 // The constructor claims the path and listens, so a refusal happens before the agent starts:
 // a socket file nobody listens on (connect() is refused) is replaced; a live socket, a path
@@ -35,6 +30,11 @@ struct UnixSocketOptions {
 class UnixSocketInput : public sdk::Input {
  public:
   UnixSocketInput(UnixSocketOptions options, sdk::Logger& logger);
+  // From options (logging as `unix_input`): the values the host cannot check, the mode among
+  // them, are ConfigErrors at the option.
+  static const sdk::OptionTable<UnixSocketOptions>& options_table() { return unix_input_options(); }
+  UnixSocketInput(const UnixSocketOptions& options, const sdk::ConfigView& view,
+                  sdk::HostContext& host);
   ~UnixSocketInput() override;
   void run(sdk::InputSink& sink, std::stop_token stop) override;
 
@@ -48,8 +48,5 @@ class UnixSocketInput : public sdk::Input {
   dev_t socket_dev_ = 0;
   ino_t socket_ino_ = 0;
 };
-
-// Parses an octal permission string such as "0660" or "660"; false when it is not one.
-bool parse_socket_mode(const std::string& text, mode_t& mode);
 
 }  // namespace crosscut::local_inputs

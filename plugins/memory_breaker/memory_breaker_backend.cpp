@@ -6,6 +6,10 @@
 
 namespace crosscut::memory_breaker {
 
+MemoryBreakerBackend::MemoryBreakerBackend(const MemoryBreakerOptions& options,
+                                           sdk::HostContext& host)
+    : MemoryBreakerBackend(host.clock(), options.shards) {}
+
 MemoryBreakerBackend::MemoryBreakerBackend(const sdk::Clock& clock, std::size_t shards)
     : clock_(clock),
       shard_mask_(std::bit_ceil(shards == 0 ? std::size_t{1} : shards) - 1),

@@ -1,4 +1,4 @@
-// The in-process breaker backend (`breakers.backend.type: memory`): DESIGN §6.4's state machine
+// The in-process breaker backend (`breakers.backend.type: memory`): the breaker state machine
 // per key, held in this process only.
 #pragma once
 
@@ -15,6 +15,7 @@
 #include "crosscut/sdk/breaker.hpp"
 #include "crosscut/sdk/breaker_state_machine.hpp"
 #include "crosscut/sdk/host_context.hpp"
+#include "memory_breaker_options.hpp"
 #include "spin_lock.hpp"
 
 namespace crosscut::memory_breaker {
@@ -30,9 +31,15 @@ namespace crosscut::memory_breaker {
 // Errors: apply() throws std::invalid_argument for a policy check_policy() rejects.
 class MemoryBreakerBackend final : public sdk::BreakerBackend {
  public:
+  static const sdk::OptionTable<MemoryBreakerOptions>& options_table() {
+    return memory_breaker_options_table();
+  }
+
+  MemoryBreakerBackend(const MemoryBreakerOptions& options, sdk::HostContext& host);
   // `clock` answers operations called without a time; it must outlive the backend.
   // `shards` is rounded up to a power of two.
-  explicit MemoryBreakerBackend(const sdk::Clock& clock, std::size_t shards = 64);
+  explicit MemoryBreakerBackend(const sdk::Clock& clock,
+                                std::size_t shards = MemoryBreakerOptions{}.shards);
 
   sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op,
                            const sdk::BreakerPolicy& policy,

@@ -10,9 +10,8 @@ PluginDescriptor describe() {
   return {"record_log",
           "1.0.0",
           {make_factory<crosscut::record_log::RecordLogSink>(
-              ComponentKind::log_sink, "record",
-              "Log lines published as records (e.g. to Kafka) through a sink under `sinks:`",
-              crosscut::record_log::record_log_schema())}};
+              "record",
+              "Log lines published as records (e.g. to Kafka) through a sink under `sinks:`")}};
 }
 
 }  // namespace

@@ -6,11 +6,12 @@
 namespace crosscut::record_log {
 namespace {
 
-sdk::RecordSink& named_sink(const sdk::ConfigView& options, sdk::HostContext& host) {
-  const std::string name = options.get_string("sink");
-  if (name.empty()) options.fail("sink", "the name of a record sink under `sinks:` is required");
+sdk::RecordSink& named_sink(const std::string& name, const sdk::ConfigView& view,
+                            sdk::HostContext& host) {
+  // Present but empty passes the host's `required` check; it names no sink.
+  if (name.empty()) view.fail("sink", "the name of a record sink under `sinks:` is required");
   sdk::RecordSink* sink = host.record_sink(name);
-  if (sink == nullptr) options.fail("sink", "no record sink named '" + name + "' under `sinks:`");
+  if (sink == nullptr) view.fail("sink", "no record sink named '" + name + "' under `sinks:`");
   return *sink;
 }
 
@@ -20,11 +21,10 @@ RecordLogSink::RecordLogSink(sdk::RecordSink& sink, std::string topic,
                              std::vector<std::string> exclude_loggers)
     : sink_(sink), topic_(std::move(topic)), exclude_loggers_(std::move(exclude_loggers)) {}
 
-RecordLogSink::RecordLogSink(const sdk::ConfigView& options, sdk::HostContext& host)
-    : RecordLogSink(named_sink(options, host), options.get_string("topic", "logs"),
-                    options.has("exclude_loggers") ? options.get_string_list("exclude_loggers")
-                                                   : std::vector<std::string>{"kafka_sink"}) {
-  if (topic_.empty()) options.fail("topic", "a topic name is required");
+RecordLogSink::RecordLogSink(const RecordLogOptions& options, const sdk::ConfigView& view,
+                             sdk::HostContext& host)
+    : RecordLogSink(named_sink(options.sink, view, host), options.topic, options.exclude_loggers) {
+  if (topic_.empty()) view.fail("topic", "a topic name is required");
 }
 
 void RecordLogSink::write(const sdk::LogRecord& record) noexcept {
@@ -46,23 +46,6 @@ void RecordLogSink::write(const sdk::LogRecord& record) noexcept {
     failures_.fetch_add(1, std::memory_order_relaxed);
   }
   publishing = false;
-}
-
-sdk::ConfigSchema record_log_schema() {
-  return {
-      {.key = "sink",
-       .type = sdk::OptionType::string,
-       .description = "name of the record sink (under `sinks:`) the log lines are published to",
-       .required = true},
-      {.key = "topic",
-       .type = sdk::OptionType::string,
-       .default_value = "logs",
-       .description = "topic of the published log lines (key: the logger name)"},
-      {.key = "exclude_loggers",
-       .type = sdk::OptionType::string_list,
-       .default_value = "[kafka_sink]",
-       .description = "loggers whose records are not published (the record sink's own)"},
-  };
 }
 
 }  // namespace crosscut::record_log

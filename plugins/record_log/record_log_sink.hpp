@@ -10,6 +10,7 @@
 #include "crosscut/sdk/host_context.hpp"
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/record_sink.hpp"
+#include "record_log_options.hpp"
 
 namespace crosscut::record_log {
 
@@ -27,9 +28,11 @@ namespace crosscut::record_log {
 class RecordLogSink final : public sdk::LogSink {
  public:
   RecordLogSink(sdk::RecordSink& sink, std::string topic, std::vector<std::string> exclude_loggers);
-  // From options: sink (the NAME of a record sink under `sinks:`; unknown → ConfigError),
-  // topic, exclude_loggers.
-  RecordLogSink(const sdk::ConfigView& options, sdk::HostContext& host);
+  // From options: a `sink` naming no record sink under `sinks:`, or an empty `topic`, is a
+  // ConfigError at that option.
+  static const sdk::OptionTable<RecordLogOptions>& options_table() { return record_log_options(); }
+  RecordLogSink(const RecordLogOptions& options, const sdk::ConfigView& view,
+                sdk::HostContext& host);
 
   void write(const sdk::LogRecord& record) noexcept override;
   void flush() noexcept override {}
@@ -47,7 +50,5 @@ class RecordLogSink final : public sdk::LogSink {
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> skipped_{0};
 };
-
-sdk::ConfigSchema record_log_schema();
 
 }  // namespace crosscut::record_log

@@ -1,6 +1,7 @@
 #include "redis_breaker_backend.hpp"
 
 #include <functional>
+#include <stdexcept>
 #include <thread>
 
 #include "breaker_script.hpp"
@@ -25,11 +26,34 @@ BreakerState state_from(long long v) {
 
 }  // namespace
 
-RedisBreakerBackend::RedisBreakerBackend(RedisBreakerOptions options, sdk::HostContext& host)
-    : options_(std::move(options)), host_(host), log_(host.logger("redis_breaker", "app")) {
+RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, sdk::HostContext& host)
+    : RedisBreakerBackend(
+          options,
+          checked_address(options,
+                          [](std::string_view key, const std::string& problem) {
+                            throw std::invalid_argument(std::string(key) + ": " + problem);
+                          }),
+          host) {}
+
+RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options,
+                                         const sdk::ConfigView& view, sdk::HostContext& host)
+    : RedisBreakerBackend(
+          options,
+          checked_address(options,
+                          [&view](std::string_view key, const std::string& problem) {
+                            view.fail(key, problem);
+                          }),
+          host) {}
+
+RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, RedisAddress address,
+                                         sdk::HostContext& host)
+    : options_(options),
+      address_(std::move(address)),
+      host_(host),
+      log_(host.logger("redis_breaker", "app")) {
   for (std::size_t i = 0; i < options_.connections; ++i) {
     auto slot = std::make_unique<Slot>();
-    slot->conn = std::make_unique<RedisConnection>(options_.address, options_.command_timeout);
+    slot->conn = std::make_unique<RedisConnection>(address_, options_.command_timeout);
     slots_.push_back(std::move(slot));
   }
   // Say at startup whether Redis answers; the policy covers the time until it does.
@@ -37,7 +61,7 @@ RedisBreakerBackend::RedisBreakerBackend(RedisBreakerOptions options, sdk::HostC
   std::lock_guard lock(first.mu);
   std::string failure;
   if (connect(first, failure)) {
-    log_.info("redis breaker backend connected", {{"redis", options_.address.describe()}});
+    log_.info("redis breaker backend connected", {{"redis", address_.describe()}});
   } else {
     outage_started(failure);
   }
@@ -58,18 +82,15 @@ RedisBreakerBackend::Slot& RedisBreakerBackend::slot_for_this_thread() {
 
 void RedisBreakerBackend::outage_started(const std::string& why) {
   if (outage_.exchange(true)) return;  // one report per outage
-  const char* policy = options_.on_unavailable == UnavailablePolicy::local   ? "local"
-                       : options_.on_unavailable == UnavailablePolicy::allow ? "allow"
-                                                                             : "deny";
+  const std::string_view policy = unavailable_policy_name(options_.on_unavailable);
   log_.error("redis unreachable: breakers follow the on_unavailable policy until it answers",
-             {{"redis", options_.address.describe()}, {"reason", why}, {"on_unavailable", policy}});
+             {{"redis", address_.describe()}, {"reason", why}, {"on_unavailable", policy}});
   sdk::ErrorEvent e;
   e.kind = "redis_connection";
   e.info.type = "RedisUnavailable";
   e.info.message = why;
   e.target = {"redis", "", "breaker"};
-  e.context =
-      sdk::Value::object({{"redis", options_.address.describe()}, {"on_unavailable", policy}});
+  e.context = sdk::Value::object({{"redis", address_.describe()}, {"on_unavailable", policy}});
   e.timestamp = host_.clock().now();
   host_.report_error(std::move(e));
 }
@@ -77,7 +98,7 @@ void RedisBreakerBackend::outage_started(const std::string& why) {
 void RedisBreakerBackend::outage_ended() {
   if (!outage_.exchange(false)) return;
   log_.info("redis reachable again: breakers use the shared state",
-            {{"redis", options_.address.describe()}});
+            {{"redis", address_.describe()}});
   std::lock_guard lock(local_mu_);
   local_.clear();  // the shared state is authoritative again
 }

@@ -14,26 +14,22 @@
 
 #include "crosscut/sdk/breaker_state_machine.hpp"
 #include "crosscut/sdk/sdk.hpp"
+#include "redis_breaker_options.hpp"
 #include "redis_connection.hpp"
 
 namespace crosscut::redis {
 
-enum class UnavailablePolicy { local, allow, deny };
-
-struct RedisBreakerOptions {
-  RedisAddress address;
-  std::string key_prefix = "crosscut:cb";
-  UnavailablePolicy on_unavailable = UnavailablePolicy::local;
-  std::chrono::milliseconds command_timeout{50};
-  bool use_server_time = true;
-  std::chrono::milliseconds key_ttl{24 * 3600 * 1000};
-  std::size_t connections = 2;
-  std::chrono::milliseconds reconnect_backoff_max{5000};
-};
-
-class RedisBreakerBackend : public sdk::BreakerBackend {
+class RedisBreakerBackend final : public sdk::BreakerBackend {
  public:
-  RedisBreakerBackend(RedisBreakerOptions options, sdk::HostContext& host);
+  static const sdk::OptionTable<RedisBreakerOptions>& options_table() {
+    return redis_breaker_options_table();
+  }
+
+  // Throws std::invalid_argument for options checked_address() refuses.
+  RedisBreakerBackend(const RedisBreakerOptions& options, sdk::HostContext& host);
+  // The same, reported as a ConfigError at the option (the plugin's factory).
+  RedisBreakerBackend(const RedisBreakerOptions& options, const sdk::ConfigView& view,
+                      sdk::HostContext& host);
   ~RedisBreakerBackend() override;
 
   sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op,
@@ -47,6 +43,9 @@ class RedisBreakerBackend : public sdk::BreakerBackend {
   bool unavailable() const { return outage_.load(); }
 
  private:
+  RedisBreakerBackend(const RedisBreakerOptions& options, RedisAddress address,
+                      sdk::HostContext& host);
+
   struct Slot {
     std::mutex mu;
     std::unique_ptr<RedisConnection> conn;
@@ -65,7 +64,8 @@ class RedisBreakerBackend : public sdk::BreakerBackend {
   void outage_ended();
   Slot& slot_for_this_thread();
 
-  RedisBreakerOptions options_;
+  const RedisBreakerOptions options_;
+  const RedisAddress address_;
   sdk::HostContext& host_;
   sdk::Logger& log_;
   std::vector<std::unique_ptr<Slot>> slots_;

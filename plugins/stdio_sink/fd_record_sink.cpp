@@ -21,6 +21,7 @@ FdRecordSink::FdRecordSink(int fd, bool owns_fd, std::string name, QueueOptions 
       name_(std::move(name)),
       options_(options),
       log_(log),
+      outage_(log, name_),
       writer_([this] { run_writer(); }) {}
 
 FdRecordSink::~FdRecordSink() {
@@ -37,18 +38,18 @@ FdRecordSink::~FdRecordSink() {
 bool FdRecordSink::publish(sdk::Record record) {
   std::unique_lock lock(mu_);
   if (queue_.size() >= options_.capacity && !stopping_) {
-    if (options_.on_full == QueueOptions::OnFull::block)
+    if (options_.on_full == sdk::OverflowPolicy::block)
       space_.wait_for(lock, options_.block_timeout,
                       [&] { return queue_.size() < options_.capacity || stopping_; });
   }
   if (stopping_ || queue_.size() >= options_.capacity) {
     lock.unlock();
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+    count_dropped();
     return false;
   }
   queue_.push_back(std::move(record));
   ++accepted_;
-  published_.fetch_add(1, std::memory_order_relaxed);
+  count_published();
   lock.unlock();
   wake_writer_.notify_one();
   return true;
@@ -58,15 +59,6 @@ bool FdRecordSink::flush(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
   const std::uint64_t target = accepted_;
   return completed_cv_.wait_until(lock, deadline, [&] { return completed_ >= target; });
-}
-
-sdk::DeliveryStats FdRecordSink::stats() const {
-  sdk::DeliveryStats s;
-  s.published = published_.load(std::memory_order_relaxed);
-  s.delivered = delivered_.load(std::memory_order_relaxed);
-  s.failed = failed_.load(std::memory_order_relaxed);
-  s.dropped = dropped_.load(std::memory_order_relaxed);
-  return s;
 }
 
 void FdRecordSink::run_writer() {
@@ -105,12 +97,12 @@ void FdRecordSink::run_writer() {
     std::uint64_t done = 0;
     while (done < line_ends.size() && line_ends[done] <= written) ++done;
     const std::uint64_t lost = batch.size() - done;
-    delivered_.fetch_add(done, std::memory_order_relaxed);
-    failed_.fetch_add(lost, std::memory_order_relaxed);
+    count_delivered(done);
+    count_failed(lost);
     if (!ok)
       report_write_failure(error, lost);
-    else if (in_outage_)
-      report_write_recovery();
+    else
+      outage_.recovered("record sink writes again");
 
     {
       std::lock_guard lock(mu_);
@@ -141,19 +133,11 @@ bool FdRecordSink::write_all(const char* bytes, std::size_t size, std::size_t& w
 }
 
 void FdRecordSink::report_write_failure(int error, std::uint64_t records) {
-  failed_in_outage_ += records;
-  if (in_outage_) return;
-  in_outage_ = true;
   char buffer[256];
   const char* reason = ::strerror_r(error, buffer, sizeof buffer);  // GNU: returns the text
-  log_.error("record sink cannot write; records are counted as failed until writing works again",
-             {{"sink", name_}, {"error", reason}, {"errno", error}});
-}
-
-void FdRecordSink::report_write_recovery() {
-  log_.info("record sink writes again", {{"sink", name_}, {"failed_records", failed_in_outage_}});
-  in_outage_ = false;
-  failed_in_outage_ = 0;
+  outage_.failure(
+      "record sink cannot write; records are counted as failed until writing works again", reason,
+      records);
 }
 
 }  // namespace crosscut::stdio_sink

@@ -14,16 +14,9 @@
 
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/record_sink.hpp"
+#include "sink_options.hpp"
 
 namespace crosscut::stdio_sink {
-
-struct QueueOptions {
-  enum class OnFull { block, drop };
-  std::size_t capacity = 65536;  // records waiting for the writer
-  OnFull on_full = OnFull::block;
-  // With OnFull::block, how long publish() waits for space before refusing the record.
-  std::chrono::milliseconds block_timeout{100};
-};
 
 // Thread-safety: as sdk::RecordSink (publish/stats from any thread, flush from any one).
 // publish() renders nothing and does no I/O: it queues the record and wakes the writer, which
@@ -34,7 +27,9 @@ struct QueueOptions {
 //
 // Destruction stops accepting records, writes everything already queued, then joins the
 // writer. Call flush() with a deadline first when shutdown must be bounded.
-class FdRecordSink final : public sdk::RecordSink {
+//
+// The `stdout` and `file` components derive from it (stdio_sinks.hpp) to be built from options.
+class FdRecordSink : public sdk::CountingRecordSink {
  public:
   // `name` names the sink in log messages ("stdout", "file /var/log/x.ndjson").
   // When `owns_fd`, the descriptor is closed on destruction.
@@ -44,7 +39,6 @@ class FdRecordSink final : public sdk::RecordSink {
   bool publish(sdk::Record record) override;
   // Waits until every record accepted before the call has been written or has failed.
   bool flush(std::chrono::steady_clock::time_point deadline) override;
-  sdk::DeliveryStats stats() const override;
 
   // Records whose payload was not one valid JSON document (written as a JSON string).
   std::uint64_t invalid_payloads() const {
@@ -56,7 +50,6 @@ class FdRecordSink final : public sdk::RecordSink {
   // Writes `bytes` completely; false (errno set) on a failure.
   bool write_all(const char* bytes, std::size_t size, std::size_t& written);
   void report_write_failure(int error, std::uint64_t records);
-  void report_write_recovery();
 
   const int fd_;
   const bool owns_fd_;
@@ -73,15 +66,8 @@ class FdRecordSink final : public sdk::RecordSink {
   std::uint64_t completed_ = 0;  // written or failed, guarded by mu_
   bool stopping_ = false;        // guarded by mu_
 
-  std::atomic<std::uint64_t> published_{0};
-  std::atomic<std::uint64_t> delivered_{0};
-  std::atomic<std::uint64_t> failed_{0};
-  std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> invalid_payloads_{0};
-
-  // Writer thread only.
-  bool in_outage_ = false;
-  std::uint64_t failed_in_outage_ = 0;
+  sdk::OutageLog outage_;  // write failures: reported once per outage, and the recovery
 
   std::thread writer_;  // last: starts after everything above is initialised
 };

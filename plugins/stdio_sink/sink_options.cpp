@@ -1,52 +1,46 @@
 #include "sink_options.hpp"
 
-#include <chrono>
-#include <string>
 #include <utility>
 
 namespace crosscut::stdio_sink {
+namespace {
 
-sdk::ConfigSchema queue_schema() {
-  auto capacity = sdk::option("queue_capacity", sdk::OptionType::integer, "65536",
-                              "records waiting for the writer thread before on_full applies");
-  capacity.min = 1;
-  auto on_full =
-      sdk::option("on_full", sdk::OptionType::string, "block",
-                  "when the queue is full: block (up to block_timeout, then drop) or drop");
-  on_full.choices = {"block", "drop"};
-  auto timeout = sdk::option("block_timeout", sdk::OptionType::duration, "100ms",
-                             "with on_full: block, the longest a publish waits for queue space");
-  timeout.positive = true;
-  return {std::move(capacity), std::move(on_full), std::move(timeout)};
+// The table of S (QueueOptions or a struct derived from it): `rows`, then the queue rows.
+// The queue members are bound as members of S, so the keys land in S's own table.
+template <class S, class... Rows>
+sdk::OptionTable<S> table_with_queue_rows(Rows&&... rows) {
+  return sdk::OptionTable<S>{
+      std::forward<Rows>(rows)...,
+      sdk::bind_option<S, std::size_t>(
+          "queue_capacity", &S::capacity,
+          "records waiting for the writer thread before on_full applies")
+          .min(1),
+      sdk::bind_option<S, sdk::OverflowPolicy>(
+          "on_full", &S::on_full,
+          "when the queue is full: block (up to block_timeout, then drop) or drop")
+          .choices(
+              {{"block", sdk::OverflowPolicy::block}, {"drop", sdk::OverflowPolicy::drop_newest}}),
+      sdk::bind_option<S, std::chrono::milliseconds>(
+          "block_timeout", &S::block_timeout,
+          "with on_full: block, the longest a publish waits for queue space")
+          .positive(),
+  };
 }
 
-sdk::ConfigSchema file_schema() {
-  auto schema = queue_schema();
-  auto path = sdk::option("path", sdk::OptionType::string, "", "the file records are appended to");
-  path.required = true;
-  schema.insert(schema.begin(), std::move(path));
-  schema.insert(schema.begin() + 1,
-                sdk::option("append", sdk::OptionType::boolean, "true",
-                            "keep what the file holds (false: truncate it when the sink starts)"));
-  return schema;
+}  // namespace
+
+const sdk::OptionTable<QueueOptions>& stdout_sink_options() {
+  static const auto table = table_with_queue_rows<QueueOptions>();
+  return table;
 }
 
-QueueOptions read_queue_options(const sdk::ConfigView& options) {
-  QueueOptions q;
-  const auto capacity = options.get_int("queue_capacity", static_cast<std::int64_t>(q.capacity));
-  if (capacity < 1) options.fail("queue_capacity", "must be at least 1");
-  q.capacity = static_cast<std::size_t>(capacity);
-  const auto on_full = options.get_string("on_full", "block");
-  if (on_full == "block")
-    q.on_full = QueueOptions::OnFull::block;
-  else if (on_full == "drop")
-    q.on_full = QueueOptions::OnFull::drop;
-  else
-    options.fail("on_full", "expected block or drop, got '" + on_full + "'");
-  const auto timeout = options.get_duration("block_timeout", q.block_timeout);
-  if (timeout.count() <= 0) options.fail("block_timeout", "must be > 0");
-  q.block_timeout = std::chrono::ceil<std::chrono::milliseconds>(timeout);
-  return q;
+const sdk::OptionTable<FileSinkOptions>& file_sink_options() {
+  static const auto table = table_with_queue_rows<FileSinkOptions>(
+      sdk::bind_option("path", &FileSinkOptions::path, "the file records are appended to")
+          .required(),
+      sdk::bind_option("append", &FileSinkOptions::append,
+                       "keep what the file holds (false: truncate it when the sink starts)"));
+  return table;
 }
 
 }  // namespace crosscut::stdio_sink

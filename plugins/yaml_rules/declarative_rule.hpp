@@ -1,6 +1,5 @@
-// The `declarative` exception rule: one `errors.rules` item written in YAML,
-//   {name, match: {kind, exception, message, exchange, region, request_type},
-//          then: {kind, severity, breaker, publish, suppress_for}}.
+// The `declarative` exception rule: one `errors.rules` item written in YAML (its options:
+// declarative_rule_options.hpp).
 #pragma once
 
 #include <re2/re2.h>
@@ -10,19 +9,24 @@
 #include <string>
 
 #include "crosscut/sdk/sdk.hpp"
+#include "declarative_rule_options.hpp"
 
 namespace crosscut::yaml_rules {
-
-// The component's option schema (the whole rule item).
-sdk::ConfigSchema declarative_rule_schema();
 
 // Every given condition must hold: kind, exchange, region and request_type exactly; exception
 // as an exact type name or a glob (* and ?); message as an RE2 pattern found anywhere in the
 // message. Immutable after construction, so evaluate() is safe from any thread.
-class DeclarativeRule : public sdk::ExceptionRule {
+class DeclarativeRule final : public sdk::ExceptionRule {
  public:
-  // Throws sdk::ConfigError (file:line:column) for an invalid pattern or decision value.
-  DeclarativeRule(const sdk::ConfigView& options, sdk::HostContext& host);
+  static const sdk::OptionTable<DeclarativeRuleOptions>& options_table() {
+    return declarative_rule_options_table();
+  }
+
+  // `options` read from `view` (validated against the table). Throws sdk::ConfigError
+  // (file:line:column) for what the table cannot check: an invalid pattern, an empty name,
+  // condition or kind.
+  DeclarativeRule(const DeclarativeRuleOptions& options, const sdk::ConfigView& view,
+                  sdk::HostContext& host);
 
   std::string_view name() const override { return name_; }
   std::optional<sdk::Decision> evaluate(const sdk::ErrorView& error) const override;

@@ -5,12 +5,10 @@
 namespace crosscut::yaml_rules {
 
 sdk::PluginDescriptor describe() {
-  return {
-      "yaml_rules",
-      "1.0.0",
-      {sdk::make_factory<DeclarativeRule>(sdk::ComponentKind::exception_rule, "declarative",
-                                          "An exception rule written in YAML: {name, match, then}",
-                                          declarative_rule_schema())}};
+  return {"yaml_rules",
+          "1.0.0",
+          {sdk::make_factory<DeclarativeRule>(
+              "declarative", "An exception rule written in YAML: {name, match, then}")}};
 }
 
 }  // namespace crosscut::yaml_rules

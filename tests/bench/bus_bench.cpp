@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "crosscut/bus.hpp"
+#include "bus/async_event_bus.hpp"
 #include "peer_ratio_reporter.hpp"
 
 namespace {

@@ -43,8 +43,8 @@ struct Engine {
     logging::LogOptions o;
     o.level = sdk::Level::info;
     o.pii.enabled = pii;
-    o.per_message_per_second = 0;  // every call is written: sampling would flatter us
-    o.queue_size = kQueue;
+    o.sampling.per_message_per_second = 0;  // every call is written: sampling would flatter us
+    o.queue.size = kQueue;
     engine = std::make_unique<logging::LogEngine>(o, clock);
     engine->add_sink(&sink);
     engine->start();

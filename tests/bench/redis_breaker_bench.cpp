@@ -50,10 +50,8 @@ void command(redisContext* c, const std::vector<std::string>& args) {
 // A failure recorded on the breaker through the plugin's backend (one pooled connection).
 void ours(benchmark::State& state) {
   crosscut::testing::TestHost host;
-  std::string err;
   crosscut::redis::RedisBreakerOptions o;
-  o.address = *crosscut::redis::parse_redis_url(
-      "redis://127.0.0.1:" + std::to_string(server().port()), err);
+  o.url = "redis://127.0.0.1:" + std::to_string(server().port());
   o.use_server_time = false;
   o.connections = 1;
   crosscut::redis::RedisBreakerBackend backend(o, host);

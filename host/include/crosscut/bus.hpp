@@ -1,42 +1,12 @@
-// The event bus: sdk::EventBus delivered asynchronously by a fixed set of worker threads.
+// The event bus as the runtime exposes it: its totals and the event being handled.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 #include "crosscut/sdk/bus.hpp"
-#include "crosscut/sdk/config.hpp"
-#include "crosscut/sdk/log.hpp"
 
 namespace crosscut {
-
-// What publish() does when the emitting thread's queue is full.
-enum class OverflowPolicy : std::uint8_t {
-  block,        // wait for space (a bus worker emitting into its own full queue drops instead)
-  drop_newest,  // refuse the new event
-  drop_oldest,  // discard the oldest queued event, then enqueue
-};
-
-std::string_view overflow_policy_name(OverflowPolicy p) noexcept;
-
-struct BusOptions {
-  std::size_t queue_size = 65536;  // events per worker queue, rounded up to a power of two
-  OverflowPolicy overflow = OverflowPolicy::block;
-  std::size_t workers = 1;
-  // How long an idle worker keeps polling (half spinning, half yielding) before it sleeps.
-  // Longer: lower emit latency after a pause; shorter: less CPU burnt while idle.
-  std::chrono::microseconds idle_spin{200};
-};
-
-// The `bus:` section: queue_size, overflow, workers, idle_spin.
-sdk::ConfigSchema bus_schema();
-// Reads a schema-checked `bus:` section; semantic problems throw sdk::ConfigError.
-BusOptions parse_bus_options(const sdk::ConfigView& bus);
 
 struct BusStats {
   std::uint64_t published = 0;         // accepted into a queue
@@ -49,39 +19,5 @@ struct BusStats {
 // handler. Lets the error dispatcher refuse to feed errors raised by `error` handlers back
 // onto the bus.
 std::string_view current_bus_event() noexcept;
-
-// Events are queued per emitting thread's worker (thread i of the process goes to worker
-// i % workers), so one thread's events are handled in emission order; handlers of one event
-// run in subscription order. publish() captures the caller's logging context
-// (crosscut::current_context()) and handlers run with it installed.
-//
-// Drops are counted in stats() and reported on `log` as one warning naming how many were
-// dropped: by the workers at most once a second, and by every drain() and the destructor.
-//
-// Lifetime: `log` must outlive the bus. Destroying the bus handles what is still queued, then
-// joins the workers; publish() after that point drops (counted). Subscriptions may outlive
-// the bus. drain() called from a handler of this bus returns false at once (it would wait
-// for itself).
-class AsyncEventBus final : public sdk::EventBus {
- public:
-  AsyncEventBus(BusOptions options, sdk::Logger& log);
-  ~AsyncEventBus() override;
-  AsyncEventBus(const AsyncEventBus&) = delete;
-  AsyncEventBus& operator=(const AsyncEventBus&) = delete;
-
-  sdk::Subscription subscribe(std::string_view event_name, Handler handler) override;
-  void publish(std::string_view event_name, std::shared_ptr<const void> event) override;
-  bool drain(std::chrono::milliseconds timeout) override;
-
-  BusStats stats() const;
-  const BusOptions& options() const { return options_; }
-
-  class Core;
-
- private:
-  BusOptions options_;
-  std::shared_ptr<Core> core_;
-  std::vector<std::thread> workers_;
-};
 
 }  // namespace crosscut

@@ -1,4 +1,4 @@
-// Error routing (DESIGN §6.3): the ErrorDispatcher normalises an error, runs the exception
+// Error routing: the ErrorDispatcher normalises an error, runs the exception
 // rules, records breaker failures, publishes the error DTO and suppresses duplicates.
 #pragma once
 
@@ -32,28 +32,6 @@ struct ErrorsOptions {
   // passes logging.timezone's offset instead, else +00:00 is used.
   std::optional<std::chrono::minutes> utc_offset;
 };
-
-// sink, topic, timezone, rules (OptionType::any: see rule_items()).
-sdk::ConfigSchema errors_schema();
-// Reads a schema-checked `errors:` section (rules are read by rule_items()).
-ErrorsOptions parse_errors_options(const sdk::ConfigView& errors);
-
-// The component type of rules written without `type:` (handled by the yaml_rules plugin).
-inline constexpr std::string_view kDeclarativeRuleType = "declarative";
-
-// One element of `errors.rules`, classified. For `{type: T, options: {...}}` the runtime
-// creates exception_rule T with `options`; for `{name, match, then}` it creates exception_rule
-// "declarative" with the item itself as options. Views borrow the configuration tree.
-struct RuleItem {
-  std::string type;
-  sdk::ConfigView options;
-  sdk::ConfigView item;
-};
-
-// Checks the shape of `errors.rules` (a list; plugin items have only type/options;
-// declarative items have a unique name and only name/match/then) and classifies each item.
-// Problems throw sdk::ConfigError at the item.
-std::vector<RuleItem> rule_items(const sdk::ConfigView& errors);
 
 // The `service` object of the DTO.
 struct ServiceInfo {

@@ -4,7 +4,7 @@
 //   log.info("connection created", {{"exchange", "upbit"}, {"offset", 12345}});
 //   try { ... } catch (const std::exception& e) { log.error("subscribe failed", e); }
 //
-// Records are structured (DESIGN §6.1): fields are typed, context fields of the current
+// Records are structured: fields are typed, context fields of the current
 // crosscut::ContextScope are added, PII is masked and the line is written asynchronously.
 #pragma once
 

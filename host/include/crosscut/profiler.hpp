@@ -1,4 +1,4 @@
-// crosscut::Profiler: times a scope and reports it (DESIGN §6.6).
+// crosscut::Profiler: times a scope and reports it.
 //
 //   { crosscut::Profiler p(log, "expensive_operation"); ... }
 //   -> "expensive_operation took 1.23s, memory: +5.4MB"

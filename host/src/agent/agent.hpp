@@ -1,4 +1,4 @@
-// Agent mode (`crosscut run`, DESIGN §6.8): runs every input on a thread of its own, routes
+// Agent mode (`crosscut run`): runs every input on a thread of its own, routes
 // what they deliver, logs a health record periodically, and stops when every input has
 // ended or a stop is requested; then drains, flushes and shuts the runtime down.
 #pragma once

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "crosscut/sdk/config.hpp"
+#include "crosscut/sdk/options.hpp"
 
 namespace crosscut::agent {
 
@@ -14,7 +14,7 @@ struct AgentOptions {
   std::uint32_t bad_line_reports = 10;                 // logged per input per minute; all counted
 };
 
-sdk::ConfigSchema agent_schema();
-AgentOptions parse_agent_options(const sdk::ConfigView& agent);
+// Durations are rounded up to whole milliseconds, so any positive value works.
+const sdk::OptionTable<AgentOptions>& agent_options_table();
 
 }  // namespace crosscut::agent

@@ -1,4 +1,4 @@
-// EventRouter: turns what an input delivers into work for the runtime (DESIGN §6.8):
+// EventRouter: turns what an input delivers into work for the runtime:
 //   message -> the target's minute batch counter (the minute of ts_ms when given)
 //   error   -> the error dispatcher
 //   outcome -> the resource's breaker

@@ -5,8 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "bus/async_event_bus.hpp"
 #include "bus/bounded_ring.hpp"
-#include "crosscut/bus.hpp"
 #include "crosscut/log_context.hpp"
 
 namespace crosscut {
@@ -93,18 +93,6 @@ void bump(std::atomic<std::uint64_t>& single_writer_counter) {
 
 std::string_view current_bus_event() noexcept {
   return t_current_event;
-}
-
-std::string_view overflow_policy_name(OverflowPolicy p) noexcept {
-  switch (p) {
-    case OverflowPolicy::block:
-      return "block";
-    case OverflowPolicy::drop_newest:
-      return "drop_newest";
-    case OverflowPolicy::drop_oldest:
-      return "drop_oldest";
-  }
-  return "block";
 }
 
 class AsyncEventBus::Core {
@@ -438,7 +426,7 @@ class AsyncEventBus::Core {
     log_.warning("event bus queue overflow: events dropped",
                  {{"dropped", total - previous},
                   {"dropped_total", total},
-                  {"policy", overflow_policy_name(policy_)}});
+                  {"policy", sdk::overflow_policy_name(policy_)}});
   }
 
   const OverflowPolicy policy_;

@@ -82,8 +82,14 @@ void check_value(ConfigNode& n, const OptionSpec& spec, const NodeLocation& at) 
       expect(n.kind == ConfigNode::Kind::scalar && !n.quoted);
       auto v = sdk::parse_int(n.scalar);
       expect(v.has_value());
+      if (spec.min && spec.max && (*v < *spec.min || *v > *spec.max))
+        fail_at(n, at,
+                "must be between " + std::to_string(*spec.min) + " and " +
+                    std::to_string(*spec.max) + " (got " + n.scalar + ")");
       if (spec.min && *v < *spec.min)
         fail_at(n, at, "must be >= " + std::to_string(*spec.min) + " (got " + n.scalar + ")");
+      if (spec.max && *v > *spec.max)
+        fail_at(n, at, "must be at most " + std::to_string(*spec.max) + " (got " + n.scalar + ")");
       return;
     }
     case OptionType::number: {

@@ -4,14 +4,15 @@
 
 namespace crosscut::core {
 
-ComponentBuilder::Resolved ComponentBuilder::resolve(sdk::ComponentKind kind, sdk::ConfigNode& node,
-                                                     const config::NodeLocation& where,
-                                                     const std::string& options_key,
-                                                     std::vector<std::string> reserved,
-                                                     const std::string& type_override) {
+ComponentBuilder::Resolved ComponentBuilder::resolve(sdk::ComponentKind kind,
+                                                     const BuildRequest& request) {
+  sdk::ConfigNode& node = *request.node;
+  const config::NodeLocation& where = request.where;
+  const std::string& options_key = request.options_key;
+  std::vector<std::string> reserved = request.reserved;
   if (node.kind != sdk::ConfigNode::Kind::map)
     config::fail_at(node, where, "expected a map with a 'type'");
-  std::string type = type_override;
+  std::string type = request.type_override;
   sdk::ConfigNode* type_node = node.find("type");
   if (type_node && type_node->kind != sdk::ConfigNode::Kind::null) {
     if (type_node->kind != sdk::ConfigNode::Kind::scalar)

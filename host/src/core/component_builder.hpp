@@ -14,57 +14,42 @@
 
 namespace crosscut::core {
 
-template <class T>
-constexpr sdk::ComponentKind kind_of();
-template <>
-constexpr sdk::ComponentKind kind_of<sdk::LogSink>() {
-  return sdk::ComponentKind::log_sink;
-}
-template <>
-constexpr sdk::ComponentKind kind_of<sdk::RecordSink>() {
-  return sdk::ComponentKind::record_sink;
-}
-template <>
-constexpr sdk::ComponentKind kind_of<sdk::BreakerBackend>() {
-  return sdk::ComponentKind::breaker_backend;
-}
-template <>
-constexpr sdk::ComponentKind kind_of<sdk::ExceptionRule>() {
-  return sdk::ComponentKind::exception_rule;
-}
-template <>
-constexpr sdk::ComponentKind kind_of<sdk::EventHandler>() {
-  return sdk::ComponentKind::event_handler;
-}
-template <>
-constexpr sdk::ComponentKind kind_of<sdk::Input>() {
-  return sdk::ComponentKind::input;
-}
+// What to build: the node holding `type` and the component's options, and how they sit in it.
+struct BuildRequest {
+  sdk::ConfigNode* node = nullptr;
+  config::NodeLocation where{};
+  std::string name{};  // the component's name in messages (a sink's key), or "" for its type
+  // "": the options sit beside `type` in `node`; otherwise they are under this key
+  // (e.g. handlers: {type, on, options}).
+  std::string options_key{};
+  std::vector<std::string> reserved{};  // other keys of `node` the host itself reads
+  std::string type_override{};          // built when `node` has no `type` (declarative rules)
+};
 
 class ComponentBuilder {
  public:
   ComponentBuilder(const plugins::PluginSet& plugins, sdk::HostContext& host)
       : plugins_(plugins), host_(host) {}
 
-  // `node` holds `type` and the options side by side (`options_key` empty), or `type` plus the
-  // options under `options_key` (e.g. handlers: {type, on, options}). `reserved` lists other
-  // keys the host reads from the same map. `type_override` builds that type when the map has
-  // no `type` (declarative rules).
-  template <class T>
-  OwnedComponent<T> build(sdk::ConfigNode& node, const config::NodeLocation& where,
-                          const std::string& name, const std::string& options_key = {},
-                          std::vector<std::string> reserved = {},
-                          const std::string& type_override = {}) {
-    Resolved r =
-        resolve(kind_of<T>(), node, where, options_key, std::move(reserved), type_override);
-    return OwnedComponent<T>(r.library, create(r, name), r.type, name);
+  // Builds a component of interface T. The object the factory returns is checked to be a T:
+  // a factory that lies about its kind is a startup error, never a bad cast.
+  template <sdk::ComponentType T>
+  OwnedComponent<T> build(const BuildRequest& request) {
+    Resolved r = resolve(sdk::kind_of<T>, request);
+    std::unique_ptr<sdk::Component> object = create(r, request.name);
+    T* typed = dynamic_cast<T*>(object.get());
+    if (!typed)
+      throw StartupError(
+          sdk::ConfigView(request.node, request.where.file, request.where.path).where() +
+          ": the factory of type '" + r.type + "' made a component that is not a " +
+          std::string(sdk::kind_name(sdk::kind_of<T>)));
+    return OwnedComponent<T>(r.library, std::move(object), typed, r.type, request.name);
   }
 
   // Checks the options without creating anything (used by `validate` for inputs).
-  void check(sdk::ComponentKind kind, sdk::ConfigNode& node, const config::NodeLocation& where,
-             const std::string& options_key = {}, std::vector<std::string> reserved = {},
-             const std::string& type_override = {}) {
-    resolve(kind, node, where, options_key, std::move(reserved), type_override);
+  template <sdk::ComponentType T>
+  void check(const BuildRequest& request) {
+    resolve(sdk::kind_of<T>, request);
   }
 
  private:
@@ -76,9 +61,7 @@ class ComponentBuilder {
     config::NodeLocation options_at;
   };
 
-  Resolved resolve(sdk::ComponentKind kind, sdk::ConfigNode& node,
-                   const config::NodeLocation& where, const std::string& options_key,
-                   std::vector<std::string> reserved, const std::string& type_override);
+  Resolved resolve(sdk::ComponentKind kind, const BuildRequest& request);
   std::unique_ptr<sdk::Component> create(const Resolved& r, const std::string& name);
 
   const plugins::PluginSet& plugins_;

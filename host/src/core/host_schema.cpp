@@ -1,9 +1,11 @@
 #include "core/host_schema.hpp"
 
 #include "agent/agent_options.hpp"
+#include "breaker/breaker_config.hpp"
+#include "bus/async_event_bus.hpp"
 #include "bus/handler_binding.hpp"
-#include "crosscut/bus.hpp"
 #include "crosscut/errors.hpp"
+#include "errors/errors_config.hpp"
 #include "logging/log_config.hpp"
 #include "metrics/metrics_options.hpp"
 
@@ -22,37 +24,6 @@ OptionSpec any(std::string key, std::string description) {
 }
 
 }  // namespace
-
-sdk::ConfigSchema breaker_policy_schema(bool with_defaults) {
-  auto d = [&](const char* v) { return with_defaults ? std::string(v) : std::string(); };
-  return {
-      {.key = "failure_threshold",
-       .type = OptionType::integer,
-       .default_value = d("5"),
-       .description = "failures inside the sliding window that open the breaker",
-       .min = 1},
-      {.key = "success_threshold",
-       .type = OptionType::integer,
-       .default_value = d("2"),
-       .description = "successes in HALF_OPEN that close the breaker",
-       .min = 1},
-      {.key = "timeout",
-       .type = OptionType::duration,
-       .default_value = d("60s"),
-       .description = "how long OPEN lasts before a trial call (and how long a trial period lasts)",
-       .positive = true},
-      {.key = "half_open_max_calls",
-       .type = OptionType::integer,
-       .default_value = d("3"),
-       .description = "permits granted in one HALF_OPEN period",
-       .min = 1},
-      {.key = "sliding_window",
-       .type = OptionType::duration,
-       .default_value = d("300s"),
-       .description = "how long a failure counts",
-       .positive = true},
-  };
-}
 
 sdk::ConfigSchema host_schema() {
   return {
@@ -87,35 +58,30 @@ sdk::ConfigSchema host_schema() {
       {.key = "logging",
        .type = OptionType::object,
        .description = "log level, sinks, PII masking, sampling",
-       .children = logging::logging_schema()},
+       .children = logging::log_options_table().schema()},
       any("sinks", "named record sinks: {name: {type: ..., options...}}"),
       {.key = "breakers",
        .type = OptionType::object,
        .description = "circuit breakers",
-       .children = {any("backend", "breaker backend component (default: {type: memory})"),
-                    {.key = "defaults",
-                     .type = OptionType::object,
-                     .description = "policy of every breaker",
-                     .children = breaker_policy_schema(true)},
-                    any("overrides", "per-resource policy: {\"exchange/region/type\": {...}}")}},
+       .children = breakers_schema()},
       {.key = "errors",
        .type = OptionType::object,
        .description = "error dispatcher: sink, topic, rules",
-       .children = errors_schema()},
+       .children = errors_options_table().schema()},
       {.key = "metrics",
        .type = OptionType::object,
        .description = "minute batch counter publication",
-       .children = metrics::metrics_schema()},
+       .children = metrics::metrics_options_table().schema()},
       {.key = "bus",
        .type = OptionType::object,
        .description = "event bus queue",
-       .children = bus_schema()},
+       .children = bus_options_table().schema()},
       handlers_schema(),
       any("inputs", "agent-mode inputs"),
       {.key = "agent",
        .type = OptionType::object,
        .description = "agent-mode settings",
-       .children = agent::agent_schema()},
+       .children = agent::agent_options_table().schema()},
   };
 }
 

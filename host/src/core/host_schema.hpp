@@ -1,4 +1,4 @@
-// The schema of the host's own configuration sections (DESIGN §5). Component sections
+// The schema of the host's own configuration sections. Component sections
 // (sinks, breakers.backend, rules, handlers, inputs) are checked against the schema of the
 // plugin component they name, when that component is built.
 #pragma once
@@ -9,8 +9,5 @@ namespace crosscut::core {
 
 // The top level of crosscut.yaml.
 sdk::ConfigSchema host_schema();
-
-// One breaker policy (breakers.defaults, and each entry of breakers.overrides without defaults).
-sdk::ConfigSchema breaker_policy_schema(bool with_defaults);
 
 }  // namespace crosscut::core

@@ -1,5 +1,6 @@
 // A component together with the plugin library that made it. The component is destroyed
 // first, then the library reference is dropped: code is never unmapped under a live object.
+// `typed` is the same object seen through the interface the builder checked it implements.
 #pragma once
 
 #include <memory>
@@ -14,11 +15,11 @@ template <class T>
 class OwnedComponent {
  public:
   OwnedComponent() = default;
-  OwnedComponent(std::shared_ptr<void> library, std::unique_ptr<sdk::Component> object,
+  OwnedComponent(std::shared_ptr<void> library, std::unique_ptr<sdk::Component> object, T* typed,
                  std::string type, std::string name)
       : library_(std::move(library)),
         object_(std::move(object)),
-        typed_(static_cast<T*>(object_.get())),
+        typed_(typed),
         type_(std::move(type)),
         name_(std::move(name)) {}
   OwnedComponent(OwnedComponent&&) noexcept = default;

@@ -22,22 +22,6 @@ std::string or_unknown(std::string s) {
   return s.empty() ? std::string("unknown") : s;
 }
 
-sdk::Level level_of(sdk::Severity s) {
-  switch (s) {
-    case sdk::Severity::debug:
-      return sdk::Level::debug;
-    case sdk::Severity::info:
-      return sdk::Level::info;
-    case sdk::Severity::warning:
-      return sdk::Level::warning;
-    case sdk::Severity::error:
-      return sdk::Level::error;
-    case sdk::Severity::critical:
-      return sdk::Level::critical;
-  }
-  return sdk::Level::error;
-}
-
 void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.fetch_add(n, std::memory_order_relaxed);
 }
@@ -212,7 +196,7 @@ class ErrorDispatcher::Impl {
   }
 
   void log_error(const ErrorRecord& r) {
-    const sdk::Level level = level_of(r.severity);
+    const sdk::Level level = sdk::level_of(r.severity);
     if (!parts_.log.should_log(level)) return;
     parts_.log.log(level, "error dispatched",
                    {{"kind", r.kind},

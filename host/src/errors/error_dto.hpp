@@ -1,4 +1,4 @@
-// The published error document (DESIGN §6.3) and the normalised error it is built from.
+// The published error document and the normalised error it is built from.
 #pragma once
 
 #include <chrono>
@@ -26,7 +26,7 @@ struct ErrorRecord {
   std::string correlation_id;                      // empty: unknown
 };
 
-// One JSON document, fields in the order of DESIGN §6.3; the timestamp as
+// One JSON document, fields in the order documented in docs/; the timestamp as
 // core/timestamp.hpp formats it. Strings that are not valid UTF-8 have each bad sequence
 // replaced by U+FFFD; non-finite numbers become null.
 std::string render_error_dto(const ErrorRecord& record, const ServiceInfo& service,

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "core/timestamp.hpp"
-#include "crosscut/errors.hpp"
+#include "errors/errors_config.hpp"
 
 namespace crosscut {
 namespace {
@@ -20,25 +20,26 @@ void only_keys(const sdk::ConfigView& item, std::initializer_list<std::string_vi
 
 }  // namespace
 
-sdk::ConfigSchema errors_schema() {
-  return {
-      sdk::option("sink", sdk::OptionType::string, "",
+const sdk::OptionTable<ErrorsOptions>& errors_options_table() {
+  using sdk::bind_option;
+  static const sdk::OptionTable<ErrorsOptions> table{
+      bind_option("sink", &ErrorsOptions::sink,
                   "record sink (a name under sinks:) that error reports are published to; "
                   "none: not published"),
-      sdk::option("topic", sdk::OptionType::string, "ws.error", "topic of error reports"),
-      sdk::option("timezone", sdk::OptionType::string, "",
-                  "UTC offset of report timestamps, e.g. +09:00 (default: logging.timezone)"),
-      sdk::option("rules", sdk::OptionType::any, "",
-                  "ordered exception rules, first match wins: {name, match, then} or "
-                  "{type, options} for a rule from a plugin"),
+      bind_option("topic", &ErrorsOptions::topic, "topic of error reports"),
+      sdk::unbound("timezone", sdk::OptionType::string,
+                   "UTC offset of report timestamps, e.g. +09:00 (default: logging.timezone)"),
+      sdk::unbound("rules", sdk::OptionType::any,
+                   "ordered exception rules, first match wins: {name, match, then} or "
+                   "{type, options} for a rule from a plugin"),
   };
+  return table;
 }
 
 ErrorsOptions parse_errors_options(const sdk::ConfigView& errors) {
-  ErrorsOptions o;
-  o.sink = errors.get_string("sink");
-  o.topic = errors.get_string("topic", "ws.error");
+  ErrorsOptions o = errors_options_table().read(errors);
   if (o.topic.empty()) errors.fail("topic", "must not be empty");
+  // `timezone` is unbound: its text becomes an offset here.
   const std::string tz = errors.get_string("timezone");
   if (!tz.empty()) {
     o.utc_offset = core::parse_utc_offset(tz);

@@ -1,4 +1,4 @@
-// Renders a log record as one JSON line with the field order of DESIGN §6.1:
+// Renders a log record as one JSON line with the field order documented in docs/:
 // timestamp, level, logger, category, message, extra.
 #pragma once
 

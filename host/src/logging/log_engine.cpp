@@ -73,7 +73,7 @@ LogEngine::LogEngine(LogOptions options, const sdk::Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
       masker_(options_.pii),
-      sampler_(options_.per_message_per_second) {
+      sampler_(options_.sampling.per_message_per_second) {
   direct_writer_ =
       std::make_unique<RecordWriter>(options_.utc_offset, std::vector<sdk::LogSink*>{});
 }
@@ -98,11 +98,12 @@ void LogEngine::start() {
                                                     writer_->flush();
                                                   });
   pool_ = std::make_shared<spdlog::details::thread_pool>(
-      std::max<std::size_t>(options_.queue_size, 1), 1);
+      std::max<std::size_t>(options_.queue.size, 1), 1);
   pool_raw_ = pool_.get();
-  spd_ = std::make_shared<spdlog::async_logger>(
-      "crosscut", std::move(sink), pool_,
-      options_.overflow == OverflowPolicy::block ? spdlog::async_overflow_policy::block
+  spd_ =
+      std::make_shared<spdlog::async_logger>("crosscut", std::move(sink), pool_,
+                                             options_.queue.overflow == OverflowPolicy::block
+                                                 ? spdlog::async_overflow_policy::block
                                                  : spdlog::async_overflow_policy::overrun_oldest);
   spd_->set_level(spdlog::level::trace);
   spd_->flush_on(spdlog::level::critical);
@@ -252,7 +253,7 @@ void LogEngine::consume(std::string_view payload) noexcept {
   switch (decoded_.header.kind) {
     case RecordKind::record:
       writer_->write(decoded_);
-      if (options_.overflow == OverflowPolicy::drop_oldest && ++since_drop_check_ >= 256) {
+      if (options_.queue.overflow == OverflowPolicy::drop_oldest && ++since_drop_check_ >= 256) {
         since_drop_check_ = 0;
         report_drops();
       }
@@ -273,7 +274,7 @@ void LogEngine::consume(std::string_view payload) noexcept {
 }
 
 void LogEngine::report_drops() noexcept {
-  if (options_.overflow != OverflowPolicy::drop_oldest || !pool_raw_) return;
+  if (options_.queue.overflow != OverflowPolicy::drop_oldest || !pool_raw_) return;
   const std::uint64_t total = pool_raw_->overrun_counter();
   if (total <= drops_reported_) return;
   const std::uint64_t fresh = total - drops_reported_;
@@ -313,7 +314,7 @@ bool LogEngine::flush(std::chrono::milliseconds timeout) {
         std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     if (barrier_cv_.wait_until(lock, slice, [&] { return barrier_done_ >= seq; })) break;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    if (options_.overflow == OverflowPolicy::drop_oldest) {
+    if (options_.queue.overflow == OverflowPolicy::drop_oldest) {
       lock.unlock();
       post_if_running(payload, sdk::Level::info);
       lock.lock();

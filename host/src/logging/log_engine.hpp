@@ -1,4 +1,4 @@
-// LogEngine: the structured logging engine (DESIGN §6.1). The calling thread checks the
+// LogEngine: the structured logging engine. The calling thread checks the
 // level (inline), applies sampling, repairs UTF-8, masks PII and renders the JSON line (so
 // this work runs in parallel across callers), then spdlog's asynchronous logger carries the
 // encoded record over a bounded queue to one background thread that hands it to the sinks.

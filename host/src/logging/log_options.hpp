@@ -1,4 +1,4 @@
-// The options of the `logging` configuration section (DESIGN §5), already validated.
+// The options of the `logging` configuration section, already validated.
 #pragma once
 
 #include <chrono>
@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "crosscut/sdk/log.hpp"
+#include "crosscut/sdk/overflow.hpp"
 
 namespace crosscut::logging {
 
-enum class OverflowPolicy { block, drop_oldest };
+using sdk::OverflowPolicy;
 
 struct PiiOptions {
   bool enabled = true;
@@ -24,15 +25,24 @@ struct PiiOptions {
                                 "passwd",  "token",  "access_token", "authorization"};
 };
 
+struct LogSamplingOptions {
+  std::uint32_t per_message_per_second = 100;  // 0: no sampling
+};
+
+// The asynchronous queue between callers and the logging thread.
+struct LogQueueOptions {
+  std::size_t size = 8192;
+  OverflowPolicy overflow = OverflowPolicy::block;  // block or drop_oldest
+};
+
 struct LogOptions {
   sdk::Level level = sdk::Level::info;
   // Per-logger levels; a name also covers its dotted children ("ws" covers "ws.upbit").
   std::vector<std::pair<std::string, sdk::Level>> levels;
-  std::chrono::minutes utc_offset{0};  // added to UTC in timestamps
+  std::chrono::minutes utc_offset{0};  // added to UTC in timestamps (`timezone`)
   PiiOptions pii;
-  std::uint32_t per_message_per_second = 100;  // 0: no sampling
-  std::size_t queue_size = 8192;
-  OverflowPolicy overflow = OverflowPolicy::block;
+  LogSamplingOptions sampling;
+  LogQueueOptions queue;
 };
 
 }  // namespace crosscut::logging

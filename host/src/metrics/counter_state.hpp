@@ -50,22 +50,22 @@ inline void bump(std::atomic<std::uint64_t>& count) noexcept {
   count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-// Epoch seconds -> start of its minute (floor, also for times before 1970).
+// The start of the minute holding an epoch time, in epoch seconds: std::chrono::floor, so
+// times before 1970 go to the minute they are in too.
+template <class Rep, class Period>
+constexpr std::int64_t minute_start(std::chrono::duration<Rep, Period> since_epoch) noexcept {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::floor<std::chrono::minutes>(since_epoch))
+      .count();
+}
 inline std::int64_t minute_of_seconds(std::int64_t seconds) noexcept {
-  std::int64_t q = seconds / 60;
-  if (seconds % 60 < 0) --q;
-  return q * 60;
+  return minute_start(std::chrono::seconds(seconds));
 }
 inline std::int64_t minute_of(std::chrono::system_clock::time_point t) noexcept {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  std::int64_t s = ns / 1'000'000'000;
-  if (ns % 1'000'000'000 < 0) --s;
-  return minute_of_seconds(s);
+  return minute_start(t.time_since_epoch());
 }
 inline std::int64_t minute_of_ms(std::int64_t ms) noexcept {
-  std::int64_t s = ms / 1000;
-  if (ms % 1000 < 0) --s;
-  return minute_of_seconds(s);
+  return minute_start(std::chrono::milliseconds(ms));
 }
 
 struct SymbolChunk {

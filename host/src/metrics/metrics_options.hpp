@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-#include "crosscut/sdk/config.hpp"
+#include "crosscut/sdk/options.hpp"
 
 namespace crosscut::metrics {
 
@@ -27,11 +27,11 @@ struct MetricsOptions {
   std::size_t failure_threshold = 3;
 };
 
-// The schema the host checks the `metrics` section against (defaults as above).
-sdk::ConfigSchema metrics_schema();
+// The `metrics` section (defaults as above).
+const sdk::OptionTable<MetricsOptions>& metrics_options_table();
 
-// Reads a `metrics` section already checked against metrics_schema(). Throws sdk::ConfigError
-// (through ConfigView::fail) for values the schema cannot express, e.g. a zero interval.
+// Reads a `metrics` section already validated against the table. Throws sdk::ConfigError
+// (through ConfigView::fail) for what the table cannot express (an empty topic).
 MetricsOptions parse_metrics_options(const sdk::ConfigView& view);
 
 }  // namespace crosscut::metrics

@@ -1,5 +1,5 @@
 // The metrics service: owns the minute batch counters, publishes their due minutes as one
-// batch per counter per flush (DESIGN §6.5), and keeps batches the sink refused.
+// batch per counter per flush, and keeps batches the sink refused.
 #pragma once
 
 #include <chrono>

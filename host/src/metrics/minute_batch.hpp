@@ -1,5 +1,5 @@
 // One batch of a counter: the counts of some minutes, ready to be rendered as the JSON
-// message of DESIGN §6.5.
+// message documented in docs/
 #pragma once
 
 #include <cstdint>

@@ -29,15 +29,17 @@ void append_utc_time(std::string& out, std::chrono::system_clock::time_point t) 
 
 }  // namespace
 
-sdk::ConfigSchema ErrorLedgerHandler::schema() {
-  return {{.key = "path",
-           .type = sdk::OptionType::string,
-           .description = "file the error lines are appended to (created when missing)",
-           .required = true}};
+const sdk::OptionTable<ErrorLedgerOptions>& ErrorLedgerHandler::options_table() {
+  static const sdk::OptionTable<ErrorLedgerOptions> table{
+      sdk::bind_option("path", &ErrorLedgerOptions::path,
+                       "file the error lines are appended to (created when missing)")
+          .required(),
+  };
+  return table;
 }
 
-ErrorLedgerHandler::ErrorLedgerHandler(const sdk::ConfigView& options, sdk::HostContext&)
-    : ErrorLedgerHandler(options.get_string("path")) {}
+ErrorLedgerHandler::ErrorLedgerHandler(const ErrorLedgerOptions& options, sdk::HostContext&)
+    : ErrorLedgerHandler(options.path) {}
 
 ErrorLedgerHandler::ErrorLedgerHandler(const std::string& path)
     : file_(std::fopen(path.c_str(), "a")) {

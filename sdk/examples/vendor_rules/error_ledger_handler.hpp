@@ -12,14 +12,18 @@
 
 namespace vendor_rules {
 
+struct ErrorLedgerOptions {
+  std::string path;  // required: the table has no default for it
+};
+
 // handle() may run on several bus workers at once: one mutex serialises the appends, and each
 // line is flushed so that a reader sees whole lines. Throws std::runtime_error from the
 // constructor when the file cannot be opened (the host reports it and does not start).
 class ErrorLedgerHandler final : public crosscut::sdk::EventHandler {
  public:
-  static crosscut::sdk::ConfigSchema schema();
+  static const crosscut::sdk::OptionTable<ErrorLedgerOptions>& options_table();
 
-  ErrorLedgerHandler(const crosscut::sdk::ConfigView& options, crosscut::sdk::HostContext& host);
+  ErrorLedgerHandler(const ErrorLedgerOptions& options, crosscut::sdk::HostContext& host);
   explicit ErrorLedgerHandler(const std::string& path);
 
   void handle(const crosscut::sdk::EventRef& event) override;

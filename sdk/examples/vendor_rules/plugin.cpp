@@ -9,13 +9,9 @@ crosscut::sdk::PluginDescriptor describe() {
   return {"vendor_rules",
           "1.0.0",
           {sdk::make_factory<vendor_rules::VendorCodeRule>(
-               sdk::ComponentKind::exception_rule, "vendor_code",
-               "classifies errors whose message carries a vendor code",
-               vendor_rules::VendorCodeRule::schema()),
+               "vendor_code", "classifies errors whose message carries a vendor code"),
            sdk::make_factory<vendor_rules::ErrorLedgerHandler>(
-               sdk::ComponentKind::event_handler, "error_ledger",
-               "appends one line per error event to a file",
-               vendor_rules::ErrorLedgerHandler::schema())}};
+               "error_ledger", "appends one line per error event to a file")}};
 }
 
 }  // namespace

@@ -4,58 +4,49 @@ namespace vendor_rules {
 
 namespace sdk = crosscut::sdk;
 
-sdk::ConfigSchema VendorCodeRule::schema() {
-  return {
-      {.key = "name",
-       .type = sdk::OptionType::string,
-       .default_value = "vendor_code",
-       .description = "rule name, published in the error report's `rule` field"},
-      {.key = "codes",
-       .type = sdk::OptionType::string_list,
-       .description = "vendor codes to look for in the exception message, e.g. [VND-429]",
-       .required = true},
-      {.key = "only_kind",
-       .type = sdk::OptionType::string,
-       .description = "match only errors of this kind (default: any kind)"},
-      {.key = "kind",
-       .type = sdk::OptionType::string,
-       .default_value = "rate_limited",
-       .description = "kind given to a matching error"},
-      {.key = "severity",
-       .type = sdk::OptionType::string,
-       .default_value = "warning",
-       .description = "severity given to a matching error",
-       .choices = {"debug", "info", "warning", "error", "critical"}},
-      {.key = "breaker",
-       .type = sdk::OptionType::string,
-       .description = "trip: count against the target's breaker; ignore: do not "
-                      "(default: the dispatcher's)",
-       .choices = {"trip", "ignore"}},
+const sdk::OptionTable<VendorCodeOptions>& VendorCodeRule::options_table() {
+  using O = VendorCodeOptions;
+  static const sdk::OptionTable<O> table{
+      sdk::bind_option("name", &O::name, "rule name, published in the error report's `rule` field"),
+      sdk::bind_option("codes", &O::codes,
+                       "vendor codes to look for in the exception message, e.g. [VND-429]")
+          .required(),
+      sdk::bind_option("only_kind", &O::only_kind,
+                       "match only errors of this kind (default: any kind)"),
+      sdk::bind_option("kind", &O::kind, "kind given to a matching error"),
+      sdk::bind_option("severity", &O::severity, "severity given to a matching error")
+          .choices({{"debug", sdk::Severity::debug},
+                    {"info", sdk::Severity::info},
+                    {"warning", sdk::Severity::warning},
+                    {"error", sdk::Severity::error},
+                    {"critical", sdk::Severity::critical}}),
+      // A std::optional string: .choices() maps only plain enum members.
+      sdk::bind_option("breaker", &O::breaker,
+                       "trip: count against the target's breaker; ignore: do not "
+                       "(default: the dispatcher's)")
+          .one_of({"trip", "ignore"}),
   };
+  return table;
 }
 
-VendorCodeOptions VendorCodeRule::read_options(const sdk::ConfigView& options) {
-  VendorCodeOptions o;
-  o.name = options.get_string("name", o.name);
-  if (o.name.empty()) options.fail("name", "the rule name cannot be empty");
-  o.codes = options.get_string_list("codes");
-  if (o.codes.empty()) options.fail("codes", "name at least one vendor code");
+void VendorCodeRule::check_options(const VendorCodeOptions& o, const sdk::ConfigView& view) {
+  if (o.name.empty()) view.fail("name", "the rule name cannot be empty");
+  if (o.codes.empty()) view.fail("codes", "name at least one vendor code");
   for (const auto& code : o.codes)
-    if (code.empty()) options.fail("codes", "a vendor code cannot be empty");
-  o.only_kind = options.get_string("only_kind");
-  o.kind = options.get_string("kind", o.kind);
-  if (o.kind.empty()) options.fail("kind", "the kind cannot be empty");
-  o.severity = sdk::parse_severity(options.get_string("severity", "warning")).value();
-  if (options.has("breaker"))
-    o.breaker = options.get_string("breaker") == "trip" ? sdk::BreakerAction::trip
-                                                        : sdk::BreakerAction::ignore;
-  return o;
+    if (code.empty()) view.fail("codes", "a vendor code cannot be empty");
+  if (o.kind.empty()) view.fail("kind", "the kind cannot be empty");
 }
 
-VendorCodeRule::VendorCodeRule(const sdk::ConfigView& options, sdk::HostContext&)
-    : VendorCodeRule(read_options(options)) {}
+VendorCodeRule::VendorCodeRule(const VendorCodeOptions& options, const sdk::ConfigView& view,
+                               sdk::HostContext&)
+    : VendorCodeRule(options) {
+  check_options(options, view);
+}
 
-VendorCodeRule::VendorCodeRule(VendorCodeOptions options) : options_(std::move(options)) {}
+VendorCodeRule::VendorCodeRule(VendorCodeOptions options) : options_(std::move(options)) {
+  if (options_.breaker)
+    breaker_ = *options_.breaker == "trip" ? sdk::BreakerAction::trip : sdk::BreakerAction::ignore;
+}
 
 bool VendorCodeRule::mentions_code(const sdk::ExceptionInfo& exception) const {
   for (const auto& code : options_.codes)
@@ -71,7 +62,7 @@ std::optional<sdk::Decision> VendorCodeRule::evaluate(const sdk::ErrorView& erro
   sdk::Decision decision;
   decision.kind = options_.kind;
   decision.severity = options_.severity;
-  decision.breaker = options_.breaker;
+  decision.breaker = breaker_;
   return decision;
 }
 

@@ -12,22 +12,29 @@
 
 namespace vendor_rules {
 
+// The options, with their defaults; vendor_code_rule.cpp binds each to its key.
 struct VendorCodeOptions {
   std::string name = "vendor_code";  // published in the error report's `rule` field
   std::vector<std::string> codes;    // matched as plain substrings, case-sensitive
   std::string only_kind;             // empty: errors of any kind
   std::string kind = "rate_limited";
   crosscut::sdk::Severity severity = crosscut::sdk::Severity::warning;
-  std::optional<crosscut::sdk::BreakerAction> breaker;  // unset: the dispatcher's default
+  std::optional<std::string> breaker;  // "trip" or "ignore"; unset: the dispatcher's default
 };
 
 // Immutable after construction, so evaluate() is safe from any thread and never blocks.
 class VendorCodeRule final : public crosscut::sdk::ExceptionRule {
  public:
-  static crosscut::sdk::ConfigSchema schema();
-  static VendorCodeOptions read_options(const crosscut::sdk::ConfigView& options);
+  static const crosscut::sdk::OptionTable<VendorCodeOptions>& options_table();
+  // What the table cannot express (no empty name, kind or code; at least one code), reported
+  // as a ConfigError at the option.
+  static void check_options(const VendorCodeOptions& options,
+                            const crosscut::sdk::ConfigView& view);
 
-  VendorCodeRule(const crosscut::sdk::ConfigView& options, crosscut::sdk::HostContext& host);
+  // Built by the host, from options it has validated against options_table().
+  VendorCodeRule(const VendorCodeOptions& options, const crosscut::sdk::ConfigView& view,
+                 crosscut::sdk::HostContext& host);
+  // Built directly (tests): the options are taken as they are.
   explicit VendorCodeRule(VendorCodeOptions options);
 
   std::string_view name() const override { return options_.name; }
@@ -38,6 +45,7 @@ class VendorCodeRule final : public crosscut::sdk::ExceptionRule {
   bool mentions_code(const crosscut::sdk::ExceptionInfo& exception) const;
 
   VendorCodeOptions options_;
+  std::optional<crosscut::sdk::BreakerAction> breaker_;
 };
 
 }  // namespace vendor_rules

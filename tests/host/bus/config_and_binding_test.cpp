@@ -6,8 +6,10 @@
 #include <mutex>
 #include <vector>
 
+#include "bus/async_event_bus.hpp"
 #include "bus/handler_binding.hpp"
 #include "bus_test_support.hpp"
+#include "config/option_validator.hpp"
 #include "crosscut/bus.hpp"
 #include "support/test_host.hpp"
 
@@ -22,13 +24,19 @@ using testing::config_error;
 
 const auto kFile = std::make_shared<const std::string>("crosscut.yaml");
 
+// What the runtime does with the section: validate against the table, then fill the struct.
+BusOptions read_bus(sdk::ConfigNode node) {
+  config::validate_options(node, bus_options_table().schema(), {kFile, "bus"});
+  return read_bus_options(sdk::ConfigView(&node, kFile, "bus"));
+}
+
 TEST(BusConfig, ParsesEveryOption) {
   auto node = map({{"queue_size", scalar("128", 3, 15)},
                    {"overflow", scalar("drop_oldest", 4, 13)},
                    {"workers", scalar("3", 5, 12)},
                    {"idle_spin", scalar("50us", 6, 14)}},
                   3, 3);
-  const BusOptions o = parse_bus_options(sdk::ConfigView(&node, kFile, "bus"));
+  const BusOptions o = read_bus(node);
   EXPECT_EQ(o.queue_size, 128u);
   EXPECT_EQ(o.overflow, OverflowPolicy::drop_oldest);
   EXPECT_EQ(o.workers, 3u);
@@ -37,11 +45,11 @@ TEST(BusConfig, ParsesEveryOption) {
 
 TEST(BusConfig, DefaultsWhenAbsent) {
   auto node = map({}, 2, 1);
-  const BusOptions o = parse_bus_options(sdk::ConfigView(&node, kFile, "bus"));
+  const BusOptions o = read_bus(node);
   EXPECT_EQ(o.queue_size, BusOptions{}.queue_size);
   EXPECT_EQ(o.overflow, OverflowPolicy::block);
   EXPECT_EQ(o.workers, 1u);
-  const auto schema = bus_schema();
+  const auto& schema = bus_options_table().schema();
   ASSERT_EQ(schema.size(), 4u);
   EXPECT_EQ(o.idle_spin, std::chrono::microseconds(200));
   EXPECT_EQ(schema[1].key, "overflow");
@@ -50,12 +58,15 @@ TEST(BusConfig, DefaultsWhenAbsent) {
 
 TEST(BusConfig, BadValuesNameFileLineColumnAndKey) {
   auto bad_policy = map({{"overflow", scalar("drop_all", 7, 13)}}, 6, 3);
-  EXPECT_EQ(config_error([&] { parse_bus_options(sdk::ConfigView(&bad_policy, kFile, "bus")); }),
-            "crosscut.yaml:7:13: bus.overflow: unknown policy 'drop_all' (use block, drop_newest "
-            "or drop_oldest)");
+  EXPECT_EQ(config_error([&] { read_bus(bad_policy); }),
+            "crosscut.yaml:7:13: bus.overflow: 'drop_all' is not one of: block, drop_newest, "
+            "drop_oldest");
   auto bad_workers = map({{"workers", scalar("0", 8, 12)}}, 6, 3);
-  EXPECT_EQ(config_error([&] { parse_bus_options(sdk::ConfigView(&bad_workers, kFile, "bus")); }),
-            "crosscut.yaml:8:12: bus.workers: must be between 1 and 64, got 0");
+  EXPECT_EQ(config_error([&] { read_bus(bad_workers); }),
+            "crosscut.yaml:8:12: bus.workers: must be between 1 and 64 (got 0)");
+  auto long_spin = map({{"idle_spin", scalar("2s", 9, 14)}}, 6, 3);
+  EXPECT_EQ(config_error([&] { read_bus(long_spin); }),
+            "crosscut.yaml:9:14: bus.idle_spin: must be at most 1s");
 }
 
 class RecordingHandler : public sdk::EventHandler {

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "bus/async_event_bus.hpp"
 #include "bus_test_support.hpp"
-#include "crosscut/bus.hpp"
 #include "crosscut/log_context.hpp"
 #include "support/test_host.hpp"
 

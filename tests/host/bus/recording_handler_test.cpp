@@ -5,9 +5,9 @@
 
 #include <fstream>
 
+#include "bus/async_event_bus.hpp"
 #include "bus/handler_binding.hpp"
 #include "bus_test_support.hpp"
-#include "crosscut/bus.hpp"
 #include "crosscut/sdk/plugin.hpp"
 #include "support/process.hpp"
 #include "support/test_host.hpp"

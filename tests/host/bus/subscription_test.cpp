@@ -6,8 +6,8 @@
 #include <memory>
 #include <thread>
 
+#include "bus/async_event_bus.hpp"
 #include "bus_test_support.hpp"
-#include "crosscut/bus.hpp"
 #include "support/test_host.hpp"
 
 namespace crosscut {

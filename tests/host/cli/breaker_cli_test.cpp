@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "crosscut/sdk/abi.hpp"
 #include "support/process.hpp"
 
 using crosscut::testing::run_crosscut;
@@ -29,7 +30,7 @@ std::vector<rapidjson::Document> parse_lines(const std::string& out) {
 
 }  // namespace
 
-TEST(BreakerSimulate, PrintsTheDesignExampleExactly) {
+TEST(BreakerSimulate, PrintsTheDocumentedExampleExactly) {
   auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "some/other/key"},
                         "{\"t_ms\":0,\"op\":\"acquire\"}\n{\"t_ms\":5,\"op\":\"failure\"}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -112,7 +113,10 @@ TEST(BreakerCommands, StatusResetAndOpenOnTheMemoryBackend) {
 TEST(VersionCommand, PrintsVersionAndAbis) {
   auto r = run_crosscut({"version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find("crosscut 1.0.0 (SDK ABI 1, compiler ABI "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("crosscut 1.0.0 (SDK ABI " + std::to_string(CROSSCUT_SDK_ABI_VERSION) +
+                       ", compiler ABI "),
+            std::string::npos)
+      << r.out;
   auto help = run_crosscut({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("breaker"), std::string::npos);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "crosscut/errors.hpp"
+#include "errors/errors_config.hpp"
 #include "support/config_nodes.hpp"
 
 namespace crosscut {
@@ -32,7 +33,7 @@ TEST(ErrorsConfig, DefaultsAndSchema) {
   EXPECT_EQ(o.sink, "");
   EXPECT_EQ(o.topic, "ws.error");
   EXPECT_FALSE(o.utc_offset);
-  const auto schema = errors_schema();
+  const auto& schema = errors_options_table().schema();
   ASSERT_EQ(schema.size(), 4u);
   EXPECT_EQ(schema[1].default_value, "ws.error");
   EXPECT_EQ(schema[3].key, "rules");

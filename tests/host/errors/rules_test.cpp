@@ -3,7 +3,7 @@
 
 #include <atomic>
 
-#include "crosscut/bus.hpp"
+#include "bus/async_event_bus.hpp"
 #include "errors_test_support.hpp"
 
 namespace crosscut {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "config/option_validator.hpp"
 #include "logging/log_config.hpp"
 #include "yaml_config.hpp"
 
@@ -11,6 +12,9 @@ using logging::parse_log_options;
 std::string error_of(const std::string& yaml) {
   YamlConfig c(yaml);
   try {
+    // What the runtime does: the table's checks first, then the reader's own.
+    config::validate_options(c.root, logging::log_options_table().schema(),
+                             {std::make_shared<const std::string>("test.yaml"), "logging"});
     parse_log_options(c.view());
   } catch (const sdk::ConfigError& e) {
     return e.what();
@@ -18,7 +22,7 @@ std::string error_of(const std::string& yaml) {
   return "";
 }
 
-TEST(LogConfig, ReadsTheDesignExample) {
+TEST(LogConfig, ReadsTheDocumentedExample) {
   YamlConfig c(R"(
 level: info
 levels: {orchestrator: debug, kafka: warn}
@@ -37,9 +41,9 @@ queue: {size: 1024, overflow: drop_oldest}
   EXPECT_EQ(o.utc_offset, std::chrono::minutes(540));
   EXPECT_EQ(o.pii.patterns, (std::vector<std::string>{"phone_kr", "email"}));
   EXPECT_EQ(o.pii.custom, (std::vector<std::string>{"acct-[0-9]+"}));
-  EXPECT_EQ(o.per_message_per_second, 50u);
-  EXPECT_EQ(o.queue_size, 1024u);
-  EXPECT_EQ(o.overflow, logging::OverflowPolicy::drop_oldest);
+  EXPECT_EQ(o.sampling.per_message_per_second, 50u);
+  EXPECT_EQ(o.queue.size, 1024u);
+  EXPECT_EQ(o.queue.overflow, sdk::OverflowPolicy::drop_oldest);
 }
 
 TEST(LogConfig, EmptySectionGivesDefaults) {
@@ -47,12 +51,14 @@ TEST(LogConfig, EmptySectionGivesDefaults) {
   const auto o = parse_log_options(c.view());
   EXPECT_EQ(o.level, sdk::Level::info);
   EXPECT_TRUE(o.pii.enabled);
-  EXPECT_EQ(o.overflow, logging::OverflowPolicy::block);
+  EXPECT_EQ(o.queue.overflow, sdk::OverflowPolicy::block);
 }
 
 TEST(LogConfig, ErrorsNamePositionKeyAndProblem) {
   std::string e = error_of("level: loud\n");
-  EXPECT_NE(e.find("test.yaml:1:8: logging.level: unknown level 'loud'"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:1:8: logging.level: 'loud' is not one of: debug, info"),
+            std::string::npos)
+      << e;
   e = error_of("levels:\n  orchestrator: chatty\n");
   EXPECT_NE(e.find("logging.levels.orchestrator"), std::string::npos) << e;
   EXPECT_NE(e.find("'chatty'"), std::string::npos) << e;
@@ -68,7 +74,7 @@ TEST(LogConfig, ErrorsNamePositionKeyAndProblem) {
 }
 
 TEST(LogConfig, SchemaDeclaresEveryKey) {
-  const auto schema = logging::logging_schema();
+  const auto& schema = logging::log_options_table().schema();
   std::vector<std::string> keys;
   for (const auto& o : schema) keys.push_back(o.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"level", "levels", "timezone", "sinks", "pii",

@@ -20,7 +20,7 @@ struct EngineUnderTest {
     logging::LogOptions o;
     o.level = sdk::Level::debug;
     o.pii.enabled = false;
-    o.per_message_per_second = 0;
+    o.sampling.per_message_per_second = 0;
     return o;
   }
   std::vector<RecordedLog> drain() {

@@ -191,8 +191,8 @@ TEST(LogEngine, DropOldestCountsAndReportsDrops) {
   ManualClock clock;
   GateSink sink;
   auto options = EngineUnderTest::quiet_options();
-  options.queue_size = 16;
-  options.overflow = logging::OverflowPolicy::drop_oldest;
+  options.queue.size = 16;
+  options.queue.overflow = sdk::OverflowPolicy::drop_oldest;
   logging::LogEngine engine(options, clock);
   engine.add_sink(&sink);
   engine.start();
@@ -259,7 +259,7 @@ TEST(LogEngine, AfterShutdownSinksAreNotTouched) {
 
 TEST(LogEngine, ManyThreadsLoseNothingUnderBlockPolicy) {
   auto options = EngineUnderTest::quiet_options();
-  options.queue_size = 64;
+  options.queue.size = 64;
   EngineUnderTest t(options);
   constexpr int kThreads = 4, kEach = 2000;
   std::vector<std::thread> threads;
@@ -298,7 +298,7 @@ TEST(LogEngine, SinkThatLogsDoesNotDeadlock) {
   ManualClock clock;
   LoggingSink sink;
   auto options = EngineUnderTest::quiet_options();
-  options.queue_size = 2;
+  options.queue.size = 2;
   logging::LogEngine engine(options, clock);
   sink.engine = &engine;
   engine.add_sink(&sink);

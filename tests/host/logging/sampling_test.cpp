@@ -51,7 +51,7 @@ TEST(LogSampler, ZeroDisablesSampling) {
 // later records and at shutdown) == records asked for, across threads and seconds.
 TEST(SamplingEndToEnd, NoCountIsLost) {
   auto options = EngineUnderTest::quiet_options();
-  options.per_message_per_second = 10;
+  options.sampling.per_message_per_second = 10;
   EngineUnderTest t(options);
   constexpr int kThreads = 4, kPerThread = 3000;
   std::latch go(kThreads + 1);
@@ -82,7 +82,7 @@ TEST(SamplingEndToEnd, NoCountIsLost) {
 
 TEST(SamplingEndToEnd, ReportRidesOnTheNextRecordOfTheTemplate) {
   auto options = EngineUnderTest::quiet_options();
-  options.per_message_per_second = 2;
+  options.sampling.per_message_per_second = 2;
   EngineUnderTest t(options);
   auto log = t.engine->logger("feed");
   for (int i = 0; i < 5; ++i) log.info("burst");
@@ -97,7 +97,7 @@ TEST(SamplingEndToEnd, ReportRidesOnTheNextRecordOfTheTemplate) {
 
 TEST(SamplingEndToEnd, ShutdownReportsWhatIsStillPending) {
   auto options = EngineUnderTest::quiet_options();
-  options.per_message_per_second = 1;
+  options.sampling.per_message_per_second = 1;
   EngineUnderTest t(options);
   auto log = t.engine->logger("feed");
   for (int i = 0; i < 4; ++i) log.warning("flood");

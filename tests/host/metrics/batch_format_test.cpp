@@ -1,4 +1,4 @@
-// The batch message of DESIGN §6.5, field by field, and when minutes become due.
+// The batch message documented in docs/, field by field, and when minutes become due.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -21,7 +21,7 @@ MetricsOptions options() {
   return o;
 }
 
-TEST(MetricsBatchFormat, MatchesTheDesignExampleByteForByte) {
+TEST(MetricsBatchFormat, MatchesTheDocumentedExampleByteForByte) {
   MetricsFixture f;
   MetricsService service(options(), &f.sink, f.clock, f.bus, f.log, f.error_callback());
   std::vector<sdk::MetricsBatchPublished> events;

@@ -78,7 +78,7 @@ struct ParsedBatch {
   std::vector<ParsedItem> items;
 };
 
-// Parses one payload (UTF-8 validated) and checks the §6.5 invariants that hold for every
+// Parses one payload (UTF-8 validated) and checks the batch invariants that hold for every
 // batch: sorted distinct minutes, range fields, bucket size, version, total >= details.
 inline ParsedBatch parse_batch(const std::string& payload) {
   ParsedBatch b;

@@ -132,7 +132,10 @@ TEST(PluginsCommand, ListsNameVersionAbiAndComponents) {
       {"plugins", "--path", fixture("fixture_good").parent_path().string()}, "",
       {{"CROSSCUT_PLUGIN_PATH", ""}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("fixture_good 0.1.0 (SDK ABI 1)"), std::string::npos) << r.out;
+  EXPECT_NE(
+      r.out.find("fixture_good 0.1.0 (SDK ABI " + std::to_string(CROSSCUT_SDK_ABI_VERSION) + ")"),
+      std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("record_sink/fixture_null"), std::string::npos) << r.out;
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "config/option_validator.hpp"
 #include "console_log/console_log_sink.hpp"
 #include "support/config_nodes.hpp"
 #include "support/test_host.hpp"
@@ -17,6 +18,7 @@ namespace {
 using plugins::console_log::ConsoleLogSink;
 using plugins::console_log::ConsoleOptions;
 using plugins::console_log::Format;
+using plugins::console_log::Stream;
 
 std::string contents(std::FILE* f) {
   std::fflush(f);
@@ -46,7 +48,7 @@ struct Record {
 
 TEST(ConsoleLogSink, JsonFormatWritesTheLineVerbatim) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::tmpfile(), std::fclose);
-  ConsoleLogSink sink(ConsoleOptions{Format::json, false}, f.get());
+  ConsoleLogSink sink(ConsoleOptions{Format::json, Stream::standard_error}, f.get());
   Record rec;
   sink.write(rec.get());
   sink.write(rec.get());
@@ -57,7 +59,7 @@ TEST(ConsoleLogSink, JsonFormatWritesTheLineVerbatim) {
 
 TEST(ConsoleLogSink, PrettyFormatIsOneReadableLineWithoutColoursOffATerminal) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::tmpfile(), std::fclose);
-  ConsoleLogSink sink(ConsoleOptions{Format::pretty, false}, f.get());
+  ConsoleLogSink sink(ConsoleOptions{Format::pretty, Stream::standard_error}, f.get());
   Record rec;
   sink.write(rec.get());
   const std::string out = contents(f.get());
@@ -71,7 +73,7 @@ TEST(ConsoleLogSink, FailedWritesAreCountedNotThrown) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen("/dev/full", "w"), std::fclose);
   ASSERT_TRUE(f);
   std::setvbuf(f.get(), nullptr, _IONBF, 0);
-  ConsoleLogSink sink(ConsoleOptions{Format::json, false}, f.get());
+  ConsoleLogSink sink(ConsoleOptions{Format::json, Stream::standard_error}, f.get());
   Record rec;
   for (int i = 0; i < 3; ++i) sink.write(rec.get());
   EXPECT_EQ(sink.failures(), 3u);
@@ -95,15 +97,29 @@ TEST(ConsoleLogPlugin, DescriptorAndFactory) {
   auto component = factory.create(sdk::ConfigView(&node, nullptr, "logging.sinks[0]"), host);
   EXPECT_NE(dynamic_cast<sdk::LogSink*>(component.get()), nullptr);
 
+  // An unknown format is refused by the host's validator, from the table's choices.
   node.entries = {{"format", scalar("xml")}};
-  try {
-    factory.create(sdk::ConfigView(&node, nullptr, "logging.sinks[0]"), host);
-    FAIL() << "expected a config error";
-  } catch (const sdk::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("logging.sinks[0].format: unknown format 'xml'"),
-              std::string::npos)
-        << e.what();
-  }
+  EXPECT_EQ(
+      config_error([&] {
+        config::validate_options(node, factory.schema, {nullptr, "logging.sinks[0]"}, {"type"});
+      }),
+      "<config>:0:0: logging.sinks[0].format: 'xml' is not one of: json, pretty");
+}
+
+TEST(ConsoleLogPlugin, TableDeclaresChoicesAndDefaults) {
+  const auto& schema = ConsoleLogSink::options_table().schema();
+  ASSERT_EQ(schema.size(), 2u);
+  EXPECT_EQ(schema[0].key, "format");
+  EXPECT_EQ(schema[0].default_value, "json");
+  EXPECT_EQ(schema[0].choices, (std::vector<std::string>{"json", "pretty"}));
+  EXPECT_EQ(schema[1].key, "stream");
+  EXPECT_EQ(schema[1].default_value, "stderr");
+  EXPECT_EQ(schema[1].choices, (std::vector<std::string>{"stderr", "stdout"}));
+
+  sdk::ConfigNode node = map({{"format", scalar("pretty")}, {"stream", scalar("stdout")}});
+  const auto options = ConsoleLogSink::options_table().read(sdk::ConfigView(&node, nullptr, ""));
+  EXPECT_EQ(options.format, Format::pretty);
+  EXPECT_EQ(options.stream, Stream::standard_output);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/option_validator.hpp"
 #include "file_log/rotating_file_sink.hpp"
 #include "support/config_nodes.hpp"
 #include "support/test_host.hpp"
@@ -59,7 +60,7 @@ TEST(RotatingFileSink, RotationKeepsMaxFilesAndWholeLines) {
   TempDir dir;
   const std::string path = dir.path + "/app.log";
   // Each line is 26 bytes: 3 lines a file.
-  RotatingFileSink sink(RotatingFileOptions{path, 100, 2});
+  RotatingFileSink sink(RotatingFileOptions{path, sdk::ByteSize{100}, 2});
   write_n(sink, 0, 30);
   sink.flush();
   EXPECT_TRUE(fs::exists(path));
@@ -83,11 +84,11 @@ TEST(RotatingFileSink, AppendsToAnExistingFileAndCountsItsSize) {
   TempDir dir;
   const std::string path = dir.path + "/app.log";
   {
-    RotatingFileSink sink(RotatingFileOptions{path, 100, 1});
+    RotatingFileSink sink(RotatingFileOptions{path, sdk::ByteSize{100}, 1});
     write_n(sink, 0, 3);
   }  // destructor flushes
   EXPECT_EQ(lines_of(path).size(), 3u);
-  RotatingFileSink sink(RotatingFileOptions{path, 100, 1});
+  RotatingFileSink sink(RotatingFileOptions{path, sdk::ByteSize{100}, 1});
   write_n(sink, 3, 5);  // a fourth line would pass 100 bytes: rotate first
   sink.flush();
   EXPECT_EQ(lines_of(path + ".1").size(), 3u);
@@ -97,7 +98,7 @@ TEST(RotatingFileSink, AppendsToAnExistingFileAndCountsItsSize) {
 TEST(RotatingFileSink, ReopenFollowsAnExternalRotation) {
   TempDir dir;
   const std::string path = dir.path + "/app.log";
-  RotatingFileSink sink(RotatingFileOptions{path, 1 << 20, 3});
+  RotatingFileSink sink(RotatingFileOptions{path, sdk::ByteSize{1 << 20}, 3});
   write_n(sink, 0, 2);
   sink.flush();
   fs::rename(path, path + ".moved");  // what logrotate does before sending SIGHUP
@@ -114,14 +115,15 @@ TEST(RotatingFileSink, UnwritablePathIsCountedNotFatal) {
   TempDir dir;
   const std::string file = dir.path + "/not-a-dir";
   std::ofstream(file) << "x";
-  RotatingFileSink sink(RotatingFileOptions{file + "/app.log", 1 << 20, 3});  // ENOTDIR
+  RotatingFileSink sink(
+      RotatingFileOptions{file + "/app.log", sdk::ByteSize{1 << 20}, 3});  // ENOTDIR
   write_n(sink, 0, 4);
   sink.flush();
   EXPECT_EQ(sink.failures(), 4u);
 }
 
 TEST(RotatingFileSink, DiskFullIsCounted) {
-  RotatingFileSink sink(RotatingFileOptions{"/dev/full", 100, 3});
+  RotatingFileSink sink(RotatingFileOptions{"/dev/full", sdk::ByteSize{100}, 3});
   write_n(sink, 0, 7);  // not a regular file: never rotated
   sink.flush();
   EXPECT_EQ(sink.failures(), 7u);
@@ -132,7 +134,7 @@ TEST(RotatingFileSink, PathThatBecomesUnwritableIsCounted) {
   TempDir dir;
   const std::string sub = dir.path + "/logs";
   fs::create_directory(sub);
-  RotatingFileSink sink(RotatingFileOptions{sub + "/app.log", 1 << 20, 3});
+  RotatingFileSink sink(RotatingFileOptions{sub + "/app.log", sdk::ByteSize{1 << 20}, 3});
   write_n(sink, 0, 2);
   sink.flush();
   EXPECT_EQ(sink.failures(), 0u);
@@ -167,6 +169,51 @@ TEST(FileLogPlugin, FactoryReadsOptions) {
   node.entries = {{"max_size", scalar("1KiB")}};
   EXPECT_THROW(d.components[0].create(sdk::ConfigView(&node, nullptr, "logging.sinks[1]"), host),
                sdk::ConfigError);
+  node.entries = {{"path", scalar("")}};
+  EXPECT_EQ(config_error([&] {
+              d.components[0].create(sdk::ConfigView(&node, nullptr, "logging.sinks[1]"), host);
+            }),
+            "<config>:0:0: logging.sinks[1].path: a file path is required");
+}
+
+TEST(FileLogPlugin, TableDeclaresDefaultsAndBounds) {
+  const auto& schema = RotatingFileSink::options_table().schema();
+  ASSERT_EQ(schema.size(), 3u);
+  EXPECT_EQ(schema[0].key, "path");
+  EXPECT_TRUE(schema[0].required);
+  EXPECT_EQ(schema[1].key, "max_size");
+  EXPECT_EQ(schema[1].type, sdk::OptionType::size);
+  EXPECT_EQ(schema[1].default_value, "100MiB");
+  EXPECT_TRUE(schema[1].positive);
+  EXPECT_EQ(schema[2].key, "max_files");
+  EXPECT_EQ(schema[2].default_value, "5");
+
+  // The bounds the sink relies on are the host validator's to enforce (in its own wording;
+  // the position, bound and value are ours).
+  auto max_files_error = [&](const std::string& value) {
+    sdk::ConfigNode node = map({{"path", scalar("/tmp/x.log")}, {"max_files", scalar(value)}});
+    return config_error([&] {
+      config::validate_options(node, schema, {nullptr, "logging.sinks[1]"});
+    });
+  };
+  const std::string at = "<config>:0:0: logging.sinks[1].max_files: must be ";
+  const std::string too_many = max_files_error("1001");
+  EXPECT_EQ(too_many.rfind(at, 0), 0u) << too_many;
+  EXPECT_NE(too_many.find("1000 (got 1001)"), std::string::npos) << too_many;
+  const std::string negative = max_files_error("-1");
+  EXPECT_EQ(negative.rfind(at, 0), 0u) << negative;
+  EXPECT_NE(negative.find(" 0 "), std::string::npos) << negative;
+  EXPECT_NE(negative.find("(got -1)"), std::string::npos) << negative;
+  EXPECT_EQ(max_files_error("0"), "(no error)");
+  EXPECT_EQ(max_files_error("1000"), "(no error)");
+
+  sdk::ConfigNode node = map(
+      {{"path", scalar("/tmp/x.log")}, {"max_size", scalar("1KiB")}, {"max_files", scalar("2")}});
+  const RotatingFileOptions o =
+      RotatingFileSink::options_table().read(sdk::ConfigView(&node, nullptr, ""));
+  EXPECT_EQ(o.path, "/tmp/x.log");
+  EXPECT_EQ(o.max_size, sdk::ByteSize{1024});
+  EXPECT_EQ(o.max_files, 2u);
 }
 
 }  // namespace

@@ -98,6 +98,16 @@ TEST(KafkaConfig, IdempotenceNeedsAcksAll) {
   EXPECT_EQ(sink_error("type: kafka\nbrokers: 127.0.0.1:9\nacks: 1\nidempotence: false\n"), "");
 }
 
+TEST(KafkaConfig, QueueMaxMessagesIsBoundedByLibrdkafkasLimit) {
+  const std::string e =
+      sink_error("type: kafka\nbrokers: 127.0.0.1:9\nqueue_max_messages: 2147483648\n");
+  EXPECT_NE(e.find("crosscut.yaml:3:"), std::string::npos) << e;
+  // The host validator's bound message: the key, the limit and the value given.
+  EXPECT_NE(e.find("sinks.main.queue_max_messages: must be"), std::string::npos) << e;
+  EXPECT_NE(e.find("2147483647 (got 2147483648)"), std::string::npos) << e;
+  EXPECT_EQ(sink_error("type: kafka\nbrokers: 127.0.0.1:9\nqueue_max_messages: 2147483647\n"), "");
+}
+
 TEST(KafkaConfig, MissingBrokersIsRefused) {
   const std::string e = sink_error("type: kafka\nacks: all\n");
   EXPECT_NE(e.find("brokers"), std::string::npos) << e;

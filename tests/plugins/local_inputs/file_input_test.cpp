@@ -84,7 +84,7 @@ TEST(FileInput, OverlongLinesAreReportedWithTheirNumber) {
   TempDir dir;
   const auto path = dir.write("x.ndjson", "{\"a\":1}\n" + std::string(5000, 'z') + "\n{\"b\":2}\n");
   RecordingSink sink;
-  FileInput input(FileInputOptions{.path = path.string(), .max_line = 1000});
+  FileInput input(FileInputOptions{.path = path.string(), .max_line = {1000}});
   input.run(sink, std::stop_token{});
   EXPECT_EQ(sink.texts("file:" + path.string()),
             (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}));
@@ -116,7 +116,7 @@ TEST(FileInput, FollowStartingAtTheEndSkipsWhatIsThere) {
   const auto path = dir.write("live.ndjson", numbered(1) + "\n" + "{\"being\":\"written");
   RecordingSink sink;
   auto options = followed(path);
-  options.start_at_end = true;
+  options.start_at = FileInputOptions::StartAt::end;
   std::latch opened(1);
   options.on_open = [&] { opened.count_down(); };
   FileInput input(options);

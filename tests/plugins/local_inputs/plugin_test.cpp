@@ -8,6 +8,7 @@
 #include <stop_token>
 #include <string>
 
+#include "config/option_validator.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "recording_sink.hpp"
 #include "support/process.hpp"
@@ -50,8 +51,11 @@ ConfigNode options(const std::map<std::string, std::string>& values) {
   return n;
 }
 
-std::unique_ptr<Input> create(const std::string& type, const ConfigNode& node, TestHost& host) {
+// Checks `node` against the factory's schema (filling in defaults), as the host does, then
+// creates the input.
+std::unique_ptr<Input> create(const std::string& type, ConfigNode node, TestHost& host) {
   auto file = std::make_shared<const std::string>("agent.yaml");
+  crosscut::config::validate_options(node, factory(type).schema, {file, "inputs[0]"});
   auto c = factory(type).create(ConfigView(&node, file, "inputs[0]"), host);
   auto* input = dynamic_cast<Input*>(c.get());
   if (!input) return nullptr;
@@ -128,6 +132,13 @@ TEST(LocalInputsPlugin, OptionErrorsNameTheKeyAndPosition) {
   EXPECT_NE(config_error("file", {{"path", "/x"}, {"start_at", "middle"}}).find("start_at"),
             std::string::npos);
   EXPECT_NE(config_error("stdin", {{"max_line", "0"}}).find("max_line"), std::string::npos);
+  // Upper bounds the host does not check for sizes and durations: the plugin's own.
+  EXPECT_NE(config_error("stdin", {{"max_line", "2GiB"}})
+                .find("agent.yaml:4:7: inputs[0].max_line: must be at most 1GiB"),
+            std::string::npos);
+  EXPECT_NE(config_error("file", {{"path", "/x"}, {"poll_interval", "2m"}})
+                .find("inputs[0].poll_interval: must be at most 60s"),
+            std::string::npos);
 }
 
 }  // namespace

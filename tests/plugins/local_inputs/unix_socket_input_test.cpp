@@ -124,7 +124,7 @@ TEST(UnixSocketInput, ReportsOverlongLinesAndPassesGarbageOn) {
   const auto path = dir.path() / "e.sock";
   CapturingLogger log("unix_input");
   auto options = socket_at(path);
-  options.max_line = 64;
+  options.max_line = {64};
   UnixSocketInput input(options, log);
   RecordingSink sink;
   Running running{input, sink};

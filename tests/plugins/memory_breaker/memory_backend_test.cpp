@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/option_validator.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "memory_breaker/memory_breaker_backend.hpp"
 #include "support/test_host.hpp"
@@ -246,13 +247,41 @@ TEST(MemoryBreakerPlugin, DescribesAndCreatesTheMemoryBackend) {
   EXPECT_EQ(backend->shard_count(), 16u);
   EXPECT_TRUE(backend->apply("k", BreakerOp::acquire, BreakerPolicy{}, std::nullopt).allowed);
 
-  options.entries[0].second.scalar = "100000";
-  try {
-    factory.create(crosscut::sdk::ConfigView(&options, nullptr, "breakers.backend"), host);
-    ADD_FAILURE() << "shards: 100000 was accepted";
-  } catch (const crosscut::sdk::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("breakers.backend.shards"), std::string::npos) << e.what();
-  }
+  // The bounds are the table's, enforced by the host's validator before the factory runs.
+  auto validation_error = [&](const std::string& value) -> std::string {
+    options.entries[0].second.scalar = value;
+    try {
+      crosscut::config::validate_options(options, factory.schema, {nullptr, "breakers.backend"},
+                                         {"type"});
+    } catch (const crosscut::sdk::ConfigError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  // The validator's wording of a bound is its own; the position, bound and value are ours.
+  const std::string at = "<config>:0:0: breakers.backend.shards: must be ";
+  const std::string too_many = validation_error("100000");
+  EXPECT_EQ(too_many.rfind(at, 0), 0u) << too_many;
+  EXPECT_NE(too_many.find("65536 (got 100000)"), std::string::npos) << too_many;
+  const std::string none = validation_error("0");
+  EXPECT_EQ(none.rfind(at, 0), 0u) << none;
+  EXPECT_NE(none.find(" 1 "), std::string::npos) << none;
+  EXPECT_NE(none.find("(got 0)"), std::string::npos) << none;
+  EXPECT_EQ(validation_error("1"), "(no error)");
+  EXPECT_EQ(validation_error("65536"), "(no error)");
+}
+
+TEST(MemoryBreakerPlugin, TableDefaultsToSixtyFourShards) {
+  const auto& schema = MemoryBreakerBackend::options_table().schema();
+  ASSERT_EQ(schema.size(), 1u);
+  EXPECT_EQ(schema[0].key, "shards");
+  EXPECT_EQ(schema[0].default_value, "64");
+  crosscut::testing::TestHost host;
+  crosscut::sdk::ConfigNode empty;
+  empty.kind = crosscut::sdk::ConfigNode::Kind::map;
+  const auto options = MemoryBreakerBackend::options_table().read(
+      crosscut::sdk::ConfigView(&empty, nullptr, "breakers.backend"));
+  EXPECT_EQ(MemoryBreakerBackend(options, host).shard_count(), 64u);
 }
 
 }  // namespace

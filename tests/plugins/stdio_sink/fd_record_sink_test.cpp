@@ -22,6 +22,7 @@
 namespace {
 
 using crosscut::sdk::Level;
+using crosscut::sdk::OverflowPolicy;
 using crosscut::sdk::Record;
 using crosscut::stdio_sink::FdRecordSink;
 using crosscut::stdio_sink::QueueOptions;
@@ -150,7 +151,7 @@ TEST(FdRecordSink, DropPolicyRefusesAndCountsWhenTheQueueIsFull) {
   crosscut::testing::TestHost host;
   QueueOptions q;
   q.capacity = 1;
-  q.on_full = QueueOptions::OnFull::drop;
+  q.on_full = OverflowPolicy::drop_newest;
   FdRecordSink sink(pipe.write_fd, true, "pipe", q, host.logger("sink", "app"));
   const std::string big = "\"" + std::string(1 << 20, 'x') + "\"";
   constexpr int kAttempts = 100;
@@ -173,7 +174,7 @@ TEST(FdRecordSink, BlockPolicyGivesUpAfterTheTimeoutAndCountsTheDrop) {
   crosscut::testing::TestHost host;
   QueueOptions q;
   q.capacity = 1;
-  q.on_full = QueueOptions::OnFull::block;
+  q.on_full = OverflowPolicy::block;
   q.block_timeout = 10ms;
   FdRecordSink sink(pipe.write_fd, true, "pipe", q, host.logger("sink", "app"));
   const std::string big = "\"" + std::string(1 << 20, 'x') + "\"";
@@ -190,7 +191,7 @@ TEST(FdRecordSink, BlockPolicyWaitsForSpaceInsteadOfDropping) {
   crosscut::testing::TestHost host;
   QueueOptions q;
   q.capacity = 4;
-  q.on_full = QueueOptions::OnFull::block;
+  q.on_full = OverflowPolicy::block;
   q.block_timeout = 60s;
   FdRecordSink sink(pipe.write_fd, true, "pipe", q, host.logger("sink", "app"));
   constexpr int kRecords = 5000;

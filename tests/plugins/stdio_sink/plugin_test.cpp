@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "config/option_validator.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "stdio_sink/fd_record_sink.hpp"
 #include "support/process.hpp"
@@ -47,9 +48,12 @@ ConfigNode options(const std::map<std::string, std::string>& values) {
   return n;
 }
 
-std::unique_ptr<RecordSink> create(const std::string& type, const ConfigNode& node,
+// Checks `node` against the factory's schema (filling in defaults), as the host does, then
+// creates the sink.
+std::unique_ptr<RecordSink> create(const std::string& type, ConfigNode node,
                                    crosscut::sdk::HostContext& host) {
   auto file = std::make_shared<const std::string>("crosscut.yaml");
+  crosscut::config::validate_options(node, factory(type).schema, {file, "sinks.out"});
   auto c = factory(type).create(ConfigView(&node, file, "sinks.out"), host);
   auto* sink = dynamic_cast<RecordSink*>(c.get());
   if (!sink) return nullptr;
@@ -84,6 +88,14 @@ TEST(StdioSinkPlugin, DescribesTheStdoutAndFileSinks) {
   bool path_required = false;
   for (const auto& o : factory("file").schema) path_required |= o.key == "path" && o.required;
   EXPECT_TRUE(path_required);
+  // The queue keys are top-level keys of both sinks, with the same defaults.
+  for (const std::string type : {"stdout", "file"}) {
+    std::map<std::string, std::string> defaults;
+    for (const auto& o : factory(type).schema) defaults[o.key] = o.default_value;
+    EXPECT_EQ(defaults["queue_capacity"], "65536") << type;
+    EXPECT_EQ(defaults["on_full"], "block") << type;
+    EXPECT_EQ(defaults["block_timeout"], "100ms") << type;
+  }
 }
 
 TEST(StdioSinkPlugin, FileSinkAppendsByDefaultAndTruncatesWhenAskedTo) {

@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "config/option_validator.hpp"
 #include "support/test_host.hpp"
 #include "yaml_rules/declarative_rule.hpp"
 #include "yaml_rules/glob.hpp"
@@ -51,10 +52,21 @@ sdk::ConfigNode rule_node(const Entries& match, const Entries& then, std::string
   return t.map(std::move(entries));
 }
 
+// As the host does: the item is validated against the rule's table, then read into options.
+sdk::ConfigNode validated(sdk::ConfigNode node) {
+  config::validate_options(node, DeclarativeRule::options_table().schema(),
+                           {kFile, "errors.rules[0]"});
+  return node;
+}
+
+DeclarativeRule rule_from(const sdk::ConfigNode& node, sdk::HostContext& host) {
+  const sdk::ConfigView view(&node, kFile, "errors.rules[0]");
+  return DeclarativeRule(DeclarativeRule::options_table().read(view), view, host);
+}
+
 struct Built {
   Built(const Entries& match, const Entries& then)
-      : node(rule_node(match, then)),
-        rule(sdk::ConfigView(&node, kFile, "errors.rules[0]"), host) {}
+      : node(validated(rule_node(match, then))), rule(rule_from(node, host)) {}
   testing::TestHost host;
   sdk::ConfigNode node;
   DeclarativeRule rule;
@@ -176,32 +188,46 @@ TEST(DeclarativeRule, InvalidRegexIsAConfigErrorAtThePattern) {
             "missing ): (unclosed");
 }
 
+// Values and keys outside the table are the host validator's to refuse.
 TEST(DeclarativeRule, UnknownDecisionValuesAreConfigErrors) {
   EXPECT_EQ(config_error({}, {{"severity", "fatal"}}),
-            "crosscut.yaml:1:7: errors.rules[0].then.severity: unknown severity 'fatal' (use "
-            "debug, info, warning, error, critical)");
+            "crosscut.yaml:1:7: errors.rules[0].then.severity: 'fatal' is not one of: debug, "
+            "info, warning, error, critical");
   EXPECT_EQ(config_error({}, {{"publish", "true"}, {"breaker", "open"}}),
-            "crosscut.yaml:2:7: errors.rules[0].then.breaker: unknown breaker action 'open' (use "
-            "trip or ignore)");
+            "crosscut.yaml:2:7: errors.rules[0].then.breaker: 'open' is not one of: trip, ignore");
   EXPECT_EQ(config_error({}, {{"publish", "maybe"}}),
             "crosscut.yaml:1:7: errors.rules[0].then.publish: expected true or false, got 'maybe'");
   EXPECT_EQ(config_error({}, {{"suppress_for", "5 minutes"}}),
             "crosscut.yaml:1:7: errors.rules[0].then.suppress_for: unknown duration unit "
             "'minutes' in '5 minutes' (use ns, us, ms, s, m, h, d)");
   EXPECT_EQ(config_error({}, {{"suppress_for", "0s"}}),
-            "crosscut.yaml:1:7: errors.rules[0].then.suppress_for: must be > 0");
+            "crosscut.yaml:1:7: errors.rules[0].then.suppress_for: must be > 0 (got 0s)");
 }
 
+// An unknown key is reported at its map (the tree builder sets no key positions).
 TEST(DeclarativeRule, UnknownKeysAreConfigErrors) {
   EXPECT_EQ(config_error({{"exchnage", "upbit"}}, {}),
-            "crosscut.yaml:1:7: errors.rules[0].match.exchnage: unknown condition 'exchnage' "
-            "(known: kind, exception, message, exchange, region, request_type)");
+            "crosscut.yaml:3:7: errors.rules[0].match.exchnage: unknown key 'exchnage' (did you "
+            "mean 'exchange'?)");
   EXPECT_EQ(config_error({}, {{"retry", "3"}}),
-            "crosscut.yaml:1:7: errors.rules[0].then.retry: unknown decision 'retry' (known: "
-            "kind, severity, breaker, publish, suppress_for)");
+            "crosscut.yaml:3:7: errors.rules[0].then.retry: unknown key 'retry'");
   EXPECT_EQ(config_error({{"kind", ""}}, {}),
             "crosscut.yaml:1:7: errors.rules[0].match.kind: must not be empty (leave the "
             "condition out instead)");
+  EXPECT_EQ(config_error({}, {{"kind", ""}}),
+            "crosscut.yaml:1:7: errors.rules[0].then.kind: must not be empty");
+}
+
+TEST(DeclarativeRule, AnEmptyNameIsAConfigError) {
+  testing::TestHost host;
+  auto node = validated(rule_node({}, {{"severity", "info"}}, ""));
+  try {
+    rule_from(node, host);
+    ADD_FAILURE() << "a rule without a name was built";
+  } catch (const sdk::ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "crosscut.yaml:2:7: errors.rules[0].name: missing: every rule needs a name");
+  }
 }
 
 TEST(YamlRulesPlugin, DescribesTheDeclarativeRuleWithItsSchema) {

@@ -1,4 +1,4 @@
-// Declarative rules inside the real dispatcher: the DESIGN §5 example end to end.
+// Declarative rules inside the real dispatcher: the documented example end to end.
 #include <gtest/gtest.h>
 
 #include "crosscut/errors.hpp"
@@ -14,6 +14,13 @@ using errors_test::parse;
 using testing::map;
 using testing::scalar;
 
+// A rule built the way the plugin's factory builds it.
+DeclarativeRule rule_from(const sdk::ConfigNode& node, std::shared_ptr<const std::string> file,
+                          const std::string& path, sdk::HostContext& host) {
+  const sdk::ConfigView view(&node, std::move(file), path);
+  return DeclarativeRule(DeclarativeRule::options_table().read(view), view, host);
+}
+
 TEST(DeclarativeRulesInDispatcher, RateLimitedExampleFromTheDesign) {
   const auto file = std::make_shared<const std::string>("crosscut.yaml");
   testing::TestHost host;
@@ -28,8 +35,8 @@ TEST(DeclarativeRulesInDispatcher, RateLimitedExampleFromTheDesign) {
   auto quiet = map({{"name", scalar("heartbeats-quiet")},
                     {"match", map({{"kind", scalar("ws_heartbeat_timeout")}})},
                     {"then", map({{"severity", scalar("info")}, {"breaker", scalar("ignore")}})}});
-  DeclarativeRule first(sdk::ConfigView(&rate_limited, file, "errors.rules[0]"), host);
-  DeclarativeRule second(sdk::ConfigView(&quiet, file, "errors.rules[1]"), host);
+  DeclarativeRule first = rule_from(rate_limited, file, "errors.rules[0]", host);
+  DeclarativeRule second = rule_from(quiet, file, "errors.rules[1]", host);
 
   testing::CapturingLogger log("errors");
   MemorySink sink;

@@ -74,16 +74,22 @@ TEST(VendorCodeRule, ReadsItsOptions) {
                   {"breaker", scalar("ignore")}};
   sdk::ConfigView view(&root, std::make_shared<const std::string>("test.yaml"), "options");
 
-  VendorCodeOptions o = VendorCodeRule::read_options(view);
+  VendorCodeOptions o = VendorCodeRule::options_table().read(view);
   EXPECT_EQ(o.name, "vendor-429");
   EXPECT_EQ(VendorCodeRule(o).name(), "vendor-429");
   EXPECT_EQ(o.codes, std::vector<std::string>{"VND-1"});
   EXPECT_EQ(o.kind, "throttled");
   EXPECT_EQ(o.severity, sdk::Severity::critical);
-  EXPECT_EQ(o.breaker, sdk::BreakerAction::ignore);
+  EXPECT_EQ(o.breaker, "ignore");
+  EXPECT_NO_THROW(VendorCodeRule::check_options(o, view));
+  auto d = evaluate(VendorCodeRule(o), "ws_connection", {"HttpError", "VND-1", {}});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->breaker, sdk::BreakerAction::ignore);
 
+  // The table requires `codes`; an empty list is the rule's own check.
   root.entries[1].second.items.clear();
-  EXPECT_THROW(VendorCodeRule::read_options(view), sdk::ConfigError);
+  EXPECT_THROW(VendorCodeRule::check_options(VendorCodeRule::options_table().read(view), view),
+               sdk::ConfigError);
 }
 
 }  // namespace

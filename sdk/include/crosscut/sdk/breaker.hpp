@@ -126,7 +126,7 @@ struct BreakerResult {
   bool degraded = false;    // answered by an unavailability policy, not the store
 };
 
-// Holds breaker state per resource key and applies the state machine of DESIGN §6.4.
+// Holds breaker state per resource key and applies the state machine documented in docs/
 //
 // Thread-safety: apply() is called concurrently from any number of threads (and, for shared
 // stores, processes); each call must be atomic per key: no two operations on one key may
@@ -138,6 +138,8 @@ struct BreakerResult {
 // invalid policy), with a message naming the problem.
 class CROSSCUT_SDK_API BreakerBackend : public Component {
  public:
+  static constexpr ComponentKind component_kind = ComponentKind::breaker_backend;
+
   // now_ms: the operation's time in epoch milliseconds, or nullopt for the backend's own clock
   // (the host clock for memory, the server's TIME for Redis).
   virtual BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,

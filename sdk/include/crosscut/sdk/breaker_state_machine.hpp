@@ -1,4 +1,4 @@
-// The reference implementation of the circuit breaker state machine (DESIGN §6.4), over plain
+// The reference implementation of the circuit breaker state machine, over plain
 // per-key data. Header-only and dependency-free: the memory backend runs it under its locks, and
 // any other backend (a Redis backend's process-local fallback, a third-party store) can run it
 // too, or port it rule by rule and check itself with the conformance suite

@@ -1,6 +1,7 @@
 // The base of every component a plugin provides, and the kinds a component can be.
 #pragma once
 
+#include <concepts>
 #include <optional>
 #include <string_view>
 
@@ -52,5 +53,16 @@ class CROSSCUT_SDK_API Component {
   Component& operator=(const Component&) = delete;
   virtual ~Component() = default;
 };
+
+// A class that implements exactly one SDK component interface: each interface names its kind
+// in `component_kind`, so a class deriving from none, or from two, does not satisfy this.
+template <class T>
+concept ComponentType = std::derived_from<T, Component> && requires {
+  { T::component_kind } -> std::convertible_to<ComponentKind>;
+};
+
+// The kind of a component class, from the interface it implements.
+template <ComponentType T>
+inline constexpr ComponentKind kind_of = T::component_kind;
 
 CROSSCUT_SDK_END_NAMESPACE

@@ -102,6 +102,7 @@ struct OptionSpec {
   bool required = false;
   std::vector<std::string> choices{};  // allowed values of a string option
   std::optional<std::int64_t> min{};   // integer: minimum value
+  std::optional<std::int64_t> max{};   // integer: maximum value
   bool positive = false;               // duration/size/number: must be > 0
   std::vector<OptionSpec> children{};  // object / object_list members
 };

@@ -12,6 +12,8 @@ CROSSCUT_SDK_BEGIN_NAMESPACE
 // a known event type. An exception thrown from handle() is logged and counted by the bus.
 class CROSSCUT_SDK_API EventHandler : public Component {
  public:
+  static constexpr ComponentKind component_kind = ComponentKind::event_handler;
+
   virtual void handle(const EventRef& event) = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "crosscut/sdk/abi.hpp"
 #include "crosscut/sdk/component.hpp"
 #include "crosscut/sdk/events.hpp"
+#include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/value.hpp"
 
 CROSSCUT_SDK_BEGIN_NAMESPACE
@@ -38,6 +39,13 @@ inline std::optional<Severity> parse_severity(std::string_view s) {
   return std::nullopt;
 }
 
+// The log level an error of a severity is logged at: the same five names, in the same order.
+constexpr Level level_of(Severity s) {
+  static_assert(static_cast<int>(Severity::debug) == static_cast<int>(Level::debug) &&
+                static_cast<int>(Severity::critical) == static_cast<int>(Level::critical));
+  return static_cast<Level>(static_cast<std::uint8_t>(s));
+}
+
 enum class BreakerAction : std::uint8_t { trip, ignore };
 
 // The normalised error a rule looks at. Borrowed for the duration of evaluate().
@@ -64,6 +72,8 @@ struct Decision {
 // evaluate() is logged and counted and treated as no match.
 class CROSSCUT_SDK_API ExceptionRule : public Component {
  public:
+  static constexpr ComponentKind component_kind = ComponentKind::exception_rule;
+
   // The rule's name, published in the DTO's `rule` field.
   virtual std::string_view name() const = 0;
   virtual std::optional<Decision> evaluate(const ErrorView& error) const = 0;

@@ -38,6 +38,8 @@ class CROSSCUT_SDK_API InputSink {
 // requested (within about 100 ms). An exception from run() is reported as the input failing.
 class CROSSCUT_SDK_API Input : public Component {
  public:
+  static constexpr ComponentKind component_kind = ComponentKind::input;
+
   virtual void run(InputSink& sink, std::stop_token stop) = 0;
 };
 

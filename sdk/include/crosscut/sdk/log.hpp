@@ -118,6 +118,8 @@ struct LogRecord {
 // write (disk full, closed pipe) reports the failure on stderr and counts it.
 class CROSSCUT_SDK_API LogSink : public Component {
  public:
+  static constexpr ComponentKind component_kind = ComponentKind::log_sink;
+
   virtual void write(const LogRecord& record) noexcept = 0;
   virtual void flush() noexcept = 0;
   // Reopen files (SIGHUP after an external rotation). Sinks without files ignore it.

@@ -1,6 +1,7 @@
 // Record sinks: where error DTOs, metric batches and (optionally) log lines are published.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "crosscut/sdk/abi.hpp"
 #include "crosscut/sdk/component.hpp"
+#include "crosscut/sdk/log.hpp"
 
 CROSSCUT_SDK_BEGIN_NAMESPACE
 
@@ -41,9 +43,81 @@ struct DeliveryStats {
 // deadline passes, and returns true only when nothing is left outstanding.
 class CROSSCUT_SDK_API RecordSink : public Component {
  public:
+  static constexpr ComponentKind component_kind = ComponentKind::record_sink;
+
   virtual bool publish(Record record) = 0;
   virtual bool flush(std::chrono::steady_clock::time_point deadline) = 0;
   virtual DeliveryStats stats() const = 0;
+};
+
+// The shared mechanics of a record sink: the delivery counters behind stats(). A concrete sink
+// implements publish() and flush() (its I/O) and calls the count_* functions from those paths;
+// they are lock-free and callable from any thread.
+class CROSSCUT_SDK_API CountingRecordSink : public RecordSink {
+ public:
+  DeliveryStats stats() const final {
+    DeliveryStats s;
+    s.published = published_.load(std::memory_order_acquire);
+    s.delivered = delivered_.load(std::memory_order_acquire);
+    s.failed = failed_.load(std::memory_order_acquire);
+    s.dropped = dropped_.load(std::memory_order_acquire);
+    return s;
+  }
+
+ protected:
+  void count_published(std::uint64_t n = 1) noexcept {
+    published_.fetch_add(n, std::memory_order_release);
+  }
+  void count_delivered(std::uint64_t n = 1) noexcept {
+    delivered_.fetch_add(n, std::memory_order_release);
+  }
+  void count_failed(std::uint64_t n = 1) noexcept {
+    failed_.fetch_add(n, std::memory_order_release);
+  }
+  void count_dropped(std::uint64_t n = 1) noexcept {
+    dropped_.fetch_add(n, std::memory_order_release);
+  }
+
+ private:
+  // Publishers and the delivery path write different counters: separate cache lines.
+  alignas(64) std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  alignas(64) std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> failed_{0};
+};
+
+// Reports a failing destination once per outage: one error when failures start, one info when
+// delivery works again (with how many records failed in between). Thread-safe: any number of
+// threads may report failures and recoveries; exactly one of them logs each edge.
+class OutageLog {
+ public:
+  // `log` must outlive this object; `sink` names the sink in both records.
+  OutageLog(Logger& log, std::string sink) : log_(log), sink_(std::move(sink)) {}
+
+  // Counts `records` as failed in the current outage; logs `message` with `reason` when this
+  // failure starts the outage. Returns true when it did.
+  bool failure(std::string_view message, std::string_view reason, std::uint64_t records = 0) {
+    failed_in_outage_.fetch_add(records, std::memory_order_relaxed);
+    if (in_outage_.exchange(true, std::memory_order_acq_rel)) return false;
+    log_.error(message, {{"sink", sink_}, {"error", reason}});
+    return true;
+  }
+  // Ends the outage, if one is under way, with `message` and the count of failed records.
+  bool recovered(std::string_view message) {
+    if (!in_outage_.load(std::memory_order_relaxed)) return false;
+    if (!in_outage_.exchange(false, std::memory_order_acq_rel)) return false;
+    log_.info(message,
+              {{"sink", sink_},
+               {"failed_records", failed_in_outage_.exchange(0, std::memory_order_relaxed)}});
+    return true;
+  }
+  bool in_outage() const noexcept { return in_outage_.load(std::memory_order_relaxed); }
+
+ private:
+  Logger& log_;
+  const std::string sink_;
+  std::atomic<bool> in_outage_{false};
+  std::atomic<std::uint64_t> failed_in_outage_{0};
 };
 
 CROSSCUT_SDK_END_NAMESPACE

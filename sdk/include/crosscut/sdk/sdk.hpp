@@ -12,6 +12,8 @@
 #include "crosscut/sdk/host_context.hpp"
 #include "crosscut/sdk/input.hpp"
 #include "crosscut/sdk/log.hpp"
+#include "crosscut/sdk/options.hpp"
+#include "crosscut/sdk/overflow.hpp"
 #include "crosscut/sdk/plugin.hpp"
 #include "crosscut/sdk/record_sink.hpp"
 #include "crosscut/sdk/units.hpp"

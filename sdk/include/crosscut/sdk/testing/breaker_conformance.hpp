@@ -1,4 +1,4 @@
-// The breaker conformance suite: DESIGN §6.4 rule by rule, with explicit operation times.
+// The breaker conformance suite: the state machine rule by rule, with explicit operation times.
 // Every BreakerBackend (memory, Redis, third-party) must pass it.
 //
 // In exactly one .cpp of a GoogleTest program (the header defines the tests):

@@ -1,0 +1,72 @@
+#include "breaker/breaker_config.hpp"
+
+namespace crosscut {
+
+const sdk::OptionTable<sdk::BreakerPolicy>& breaker_policy_table() {
+  using sdk::bind_option;
+  using sdk::BreakerPolicy;
+  static const sdk::OptionTable<BreakerPolicy> table{
+      bind_option("failure_threshold", &BreakerPolicy::failure_threshold,
+                  "failures inside the sliding window that open the breaker")
+          .min(1),
+      bind_option("success_threshold", &BreakerPolicy::success_threshold,
+                  "successes in HALF_OPEN that close the breaker")
+          .min(1),
+      bind_option("timeout", &BreakerPolicy::timeout,
+                  "how long OPEN lasts before a trial call (and how long a trial period lasts)")
+          .positive(),
+      bind_option("half_open_max_calls", &BreakerPolicy::half_open_max_calls,
+                  "permits granted in one HALF_OPEN period")
+          .min(1),
+      bind_option("sliding_window", &BreakerPolicy::sliding_window, "how long a failure counts")
+          .positive(),
+  };
+  return table;
+}
+
+sdk::ConfigSchema breakers_schema() {
+  sdk::OptionSpec backend;
+  backend.key = "backend";
+  backend.type = sdk::OptionType::any;  // a component: checked against its own schema
+  backend.default_value = "{type: memory}";
+  backend.description = "breaker backend component";
+  sdk::OptionSpec defaults;
+  defaults.key = "defaults";
+  defaults.type = sdk::OptionType::object;
+  defaults.description = "policy of every breaker";
+  defaults.children = breaker_policy_table().schema();
+  sdk::OptionSpec overrides;
+  overrides.key = "overrides";
+  overrides.type = sdk::OptionType::any;  // keys are resource names: read below
+  overrides.description = "per-resource policy: {\"exchange/region/type\": {...}}";
+  return {backend, defaults, overrides};
+}
+
+BreakerConfig read_breaker_config(sdk::ConfigNode& breakers, const config::NodeLocation& where) {
+  using sdk::ConfigNode;
+  BreakerConfig out;
+  ConfigNode& defaults = *breakers.find("defaults");
+  const config::NodeLocation defaults_at{where.file, config::child_path(where.path, "defaults")};
+  out.defaults =
+      breaker_policy_table().read(sdk::ConfigView(&defaults, defaults_at.file, defaults_at.path));
+  if (auto problem = sdk::check_policy(out.defaults))
+    config::fail_at(defaults, defaults_at, *problem);
+
+  ConfigNode* overrides = breakers.find("overrides");
+  if (!overrides || overrides->kind == ConfigNode::Kind::null) return out;
+  const config::NodeLocation overrides_at{where.file, config::child_path(where.path, "overrides")};
+  if (overrides->kind != ConfigNode::Kind::map)
+    config::fail_at(*overrides, overrides_at, "expected a map of resource keys to policies");
+  const sdk::ConfigSchema partial = breaker_policy_table().schema_without_defaults();
+  for (auto& [key, node] : overrides->entries) {
+    const config::NodeLocation at{where.file, overrides_at.path + "." + key};
+    config::validate_options(node, partial, at);
+    sdk::BreakerPolicy p =
+        breaker_policy_table().read(sdk::ConfigView(&node, at.file, at.path), out.defaults);
+    if (auto problem = sdk::check_policy(p)) config::fail_at(node, at, *problem);
+    out.overrides.emplace(key, p);
+  }
+  return out;
+}
+
+}  // namespace crosscut

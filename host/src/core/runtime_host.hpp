@@ -1,0 +1,66 @@
+// The HostContext the runtime hands to every component: loggers, the bus, the clock, named
+// record sinks, error reporting and host metrics.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "core/owned_component.hpp"
+#include "crosscut/errors.hpp"
+#include "crosscut/sdk/host_context.hpp"
+#include "logging/log_engine.hpp"
+
+namespace crosscut::core {
+
+// Thread-safety: every member function may be called from any thread once the parts it uses
+// are attached. Errors reported before attach_dispatcher() (a sink or backend failing at
+// startup) are held and dispatched when the dispatcher is attached; after
+// detach_dispatcher() they are logged only.
+class RuntimeHost final : public sdk::HostContext {
+ public:
+  RuntimeHost(std::string service, const sdk::Clock& clock)
+      : service_(std::move(service)), clock_(clock) {}
+
+  void attach_logging(logging::LogEngine& engine) { log_engine_ = &engine; }
+  void attach_bus(sdk::EventBus& bus) { bus_ = &bus; }
+  void attach_record_sinks(const std::vector<OwnedComponent<sdk::RecordSink>>& sinks) {
+    record_sinks_ = &sinks;
+  }
+  // Dispatches the errors held so far, then every later one.
+  void attach_dispatcher(ErrorDispatcher& dispatcher);
+  // Blocks until no report is being dispatched; later reports are logged, not dispatched.
+  void detach_dispatcher();
+
+  sdk::Logger& logger(std::string_view name, std::string_view category) override {
+    return log_engine_->sdk_logger(name, category);
+  }
+  sdk::EventBus& bus() override { return *bus_; }
+  const sdk::Clock& clock() const override { return clock_; }
+  sdk::RecordSink* record_sink(std::string_view name) override;
+  void report_error(sdk::ErrorEvent error) override;
+  void add_metric(std::string_view name, std::int64_t delta) override;
+  std::string_view service_name() const override { return service_; }
+
+ private:
+  const std::string service_;
+  const sdk::Clock& clock_;
+  logging::LogEngine* log_engine_ = nullptr;
+  sdk::EventBus* bus_ = nullptr;
+  const std::vector<OwnedComponent<sdk::RecordSink>>* record_sinks_ = nullptr;
+
+  std::mutex early_mu_;
+  bool dispatcher_ready_ = false;       // guarded by early_mu_
+  std::vector<sdk::ErrorEvent> early_;  // guarded by early_mu_
+  std::atomic<bool> dispatcher_gone_{false};
+  std::shared_mutex dispatcher_mu_;  // detach waits for reports under way
+  ErrorDispatcher* dispatcher_ = nullptr;
+
+  std::mutex metrics_mu_;
+  std::map<std::string, std::int64_t> metrics_;  // add_metric, for the health record
+};
+
+}  // namespace crosscut::core

@@ -1,0 +1,20 @@
+// Input `stdin`: an FdLineInput over fd 0, built from its options.
+#pragma once
+
+#include "crosscut/sdk/config.hpp"
+#include "crosscut/sdk/host_context.hpp"
+#include "fd_line_input.hpp"
+#include "input_options.hpp"
+
+namespace crosscut::local_inputs {
+
+class StdinInput final : public FdLineInput {
+ public:
+  static const sdk::OptionTable<StdinInputOptions>& options_table() {
+    return stdin_input_options();
+  }
+  // A max_line above what the host can bound is a ConfigError at the option.
+  StdinInput(const StdinInputOptions& options, const sdk::ConfigView& view, sdk::HostContext& host);
+};
+
+}  // namespace crosscut::local_inputs

@@ -1,0 +1,61 @@
+#include "redis_breaker_options.hpp"
+
+#include <stdexcept>
+
+namespace crosscut::redis {
+
+// The config spellings of on_unavailable, as the table's choices have them.
+std::string_view unavailable_policy_name(UnavailablePolicy policy) {
+  switch (policy) {
+    case UnavailablePolicy::local:
+      return "local";
+    case UnavailablePolicy::allow:
+      return "allow";
+    case UnavailablePolicy::deny:
+      return "deny";
+  }
+  return "local";
+}
+
+const sdk::OptionTable<RedisBreakerOptions>& redis_breaker_options_table() {
+  using O = RedisBreakerOptions;
+  static const sdk::OptionTable<O> table{
+      sdk::bind_option("url", &O::url,
+                       "redis://[user:password@]host:port/db or unix:///path[?db=N]"),
+      sdk::bind_option("password", &O::password, "password (overrides one in the URL); use ${ENV}")
+          .secret(),
+      sdk::bind_option("key_prefix", &O::key_prefix, "keys are <prefix>:{<resource>}:s and :f"),
+      sdk::bind_option("on_unavailable", &O::on_unavailable,
+                       "while Redis is unreachable: local breakers, allow every call, or deny")
+          .choices({{"local", UnavailablePolicy::local},
+                    {"allow", UnavailablePolicy::allow},
+                    {"deny", UnavailablePolicy::deny}}),
+      sdk::bind_option("command_timeout", &O::command_timeout,
+                       "longest wait for Redis in any call (connect included)")
+          .positive(),
+      sdk::bind_option("use_server_time", &O::use_server_time,
+                       "take time from Redis TIME (false: from this host's clock)"),
+      sdk::bind_option("key_ttl", &O::key_ttl,
+                       "idle breaker keys expire after this (at least twice window and timeout)")
+          .positive(),
+      sdk::bind_option("connections", &O::connections, "connections in the pool").min(1).max(64),
+      sdk::bind_option("reconnect_backoff_max", &O::reconnect_backoff_max,
+                       "longest pause between reconnection attempts")
+          .positive(),
+  };
+  return table;
+}
+
+RedisAddress checked_address(const RedisBreakerOptions& options, const OptionProblem& fail) {
+  std::string error;
+  auto address = parse_redis_url(options.url, error);
+  if (!address) fail("url", error);
+  if (options.key_prefix.find_first_of("{}") != std::string::npos)
+    fail("key_prefix",
+         "must not contain '{' or '}' (the hash tag is added around the resource key)");
+  if (!address) throw std::logic_error("redis options: the problem reporter returned");
+  if (options.password) address->password = *options.password;
+  return *address;
+}
+
+}  // namespace crosscut::redis
