@@ -40,7 +40,8 @@ build_packages() {  # format generator libdir-option...
   shift 2
   local tree="$work/$format/build" out="$work/$format/packages"
   step "build ($format)"
-  cmake -S "$repo" -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  # -Werror as in the main CI build, so that both share their compiler cache.
+  cmake -S "$repo" -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCROSSCUT_WERROR=ON \
     -DCMAKE_INSTALL_PREFIX=/usr -DCROSSCUT_BUILD_TESTS=OFF -DCROSSCUT_BUILD_BENCH=OFF \
     -DCROSSCUT_PACKAGING=ON "$@" >/dev/null
   cmake --build "$tree" -j"$jobs" >/dev/null
