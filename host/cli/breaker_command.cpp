@@ -24,8 +24,7 @@ struct BreakerArgs {
 };
 
 std::unique_ptr<Runtime> open_runtime(const BreakerArgs& args) {
-  RuntimeOptions options;
-  options.plugin_paths = args.paths;
+  RuntimeOptions options = runtime_options(args.paths);
   options.quiet = true;
   return Runtime::from_file(args.config, options);
 }

@@ -1,5 +1,7 @@
 #include "cli_support.hpp"
 
+#include "agent/agent_options.hpp"
+
 #include <cstdio>
 
 #include "crosscut/runtime.hpp"
@@ -26,6 +28,13 @@ int run_guarded(const std::function<int()>& body) {
     print_error("unexpected failure");
     return kExitFailure;
   }
+}
+
+RuntimeOptions runtime_options(const std::vector<std::string>& plugin_paths) {
+  RuntimeOptions options;
+  options.plugin_paths = plugin_paths;
+  options.extension = agent::config_extension();
+  return options;
 }
 
 }  // namespace crosscut::cli

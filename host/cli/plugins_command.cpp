@@ -2,9 +2,8 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
-#include "config/yaml_tree_loader.hpp"
+#include "crosscut/plugin_catalog.hpp"
 #include "crosscut/sdk/sdk.hpp"
-#include "plugins/plugin_set.hpp"
 
 namespace crosscut::cli {
 namespace {
@@ -62,32 +61,11 @@ void describe_options(const sdk::ConfigSchema& schema, const std::string& indent
 }
 
 int list_plugins(const PluginsArgs& args) {
-  std::vector<std::string> configured;
-  std::vector<std::string> only;
-  bool check_permissions = true;
-  if (!args.config.empty()) {
-    auto tree = config::load_yaml_file(args.config);
-    sdk::ConfigView root(&tree.root, tree.file, "");
-    sdk::ConfigView section = root.child("plugins");
-    configured = section.get_string_list("paths");
-    only = section.get_string_list("load");
-    check_permissions = section.get_bool("check_permissions", true);
-  }
-  auto search = plugins::plugin_search_path(args.paths, configured);
-  auto found = plugins::discover_plugins(search);
-  plugins::PluginSet set;
-  int failures = 0;
-  for (const auto& f : found) {
-    if (!only.empty() && std::find(only.begin(), only.end(), f.name) == only.end()) continue;
-    try {
-      set.add(plugins::load_plugin(f.file, check_permissions));
-    } catch (const std::exception& e) {
-      print_error(e.what());
-      ++failures;
-    }
-  }
+  const PluginCatalog catalog = PluginCatalog::load(args.config, args.paths);
+  for (const auto& e : catalog.errors()) print_error(e);
+  const int failures = static_cast<int>(catalog.errors().size());
   bool described = false;
-  for (const auto& p : set.plugins()) {
+  for (const auto& p : catalog.plugins()) {
     if (args.describe.empty()) {
       std::printf("%s %s (SDK ABI %d) %s\n", p.name.c_str(), p.version.c_str(),
                   CROSSCUT_SDK_ABI_VERSION, p.file.c_str());
@@ -105,9 +83,9 @@ int list_plugins(const PluginsArgs& args) {
       describe_options(c.schema, "  ");
     }
   }
-  if (set.plugins().empty() && failures == 0) {
+  if (catalog.plugins().empty() && failures == 0) {
     std::string dirs;
-    for (const auto& d : search) dirs += (dirs.empty() ? "" : ":") + d.string();
+    for (const auto& d : catalog.searched()) dirs += (dirs.empty() ? "" : ":") + d;
     print_error("no plugins found (searched " + dirs + ")");
     return kExitFailure;
   }

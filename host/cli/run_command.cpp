@@ -24,8 +24,7 @@ int run_agent(const RunArgs& args) {
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  RuntimeOptions options;
-  options.plugin_paths = args.paths;
+  RuntimeOptions options = runtime_options(args.paths);
   options.build_inputs = true;
   auto rt = Runtime::from_file(args.config, options);
   agent::Agent agent(*rt, agent::agent_options_table().read(rt->config_section("agent")));

@@ -14,8 +14,7 @@ struct ValidateArgs {
 };
 
 int validate(const ValidateArgs& args) {
-  RuntimeOptions options;
-  options.plugin_paths = args.paths;
+  RuntimeOptions options = runtime_options(args.paths);
   options.quiet = true;
   auto rt = Runtime::from_file(args.config, options);
   if (args.print) {

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "crosscut/export.hpp"
 #include "crosscut/sdk/breaker.hpp"
 
 namespace crosscut {
@@ -15,7 +16,7 @@ namespace crosscut {
 class BreakerRegistry;
 
 // Thrown by Breaker::call when the breaker rejects the call.
-class CircuitOpenError : public std::runtime_error {
+class CROSSCUT_API CircuitOpenError : public std::runtime_error {
  public:
   explicit CircuitOpenError(const std::string& key)
       : std::runtime_error("circuit '" + key + "' is open"), key_(key) {}
@@ -28,7 +29,7 @@ class CircuitOpenError : public std::runtime_error {
 // A handle on one resource's breaker. Cheap to copy; valid while the Runtime lives.
 // Thread-safe: the state lives in the configured backend, and every call is one atomic
 // operation there. Transitions are emitted on the bus and logged by the instance making them.
-class Breaker {
+class CROSSCUT_API Breaker {
  public:
   Breaker(BreakerRegistry* registry, std::shared_ptr<const std::string> key,
           std::shared_ptr<const sdk::BreakerPolicy> policy)

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "crosscut/export.hpp"
 #include "crosscut/sdk/bus.hpp"
 
 namespace crosscut {
@@ -18,6 +19,6 @@ struct BusStats {
 // The name of the event whose handlers the calling thread is running, or "" outside a bus
 // handler. Lets the error dispatcher refuse to feed errors raised by `error` handlers back
 // onto the bus.
-std::string_view current_bus_event() noexcept;
+CROSSCUT_API std::string_view current_bus_event() noexcept;
 
 }  // namespace crosscut

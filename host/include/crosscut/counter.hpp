@@ -8,6 +8,7 @@
 #include <memory>
 #include <string_view>
 
+#include "crosscut/export.hpp"
 #include "crosscut/sdk/events.hpp"
 #include "crosscut/sdk/host_context.hpp"
 
@@ -32,7 +33,7 @@ class CounterState;
 //
 // Time: without an event time the minute is that of the service's clock when the call is
 // made; with one, the minute of the event time (any time is accepted, far past or future).
-class MinuteBatchCounter {
+class CROSSCUT_API MinuteBatchCounter {
  public:
   explicit MinuteBatchCounter(std::unique_ptr<metrics::CounterState> state);
   ~MinuteBatchCounter();
@@ -60,7 +61,7 @@ class MinuteBatchCounter {
 // The wall clock read with CLOCK_REALTIME_COARSE: a few nanoseconds per read instead of about
 // twenty, at the resolution of the kernel tick (1-4 ms). Minute buckets need no more, so
 // this is the clock to give the metrics service in production. Thread-safe.
-class CoarseSystemClock final : public sdk::Clock {
+class CROSSCUT_API CoarseSystemClock final : public sdk::Clock {
  public:
   std::chrono::system_clock::time_point now() const noexcept override;
 };

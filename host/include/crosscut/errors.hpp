@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crosscut/export.hpp"
 #include "crosscut/sdk/breaker.hpp"
 #include "crosscut/sdk/bus.hpp"
 #include "crosscut/sdk/config.hpp"
@@ -34,7 +35,7 @@ struct ErrorsOptions {
 };
 
 // The `service` object of the DTO.
-struct ServiceInfo {
+struct CROSSCUT_API ServiceInfo {
   std::string name;
   std::string host;
   std::int64_t pid = 0;
@@ -89,7 +90,7 @@ struct DispatcherStats {
 // An error raised while publishing (the sink throws or returns false) is logged and counted;
 // a dispatch() made on the same thread from inside the sink's publish() is logged and
 // counted as `reentrant` and goes no further.
-class ErrorDispatcher {
+class CROSSCUT_API ErrorDispatcher {
  public:
   ErrorDispatcher(ErrorsOptions options, DispatcherParts parts);
   ~ErrorDispatcher();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "crosscut/export.hpp"
 #include "crosscut/sdk/value.hpp"
 
 namespace crosscut {
@@ -14,14 +15,14 @@ namespace crosscut {
 using ContextSnapshot = std::shared_ptr<const sdk::Value::Object>;
 
 // The calling thread's current context fields.
-ContextSnapshot current_context() noexcept;
+CROSSCUT_API ContextSnapshot current_context() noexcept;
 
 // The `correlation_id` field of the current context, or "" when unset.
-std::string current_correlation_id();
+CROSSCUT_API std::string current_correlation_id();
 
 // Adds fields for the lifetime of the scope (nested scopes add to, and may override, the
 // fields of enclosing ones). Scopes must be destroyed in reverse order on the same thread.
-class ContextScope {
+class CROSSCUT_API ContextScope {
  public:
   explicit ContextScope(sdk::Value::Object fields);
   ContextScope(const ContextScope&) = delete;
@@ -34,7 +35,7 @@ class ContextScope {
 
 // Installs a captured snapshot for the lifetime of the object (used by bus workers so that
 // a handler logs with the context of the code that emitted its event).
-class ContextRestore {
+class CROSSCUT_API ContextRestore {
  public:
   explicit ContextRestore(ContextSnapshot snapshot) noexcept;
   ContextRestore(const ContextRestore&) = delete;

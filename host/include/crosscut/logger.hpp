@@ -13,6 +13,7 @@
 #include <exception>
 #include <string_view>
 
+#include "crosscut/export.hpp"
 #include "crosscut/sdk/log.hpp"
 
 namespace crosscut {
@@ -20,7 +21,7 @@ namespace crosscut {
 // The receiving end of a Logger handle, implemented by the logging engine; it is also the
 // sdk::Logger handed to plugins. Thread-safe. The level check is an inline relaxed atomic
 // load, so a disabled call costs a load and a compare and allocates nothing.
-class LogEndpoint : public sdk::Logger {
+class CROSSCUT_API LogEndpoint : public sdk::Logger {
  public:
   bool should_log(sdk::Level level) const noexcept final {
     return static_cast<std::uint8_t>(level) >= level_.load(std::memory_order_relaxed);
@@ -44,7 +45,7 @@ class LogEndpoint : public sdk::Logger {
 
 // A cheap, copyable handle (one pointer). A default-constructed Logger discards everything.
 // A handle must not be used after the engine that issued it is destroyed. Never throws.
-class Logger {
+class CROSSCUT_API Logger {
  public:
   Logger() noexcept = default;
   explicit Logger(LogEndpoint* endpoint) noexcept : ep_(endpoint) {}

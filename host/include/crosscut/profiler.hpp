@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "crosscut/export.hpp"
 #include "crosscut/logger.hpp"
 #include "crosscut/sdk/bus.hpp"
 
@@ -20,7 +21,7 @@ std::int64_t current_rss_bytes() noexcept;
 // RAII: measures wall time (steady clock) and RSS from construction to destruction, then
 // logs one INFO record and, when a bus is given, emits an sdk::ProfileSample on it.
 // The logger and bus must outlive the profiler. Not thread-safe (a scope belongs to a thread).
-class Profiler {
+class CROSSCUT_API Profiler {
  public:
   Profiler(Logger log, std::string operation);
   Profiler(Logger log, std::string operation, sdk::EventBus* bus);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,7 @@
 #include "crosscut/bus.hpp"
 #include "crosscut/counter.hpp"
 #include "crosscut/errors.hpp"
+#include "crosscut/export.hpp"
 #include "crosscut/logger.hpp"
 #include "crosscut/sdk/sdk.hpp"
 
@@ -27,9 +29,21 @@ namespace crosscut {
 // Configuration problems: "file:line:column: key.path: problem".
 using ConfigurationError = sdk::ConfigError;
 
-class StartupError : public std::runtime_error {
+class CROSSCUT_API StartupError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// Configuration that an application built on the runtime reads itself (the agent's `agent:`
+// section and the keys it reads on each `inputs:` item). The runtime validates it with the rest
+// of the file (unknown keys, types, defaults, file:line:column), so that `validate` and a start
+// refuse the same things.
+struct ConfigExtension {
+  sdk::ConfigSchema sections;    // top-level sections besides the host's own
+  sdk::ConfigSchema input_keys;  // keys of each `inputs:` item besides the input plugin's
+  // Called with each `inputs:` item once its keys are validated (defaults filled in), for what
+  // a schema cannot state; throws sdk::ConfigError at the offending key.
+  std::function<void(const sdk::ConfigView& item)> check_input;
 };
 
 struct RuntimeOptions {
@@ -42,10 +56,12 @@ struct RuntimeOptions {
   // Log only warnings and above, whatever the configuration says (one-shot commands such as
   // `crosscut validate`, whose stderr should carry nothing but problems).
   bool quiet = false;
+  // Sections and input keys of the embedding application.
+  ConfigExtension extension;
 };
 
-// An input built for agent mode, with its item of the `inputs:` list (host keys such as
-// `format` and `market_data` included).
+// An input built for agent mode, with its item of the `inputs:` list (the extension's input
+// keys included).
 struct RuntimeInput {
   sdk::Input* input = nullptr;
   std::string type;
@@ -59,7 +75,7 @@ struct LoadedPluginInfo {
   const sdk::PluginDescriptor* descriptor = nullptr;
 };
 
-class Runtime {
+class CROSSCUT_API Runtime {
  public:
   static std::unique_ptr<Runtime> from_file(const std::string& path, RuntimeOptions options = {});
   static std::unique_ptr<Runtime> from_string(std::string_view yaml,

@@ -48,17 +48,22 @@ std::string_view EventNames::find(std::string_view name) const {
 }
 
 sdk::OptionSpec handlers_schema() {
-  auto type = sdk::option("type", sdk::OptionType::string, "", "the event_handler component type");
-  type.required = true;
-  auto on = sdk::option("on", sdk::OptionType::string_list, "",
-                        "event names to handle (error, breaker_transition, metrics_batch, "
-                        "profile_sample, ...)");
-  on.required = true;
-  auto options = sdk::option("options", sdk::OptionType::any, "", "the handler's own options");
-  auto handlers = sdk::option("handlers", sdk::OptionType::object_list, "",
-                              "event handler components and the events they receive");
-  handlers.children = {std::move(type), std::move(on), std::move(options)};
-  return handlers;
+  using sdk::OptionType;
+  return {
+      .key = "handlers",
+      .type = OptionType::object_list,
+      .description = "event handler components and the events they receive",
+      .children = {
+          {.key = "type",
+           .type = OptionType::string,
+           .description = "the event_handler component type",
+           .required = true},
+          {.key = "on",
+           .type = OptionType::string_list,
+           .description = "event names to handle (error, breaker_transition, "
+                          "metrics_batch, profile_sample, ...)",
+           .required = true},
+          {.key = "options", .type = OptionType::any, .description = "the handler's own options"}}};
 }
 
 std::vector<std::string_view> handler_events(const sdk::ConfigView& item, const EventNames& names) {

@@ -1,6 +1,5 @@
 #include "core/host_schema.hpp"
 
-#include "agent/agent_options.hpp"
 #include "breaker/breaker_config.hpp"
 #include "bus/async_event_bus.hpp"
 #include "bus/handler_binding.hpp"
@@ -78,10 +77,6 @@ sdk::ConfigSchema host_schema() {
        .children = bus_options_table().schema()},
       handlers_schema(),
       any("inputs", "agent-mode inputs"),
-      {.key = "agent",
-       .type = OptionType::object,
-       .description = "agent-mode settings",
-       .children = agent::agent_options_table().schema()},
   };
 }
 

@@ -9,8 +9,8 @@
 #include "config/suggestion.hpp"
 #include "config/yaml_tree_loader.hpp"
 #include "core/component_builder.hpp"
+#include "core/config_extension.hpp"
 #include "core/host_schema.hpp"
-#include "core/input_host_keys.hpp"
 #include "core/periodic_task.hpp"
 #include "core/runtime_host.hpp"
 #include "core/system_clock.hpp"
@@ -31,7 +31,8 @@ using sdk::ConfigNode;
 // The composition root: builds the parts in dependency order and stops them in reverse.
 // Each part reads its own section; this file only decides the order and hands parts to
 // each other.
-struct Runtime::Impl {
+// Hidden: the class is nested in an exported one, but no part of the ABI.
+struct __attribute__((visibility("hidden"))) Runtime::Impl {
   RuntimeOptions options;
   config::LoadedTree tree;
   core::SystemClock system_clock;
@@ -102,7 +103,7 @@ struct Runtime::Impl {
 };
 
 void Runtime::Impl::build() {
-  config::validate_options(tree.root, core::host_schema(), at(""));
+  config::validate_options(tree.root, core::root_schema(options.extension), at(""));
   if (const ConfigNode* v = tree.root.find("crosscut"); v && !v->is_default && v->scalar != "1")
     config::fail_at(*v, at("crosscut"),
                     "configuration schema version " + v->scalar +
@@ -256,8 +257,8 @@ void Runtime::Impl::build_inputs(core::ComponentBuilder& builder) {
     ConfigNode& item = list.items[i];
     const core::BuildRequest request{.node = &item,
                                      .where = at("inputs[" + std::to_string(i) + "]"),
-                                     .reserved = core::input_host_keys()};
-    core::check_input_host_keys(item, request.where);
+                                     .reserved = core::input_key_names(options.extension)};
+    core::check_input_keys(item, request.where, options.extension);
     if (!options.build_inputs) {
       builder.check<sdk::Input>(request);
       continue;

@@ -92,7 +92,8 @@ enum class OptionType {
   any,          // not checked by the host; the component reads it itself
 };
 
-// One option of a component (the way each Fluent Bit plugin declares its config_map).
+// One option of a component, as the host validates it. Components declare theirs through an
+// OptionTable (options.hpp), which builds these from the members of an options struct.
 struct OptionSpec {
   std::string key{};
   OptionType type = OptionType::string;
@@ -106,17 +107,6 @@ struct OptionSpec {
   bool positive = false;               // duration/size/number: must be > 0
   std::vector<OptionSpec> children{};  // object / object_list members
 };
-
-// The common case in one call; set the other members on the result.
-inline OptionSpec option(std::string key, OptionType type, std::string default_value,
-                         std::string description) {
-  OptionSpec spec;
-  spec.key = std::move(key);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.description = std::move(description);
-  return spec;
-}
 
 using ConfigSchema = std::vector<OptionSpec>;
 
@@ -139,7 +129,8 @@ class ConfigView {
 
   std::string get_string(std::string_view key, std::string fallback = {}) const {
     const ConfigNode* n = scalar_or_null(key);
-    return n ? n->scalar : fallback;
+    if (!n) return fallback;
+    return n->scalar;
   }
   bool get_bool(std::string_view key, bool fallback = false) const {
     const ConfigNode* n = scalar_or_null(key);

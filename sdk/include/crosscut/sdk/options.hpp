@@ -126,6 +126,9 @@ inline std::string list_text(const std::vector<std::string>& items) {
 template <class T, class M>
 class OptionBinding {
  public:
+  // The member's type, or what its std::optional holds.
+  using Plain = typename detail::unwrap_optional<M>::type;
+
   OptionBinding(std::string key, M T::*member, std::string description) : member_(member) {
     spec_.key = std::move(key);
     spec_.description = std::move(description);
@@ -137,7 +140,7 @@ class OptionBinding {
   }
 
   // An enum member: the config names and the value each stands for, in the order shown.
-  OptionBinding&& choices(std::initializer_list<std::pair<const char*, M>> names) && {
+  OptionBinding&& choices(std::initializer_list<std::pair<const char*, Plain>> names) && {
     for (const auto& [name, value] : names) {
       spec_.choices.emplace_back(name);
       values_.emplace_back(name, value);
@@ -183,15 +186,11 @@ class OptionBinding {
   template <class>
   friend class OptionTable;
 
-  using Plain = typename detail::unwrap_optional<M>::type;
-
   static constexpr OptionType type_for() {
-    if constexpr (std::is_same_v<Plain, std::string>)
+    if constexpr (std::is_same_v<Plain, std::string> || std::is_enum_v<Plain>)
       return OptionType::string;
     else if constexpr (std::is_same_v<Plain, bool>)
       return OptionType::boolean;
-    else if constexpr (std::is_enum_v<Plain>)
-      return OptionType::string;
     else if constexpr (std::is_integral_v<Plain>)
       return OptionType::integer;
     else if constexpr (std::is_floating_point_v<Plain>)

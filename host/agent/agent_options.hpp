@@ -1,9 +1,11 @@
-// The `agent:` section: how `crosscut run` reports health, reports bad input and stops.
+// What the agent adds to the configuration: the `agent:` section (how `crosscut run` reports
+// health, reports bad input and stops) and the `format` / `market_data` keys of inputs.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 
+#include "crosscut/runtime.hpp"
 #include "crosscut/sdk/options.hpp"
 
 namespace crosscut::agent {
@@ -16,5 +18,9 @@ struct AgentOptions {
 
 // Durations are rounded up to whole milliseconds, so any positive value works.
 const sdk::OptionTable<AgentOptions>& agent_options_table();
+
+// For RuntimeOptions::extension: every command that loads a configuration passes it, so that
+// `validate` checks these keys exactly as `run` does.
+ConfigExtension config_extension();
 
 }  // namespace crosscut::agent
