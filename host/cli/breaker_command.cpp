@@ -71,17 +71,20 @@ int simulate(const BreakerArgs& args) {
     rapidjson::Document doc;
     doc.Parse(line.c_str(), line.size());
     if (doc.HasParseError() || !doc.IsObject()) return bad("not a JSON object");
-    auto t = doc.FindMember("t_ms");
-    if (t == doc.MemberEnd() || !t->value.IsInt64())
+    // Through a const view: RapidJSON's mixed const/non-const iterator comparisons are
+    // ambiguous under C++20's reversed operators.
+    const rapidjson::Value& object = doc;
+    auto t = object.FindMember("t_ms");
+    if (t == object.MemberEnd() || !t->value.IsInt64())
       return bad("'t_ms' must be an integer (milliseconds)");
-    auto o = doc.FindMember("op");
-    if (o == doc.MemberEnd() || !o->value.IsString()) return bad("'op' must be a string");
+    auto o = object.FindMember("op");
+    if (o == object.MemberEnd() || !o->value.IsString()) return bad("'op' must be a string");
     auto op = sdk::parse_op(std::string_view(o->value.GetString(), o->value.GetStringLength()));
     if (!op)
       return bad("unknown op '" + std::string(o->value.GetString()) +
                  "' (acquire, success, failure, state, reset, force_open)");
     std::string key = args.key;
-    if (auto k = doc.FindMember("key"); k != doc.MemberEnd()) {
+    if (auto k = object.FindMember("key"); k != object.MemberEnd()) {
       if (!k->value.IsString()) return bad("'key' must be a string");
       key.assign(k->value.GetString(), k->value.GetStringLength());
     }

@@ -44,7 +44,7 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<Property>& prope
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof error);
   if (rk == nullptr)
     options.fail("", std::string("librdkafka refused the configuration: ") + error);
-  conf.release();  // owned by rk now
+  static_cast<void>(conf.release());  // owned by rk now
   return rk;
 }
 

@@ -67,8 +67,11 @@ std::optional<MessageFields::Read> MessageFields::read(std::string_view payload,
     return std::nullopt;
   }
   Read out;
-  auto symbol = doc.FindMember(rapidjson::StringRef(symbol_field_.data(), symbol_field_.size()));
-  if (symbol == doc.MemberEnd() || !symbol->value.IsString() ||
+  // Through a const view: RapidJSON's mixed const/non-const iterator comparisons are
+  // ambiguous under C++20's reversed operators.
+  const rapidjson::Value& object = doc;
+  auto symbol = object.FindMember(rapidjson::StringRef(symbol_field_.data(), symbol_field_.size()));
+  if (symbol == object.MemberEnd() || !symbol->value.IsString() ||
       symbol->value.GetStringLength() == 0) {
     reason = "no string field '" + symbol_field_ + "'";
     return std::nullopt;
@@ -83,8 +86,8 @@ std::optional<MessageFields::Read> MessageFields::read(std::string_view payload,
     out.symbol.assign(raw);
 
   if (!time_field_.empty()) {
-    auto time = doc.FindMember(rapidjson::StringRef(time_field_.data(), time_field_.size()));
-    if (time != doc.MemberEnd()) out.time_ms = time_of(time->value);
+    auto time = object.FindMember(rapidjson::StringRef(time_field_.data(), time_field_.size()));
+    if (time != object.MemberEnd()) out.time_ms = time_of(time->value);
     if (!out.time_ms) {
       reason = "no epoch-milliseconds field '" + time_field_ + "'";
       return std::nullopt;

@@ -37,7 +37,8 @@ std::vector<std::string> merged_environment(const std::map<std::string, std::str
       merged[k] = v;
   }
   std::vector<std::string> out;
-  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+  out.reserve(merged.size());
+  for (const auto& [k, v] : merged) out.push_back(std::string(k).append("=").append(v));
   return out;
 }
 

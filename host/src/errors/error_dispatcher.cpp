@@ -19,7 +19,8 @@ namespace {
 thread_local bool t_publishing = false;
 
 std::string or_unknown(std::string s) {
-  return s.empty() ? std::string("unknown") : s;
+  if (s.empty()) return "unknown";
+  return s;
 }
 
 void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
@@ -214,7 +215,7 @@ class ErrorDispatcher::Impl {
     parts_.log.debug("duplicate error suppressed", {{"key", key}});
   }
 
-  void publish_held(std::vector<DuplicateSuppressor::Held> held) {
+  void publish_held(const std::vector<DuplicateSuppressor::Held>& held) {
     for (auto& h : held) publish_record(h.record, h.duplicates);
   }
 

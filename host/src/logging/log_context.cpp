@@ -1,5 +1,6 @@
 #include "crosscut/log_context.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace crosscut {
@@ -21,16 +22,13 @@ std::string current_correlation_id() {
 ContextScope::ContextScope(sdk::Value::Object fields) : previous_(t_current) {
   auto merged = previous_ ? std::make_shared<sdk::Value::Object>(*previous_)
                           : std::make_shared<sdk::Value::Object>();
-  for (auto& [key, value] : fields) {
-    bool replaced = false;
-    for (auto& [k, v] : *merged) {
-      if (k == key) {
-        v = std::move(value);
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) merged->emplace_back(key, std::move(value));
+  for (auto& field : fields) {
+    auto same = std::find_if(merged->begin(), merged->end(),
+                             [&](const auto& entry) { return entry.first == field.first; });
+    if (same != merged->end())
+      same->second = std::move(field.second);
+    else
+      merged->push_back(std::move(field));
   }
   t_current = std::move(merged);
 }

@@ -68,6 +68,7 @@ TEST(BreakerSimulate, OpensHalfOpensAndClosesAccordingToTheConfiguredPolicy) {
 }
 
 TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
+  using std::string_view_literals::operator""sv;
   struct Case {
     std::string trace;
     std::string expect;
@@ -80,7 +81,7 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
       {"{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":4,\"op\":\"state\"}\n",
        "stdin:2: time goes backwards"},
       {"{\"t_ms\":5,\"op\":\"state\",\"key\":7}\n", "stdin:1: 'key' must be a string"},
-      {std::string("{\"t_ms\":5,\"op\":\"st\0te\"}\n", 25), "stdin:1:"},
+      {std::string("{\"t_ms\":5,\"op\":\"st\0te\"}\n"sv), "stdin:1:"},
   };
   for (const auto& c : cases) {
     auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"}, c.trace);

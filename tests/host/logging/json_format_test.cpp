@@ -18,7 +18,8 @@ void expect_record_shape(const std::string& line) {
   ASSERT_TRUE(doc.IsObject());
   ASSERT_EQ(doc.MemberCount(), 6u) << line.substr(0, 200);
   int i = 0;
-  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it, ++i)
+  const rapidjson::Value& object = doc;  // const iterators: unambiguous comparisons in C++20
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it, ++i)
     EXPECT_STREQ(it->name.GetString(), kFieldOrder[i]);
   EXPECT_TRUE(doc["extra"].IsObject());
   EXPECT_EQ(line.find('\n'), std::string::npos);

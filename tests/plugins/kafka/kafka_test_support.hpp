@@ -15,6 +15,7 @@
 #include "config/option_validator.hpp"
 #include "config/yaml_tree_loader.hpp"
 #include "crosscut/sdk/sdk.hpp"
+#include "support/component_cast.hpp"
 #include "support/test_host.hpp"
 
 extern "C" const crosscut_plugin_info* crosscut_plugin_entry();
@@ -38,10 +39,9 @@ std::unique_ptr<T> build_kafka(sdk::ComponentKind kind, const std::string& yaml,
   const auto& factory = kafka_factory(kind);
   config::validate_options(tree.root, factory.schema, {tree.file, path}, {"type"});
   auto component = factory.create(sdk::ConfigView(&tree.root, tree.file, path), host);
-  auto* typed = dynamic_cast<T*>(component.get());
-  if (typed == nullptr) throw std::runtime_error("unexpected component type");
-  component.release();
-  return std::unique_ptr<T>(typed);
+  auto typed = testing::component_as<T>(std::move(component));
+  if (!typed) throw std::runtime_error("unexpected component type");
+  return typed;
 }
 
 // A TestHost whose reported errors can be awaited.

@@ -11,6 +11,7 @@
 #include "config/option_validator.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "recording_sink.hpp"
+#include "support/component_cast.hpp"
 #include "support/process.hpp"
 #include "support/test_host.hpp"
 
@@ -57,10 +58,7 @@ std::unique_ptr<Input> create(const std::string& type, ConfigNode node, TestHost
   auto file = std::make_shared<const std::string>("agent.yaml");
   crosscut::config::validate_options(node, factory(type).schema, {file, "inputs[0]"});
   auto c = factory(type).create(ConfigView(&node, file, "inputs[0]"), host);
-  auto* input = dynamic_cast<Input*>(c.get());
-  if (!input) return nullptr;
-  c.release();
-  return std::unique_ptr<Input>(input);
+  return crosscut::testing::component_as<Input>(std::move(c));
 }
 
 std::string config_error(const std::string& type, const std::map<std::string, std::string>& o) {

@@ -9,6 +9,7 @@
 #include "config/yaml_tree_loader.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "record_log/record_log_sink.hpp"
+#include "support/component_cast.hpp"
 #include "support/test_host.hpp"
 
 extern "C" const crosscut_plugin_info* crosscut_plugin_entry();
@@ -56,9 +57,7 @@ std::unique_ptr<RecordLogSink> build(const std::string& yaml, crosscut::sdk::Hos
                                      {"type"});
   auto c =
       factory.create(crosscut::sdk::ConfigView(&tree.root, tree.file, "logging.sinks[1]"), host);
-  auto* typed = dynamic_cast<RecordLogSink*>(c.get());
-  if (typed) c.release();
-  return std::unique_ptr<RecordLogSink>(typed);
+  return crosscut::testing::component_as<RecordLogSink>(std::move(c));
 }
 
 LogRecord log_record(std::string_view logger, std::string_view json) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 #include "redis_fixture.hpp"
@@ -49,11 +50,12 @@ class HostilePeer {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("hostile peer: bind failed");
     socklen_t len = sizeof addr;
     getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
-    listen(fd_, 16);
+    if (listen(fd_, 16) != 0) throw std::runtime_error("hostile peer: listen failed");
     thread_ = std::thread([this] { serve(); });
   }
   ~HostilePeer() {
