@@ -128,7 +128,8 @@ void BM_DispatcherEndToEnd(benchmark::State& state) {
                                     ConnectionError(kMessages[2]), ConnectionError(kMessages[3])};
   std::size_t i = 0;
   for (auto _ : state) {
-    dispatcher->dispatch(errors[i++ & 3], "ws_connection", kTarget,
+    const std::size_t n = i++;
+    dispatcher->dispatch(errors[n & 3], "ws_connection", kTarget,
                          sdk::Value::object({{"url", "wss://api.upbit.com/websocket/v1"},
                                              {"attempt", static_cast<int>(i & 7)}}));
   }
@@ -235,7 +236,8 @@ void BM_SeedStyleDispatcher(benchmark::State& state) {
                                     ConnectionError(kMessages[2]), ConnectionError(kMessages[3])};
   std::size_t i = 0;
   for (auto _ : state) {
-    peer.dispatch(errors[i++ & 3], "ws_connection", kTarget,
+    const std::size_t n = i++;
+    peer.dispatch(errors[n & 3], "ws_connection", kTarget,
                   sdk::Value::object({{"url", "wss://api.upbit.com/websocket/v1"},
                                       {"attempt", static_cast<int>(i & 7)}}));
   }

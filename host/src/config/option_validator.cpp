@@ -225,22 +225,21 @@ void validate_options(ConfigNode& node, const sdk::ConfigSchema& schema, const N
     ConfigNode filled;
     filled.mark = present ? present->mark : node.mark;
     filled.is_default = true;
-    if (spec.type == OptionType::object && has_required_child(spec)) {
-      continue;  // an optional object with required members: absent stays absent
-    } else if (spec.type == OptionType::object) {
+    // An optional object with required members stays absent; so does a key with no default.
+    const bool stays_absent = (spec.type == OptionType::object && has_required_child(spec)) ||
+                              (spec.type != OptionType::object && spec.default_value.empty());
+    if (stays_absent) continue;
+    if (spec.type == OptionType::object) {
       filled.kind = ConfigNode::Kind::map;
       validate_options(filled, spec.children, at);
       for (auto& [k, v] : filled.entries) v.is_default = true;
-    } else if (!spec.default_value.empty() &&
-               (spec.type == OptionType::string_list || spec.type == OptionType::string_map ||
-                spec.type == OptionType::object_list || spec.type == OptionType::any)) {
+    } else if (spec.type == OptionType::string_list || spec.type == OptionType::string_map ||
+               spec.type == OptionType::object_list || spec.type == OptionType::any) {
       // Structured defaults are written in YAML flow syntax, e.g. "[a, b]" or "{k: v}".
       filled = default_node(spec, filled.mark);
-    } else if (!spec.default_value.empty()) {
+    } else {
       filled.kind = ConfigNode::Kind::scalar;
       filled.scalar = spec.default_value;
-    } else {
-      continue;
     }
     if (present)
       *present = std::move(filled);

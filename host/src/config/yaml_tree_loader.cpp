@@ -196,12 +196,11 @@ class TreeBuilder : public YAML::EventHandler {
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) valid = false;
       if (!valid) fail(mark, "invalid variable name '" + name + "' in '${" + expr + "}'");
       auto value = env_(name);
-      if (value && !value->empty())
+      // ${VAR:-default} takes the default when VAR is unset or empty; ${VAR} needs VAR set.
+      if (value && (!value->empty() || !fallback))
         out += *value;
       else if (fallback)
         out += *fallback;
-      else if (value)
-        out += *value;
       else
         fail(mark, "environment variable '" + name + "' is not set (use ${" + name +
                        ":-default} to give a default)");

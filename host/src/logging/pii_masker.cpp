@@ -75,7 +75,7 @@ PiiMasker::PiiMasker(const PiiOptions& options) : enabled_(options.enabled) {
   if (!enabled_) return;
   for (const auto& k : options.keys) keys_.push_back(lower(k));
   std::string alternation;
-  auto add = [&](std::string name, const std::string& regex, bool luhn) {
+  auto add = [&](const std::string& name, const std::string& regex, bool luhn) {
     patterns_.push_back({name, compile(regex, "pii pattern " + name), luhn});
     if (!alternation.empty()) alternation += '|';
     alternation += "(?:" + regex + ")";

@@ -10,14 +10,14 @@ namespace crosscut::testing {
 namespace {
 
 // What the runtime does with the section: the table's checks, then the reader.
-metrics::MetricsOptions parse_metrics_options(sdk::ConfigView view) {
+metrics::MetricsOptions parse_metrics_options(const sdk::ConfigView& view) {
   sdk::ConfigNode node = view.node();
   config::validate_options(node, metrics::metrics_options_table().schema(),
                            {std::make_shared<const std::string>("crosscut.yaml"), "metrics"});
   return metrics::parse_metrics_options(sdk::ConfigView(&node, nullptr, "metrics"));
 }
 
-sdk::ConfigNode section(std::vector<std::pair<std::string, std::string>> entries) {
+sdk::ConfigNode section(const std::vector<std::pair<std::string, std::string>>& entries) {
   sdk::ConfigNode n;
   n.kind = sdk::ConfigNode::Kind::map;
   n.mark = {10, 1};

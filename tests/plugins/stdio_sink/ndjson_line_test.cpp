@@ -82,7 +82,7 @@ TEST(NdjsonLine, InvalidPayloadBecomesAString) {
   for (const std::string& payload :
        {std::string("not json"), std::string(""), std::string("{\"a\":1} trailing"),
         std::string("{\"a\":1}{\"b\":2}"), std::string("{\"a\":"), std::string("[1,2,]"),
-        std::string("{\"a\":1}\0garbage", 16), std::string("\"bad utf8 \xC3\x28\"")}) {
+        std::string("{\"a\":1}\0garbage", 15), std::string("\"bad utf8 \xC3\x28\"")}) {
     SCOPED_TRACE(payload);
     auto d = render(record(payload), false);
     ASSERT_TRUE(d["value"].IsString());

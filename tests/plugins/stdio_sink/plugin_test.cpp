@@ -12,6 +12,7 @@
 #include "config/option_validator.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "stdio_sink/fd_record_sink.hpp"
+#include "support/component_cast.hpp"
 #include "support/process.hpp"
 #include "support/test_host.hpp"
 
@@ -55,10 +56,7 @@ std::unique_ptr<RecordSink> create(const std::string& type, ConfigNode node,
   auto file = std::make_shared<const std::string>("crosscut.yaml");
   crosscut::config::validate_options(node, factory(type).schema, {file, "sinks.out"});
   auto c = factory(type).create(ConfigView(&node, file, "sinks.out"), host);
-  auto* sink = dynamic_cast<RecordSink*>(c.get());
-  if (!sink) return nullptr;
-  c.release();
-  return std::unique_ptr<RecordSink>(sink);
+  return crosscut::testing::component_as<RecordSink>(std::move(c));
 }
 
 Record record(std::string payload) {

@@ -121,7 +121,7 @@ inline std::string list_text(const std::vector<std::string>& items) {
 
 }  // namespace detail
 
-// One row of a table: a key bound to a member `M` of `T`. Built by bind(); the modifiers
+// One row of a table: a key bound to a member `M` of `T`. Built by bind_option(); the modifiers
 // return the row so they chain.
 template <class T, class M>
 class OptionBinding {
