@@ -32,7 +32,8 @@ KafkaRecordSink::KafkaRecordSink(const KafkaSinkOptions& options, const sdk::Con
     : ClientOpaque(host.logger("kafka_sink", "app")),
       host_(host),
       log_(host.logger("kafka_sink", "app")),
-      options_(options) {
+      options_(options),
+      brokers_outage_(log_, options_.client_id) {
   rk_ = make_client(RD_KAFKA_PRODUCER, producer_properties(options_, view), view, *this,
                     &KafkaRecordSink::on_error, [](rd_kafka_conf_t* conf) {
                       rd_kafka_conf_set_dr_msg_cb(conf, &KafkaRecordSink::on_delivery);
@@ -190,9 +191,7 @@ void KafkaRecordSink::on_error(rd_kafka_t*, int error, const char* reason, void*
 
 void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (brokers_down_.load(std::memory_order_relaxed) && brokers_down_.exchange(false)) {
-      log_.info("kafka brokers reachable again; delivering", {{"client_id", options_.client_id}});
-    }
+    brokers_outage_.recovered("kafka brokers reachable again; delivering");
     count_delivered();
     return;
   }
@@ -238,10 +237,9 @@ void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason
     return;
   }
   if (error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-    if (brokers_down_.exchange(true)) return;
-    log_.error(
-        "kafka brokers unreachable; records stay queued until they come back",
-        {{"client_id", options_.client_id}, {"brokers", options_.brokers}, {"reason", reason}});
+    if (!brokers_outage_.failure(
+            "kafka brokers unreachable; records stay queued until they come back", reason))
+      return;
     report("KafkaBrokersDown", reason, "produce",
            sdk::Value::object({{"brokers", options_.brokers}, {"client_id", options_.client_id}}));
     return;
@@ -249,7 +247,7 @@ void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason
   // Transient errors (a broker connection lost, a resolve failure) that librdkafka retries by
   // itself; during an outage they add nothing to the report above.
   log_.log(
-      brokers_down_.load() ? sdk::Level::debug : sdk::Level::warning, "kafka client error",
+      brokers_outage_.in_outage() ? sdk::Level::debug : sdk::Level::warning, "kafka client error",
       {{"client_id", options_.client_id}, {"error", rd_kafka_err2name(error)}, {"reason", reason}});
 }
 

@@ -82,7 +82,7 @@ class KafkaRecordSink final : public sdk::CountingRecordSink, private ClientOpaq
 
   // Delivery and error callbacks run on the poller and on a thread in flush(): their state is
   // atomic or behind failure_log_mu_ (taken on failures only).
-  std::atomic<bool> brokers_down_{false};
+  sdk::OutageLog brokers_outage_;  // all brokers unreachable: reported once per outage
   std::mutex failure_log_mu_;
   std::chrono::steady_clock::time_point last_failure_log_{};
   std::uint64_t unlogged_failures_ = 0;
