@@ -1,8 +1,10 @@
 #include "kafka_record_sink.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
-#include <stdexcept>
+#include <memory>
+#include <string_view>
 #include <utility>
 
 namespace crosscut::kafka {
@@ -12,17 +14,41 @@ using namespace std::chrono_literals;
 
 constexpr auto kPollInterval = 50ms;
 constexpr auto kFlushSlice = std::chrono::milliseconds(10);
-// A failing sink logs undelivered error reports at most this often (with the count since).
+// A failing sink logs failures of one sort at most this often (with the count since).
 constexpr auto kFailureLogInterval = 10s;
+constexpr std::string_view kIdHeader = "crosscut-id";
 
-void* origin_opaque(sdk::RecordOrigin origin) {
-  // librdkafka hands the per-message opaque back untouched; it is never dereferenced.
-  return reinterpret_cast<void*>(  // NOLINT(performance-no-int-to-ptr)
-      static_cast<std::uintptr_t>(origin));
+// Errors no retry of the same record can fix.
+bool is_permanent(rd_kafka_resp_err_t error) {
+  switch (error) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR__FATAL:
+      return true;
+    default:
+      return false;
+  }
 }
 
-sdk::RecordOrigin origin_of(const rd_kafka_message_t& m) {
-  return static_cast<sdk::RecordOrigin>(reinterpret_cast<std::uintptr_t>(m._private));
+// librdkafka's error name as a stable lower-case kind: "_MSG_TIMED_OUT" -> "msg_timed_out".
+std::string kind_of(rd_kafka_resp_err_t error) {
+  std::string_view name = rd_kafka_err2name(error);
+  while (!name.empty() && name.front() == '_') name.remove_prefix(1);
+  std::string kind(name);
+  std::transform(kind.begin(), kind.end(), kind.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return kind;
+}
+
+bool due(std::chrono::steady_clock::time_point last, std::chrono::steady_clock::time_point now) {
+  return last == std::chrono::steady_clock::time_point{} || now - last >= kFailureLogInterval;
 }
 
 }  // namespace
@@ -34,6 +60,7 @@ KafkaRecordSink::KafkaRecordSink(const KafkaSinkOptions& options, const sdk::Con
       log_(host.logger("kafka_sink", "app")),
       options_(options),
       brokers_outage_(log_, options_.client_id) {
+  in_flight_.prev = in_flight_.next = &in_flight_;
   rk_ = make_client(RD_KAFKA_PRODUCER, producer_properties(options_, view), view, *this,
                     &KafkaRecordSink::on_error, [](rd_kafka_conf_t* conf) {
                       rd_kafka_conf_set_dr_msg_cb(conf, &KafkaRecordSink::on_delivery);
@@ -46,11 +73,11 @@ KafkaRecordSink::~KafkaRecordSink() {
   const std::uint64_t target = stats().published;
   if (!wait_completed(target, std::chrono::steady_clock::now() + options_.shutdown_timeout)) {
     shutting_down_.store(true);
-    const std::uint64_t left = outstanding();
-    log_.error("kafka sink shutting down with records not delivered; dropping them",
-               {{"client_id", options_.client_id}, {"records", left}});
+    log_.error(
+        "kafka sink shutting down with records not delivered; handing them back as retriable",
+        {{"client_id", options_.client_id}, {"records", outstanding()}});
     rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    // Purged records come back as failed delivery reports.
+    // Purged records come back as retriable delivery reports.
     wait_completed(target, std::chrono::steady_clock::now() + 2s);
   }
   {
@@ -60,9 +87,32 @@ KafkaRecordSink::~KafkaRecordSink() {
   progress_.notify_all();
   poller_.join();
   rd_kafka_destroy(rk_);
-  // Anything whose report never came (destroy drops pending reports) counts as failed.
-  const std::uint64_t left = outstanding();
-  if (left > 0) count_failed(left);
+  // rd_kafka_destroy drops reports still pending: their records complete here. No callback
+  // runs any more, so the list is ours alone.
+  const std::string kind = kind_of(RD_KAFKA_RESP_ERR__DESTROY);
+  while (in_flight_.next != &in_flight_) {
+    std::unique_ptr<InFlight> entry(in_flight_.next);
+    untrack(entry.get());
+    fail(entry->receipt, sdk::DeliveryOutcome::retriable, kind,
+         rd_kafka_err2str(RD_KAFKA_RESP_ERR__DESTROY));
+  }
+}
+
+KafkaRecordSink::InFlight* KafkaRecordSink::track(const sdk::Record& record) {
+  auto* entry = new InFlight{record.receipt, record.origin};
+  std::lock_guard lock(in_flight_mu_);
+  entry->prev = &in_flight_;
+  entry->next = in_flight_.next;
+  in_flight_.next->prev = entry;
+  in_flight_.next = entry;
+  return entry;
+}
+
+void KafkaRecordSink::untrack(InFlight* entry) {
+  std::lock_guard lock(in_flight_mu_);
+  entry->prev->next = entry->next;
+  entry->next->prev = entry->prev;
+  entry->prev = entry->next = nullptr;
 }
 
 bool KafkaRecordSink::publish(sdk::Record record) {
@@ -71,12 +121,17 @@ bool KafkaRecordSink::publish(sdk::Record record) {
     return false;
   }
   rd_kafka_headers_t* headers = nullptr;
-  if (!record.headers.empty()) {
-    headers = rd_kafka_headers_new(record.headers.size());
+  if (!record.headers.empty() || !record.id.empty()) {
+    headers = rd_kafka_headers_new(record.headers.size() + 1);
     for (const auto& [name, value] : record.headers)
       rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
                           static_cast<ssize_t>(value.size()));
+    if (!record.id.empty())
+      rd_kafka_header_add(headers, kIdHeader.data(), static_cast<ssize_t>(kIdHeader.size()),
+                          record.id.data(), static_cast<ssize_t>(record.id.size()));
   }
+  // Owned by librdkafka once produced; freed by the delivery report (or the destructor).
+  InFlight* entry = track(record);
   std::chrono::steady_clock::time_point deadline{};
   rd_kafka_resp_err_t error;
   for (;;) {
@@ -86,7 +141,7 @@ bool KafkaRecordSink::publish(sdk::Record record) {
         RD_KAFKA_V_KEY(record.key.empty() ? nullptr : record.key.data(), record.key.size()),
         RD_KAFKA_V_VALUE(record.payload.data(), record.payload.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-        RD_KAFKA_V_OPAQUE(origin_opaque(record.origin)), RD_KAFKA_V_END);
+        RD_KAFKA_V_OPAQUE(entry), RD_KAFKA_V_END);
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
       count_published();
       return true;  // librdkafka owns the headers now
@@ -98,9 +153,18 @@ bool KafkaRecordSink::publish(sdk::Record record) {
     if (!wait_for_space(deadline)) break;
   }
   if (headers != nullptr) rd_kafka_headers_destroy(headers);
-  count_dropped();
-  if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) report_refusal(record, error);
-  return false;
+  untrack(entry);
+  delete entry;
+  if (error == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    count_dropped();
+    return false;
+  }
+  // Refused for what the record is (too large, unknown topic): accepted and completed now, so
+  // that the producer learns the kind of failure.
+  count_published();
+  complete_failure(record.receipt, record.origin, error, record.topic, RD_KAFKA_PARTITION_UA,
+                   record.payload.size(), true);
+  return true;
 }
 
 bool KafkaRecordSink::wait_for_space(std::chrono::steady_clock::time_point deadline) {
@@ -190,38 +254,98 @@ void KafkaRecordSink::on_error(rd_kafka_t*, int error, const char* reason, void*
 }
 
 void KafkaRecordSink::handle_delivery(const rd_kafka_message_t& message) {
+  std::unique_ptr<InFlight> entry(static_cast<InFlight*>(message._private));
+  untrack(entry.get());
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     brokers_outage_.recovered("kafka brokers reachable again; delivering");
-    count_delivered();
+    deliver(entry->receipt);
     return;
   }
-  const std::string topic = rd_kafka_topic_name(message.rkt);
-  if (shutting_down_.load()) {
-    // Purged at shutdown: already logged as one summary.
-  } else if (origin_of(message) == sdk::RecordOrigin::error_report) {
+  complete_failure(entry->receipt, entry->origin, message.err, rd_kafka_topic_name(message.rkt),
+                   message.partition, message.len, false);
+}
+
+void KafkaRecordSink::complete_failure(const sdk::DeliveryReceipt& receipt,
+                                       sdk::RecordOrigin origin, rd_kafka_resp_err_t error,
+                                       const std::string& topic, std::int32_t partition,
+                                       std::size_t payload_bytes, bool at_publish) {
+  bool permanent = is_permanent(error);
+  std::string kind = kind_of(error);
+  std::string reason = rd_kafka_err2str(error);
+  rd_kafka_resp_err_t named = error;
+  char fatal[512];
+  if (const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk_, fatal, sizeof fatal);
+      cause != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // A fatally failed producer delivers nothing any more, whatever the record's own error
+    // (its queue is purged): one kind for all of them.
+    permanent = true;
+    kind = "fatal";
+    reason = fatal;
+    named = cause;
+  }
+  std::uint64_t count = 0;
+  if (!permanent) {
+    // Handed back to the producer, which offers it again. An outage, and the shutdown purge,
+    // are logged as a whole elsewhere.
+    if (!shutting_down_.load() && !brokers_outage_.in_outage() && log_due(retriable_log_, count))
+      log_.warning("kafka sink could not deliver records; handed back for retry",
+                   {{"client_id", options_.client_id},
+                    {"topic", topic},
+                    {"error", reason},
+                    {"kind", kind},
+                    {"records", count}});
+    fail(receipt, sdk::DeliveryOutcome::retriable, kind, reason);
+    return;
+  }
+  if (origin == sdk::RecordOrigin::error_report) {
     host_.add_metric("kafka_sink.undelivered_error_reports", 1);
-    std::lock_guard lock(failure_log_mu_);
-    ++unlogged_failures_;
-    const auto now = std::chrono::steady_clock::now();
-    if (last_failure_log_ == std::chrono::steady_clock::time_point{} ||
-        now - last_failure_log_ >= kFailureLogInterval) {
+    if (log_due(error_report_log_, count))
       log_.error("kafka sink could not deliver error reports (not re-reported as errors)",
                  {{"client_id", options_.client_id},
                   {"topic", topic},
-                  {"error", rd_kafka_err2str(message.err)},
-                  {"records", unlogged_failures_}});
-      last_failure_log_ = now;
-      unlogged_failures_ = 0;
-    }
+                  {"error", reason},
+                  {"kind", kind},
+                  {"records", count}});
   } else {
-    report("KafkaDeliveryError", rd_kafka_err2str(message.err), topic,
-           sdk::Value::object({{"topic", topic},
-                               {"partition", message.partition},
-                               {"error", rd_kafka_err2name(message.err)},
-                               {"client_id", options_.client_id}}));
+    host_.add_metric("kafka_sink.permanent_failures", 1);
+    if (first_of_kind(kind)) {
+      sdk::Value context = sdk::Value::object({{"topic", topic},
+                                               {"error", rd_kafka_err2name(named)},
+                                               {"kind", kind},
+                                               {"client_id", options_.client_id}});
+      if (at_publish)
+        context.as_object().emplace_back("payload_bytes", payload_bytes);
+      else
+        context.as_object().emplace_back("partition", partition);
+      report(at_publish ? "KafkaProduceRefused" : "KafkaDeliveryError", reason, topic,
+             std::move(context));
+    } else if (log_due(permanent_log_, count)) {
+      log_.error("kafka sink could not deliver records (each kind reported once as an error)",
+                 {{"client_id", options_.client_id},
+                  {"topic", topic},
+                  {"error", reason},
+                  {"kind", kind},
+                  {"records", count}});
+    }
   }
-  // Counted after the report, so a flush that returns has seen it.
-  count_failed();
+  // Completed after the report, so a flush that returns has seen it.
+  fail(receipt, sdk::DeliveryOutcome::permanent, kind, reason);
+}
+
+bool KafkaRecordSink::first_of_kind(const std::string& kind) {
+  std::lock_guard lock(failure_mu_);
+  return reported_kinds_.insert(kind).second;
+}
+
+bool KafkaRecordSink::log_due(RateLimit& limit, std::uint64_t& count) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(failure_mu_);
+  ++limit.unlogged;
+  if (!due(limit.last, now)) return false;
+  count = limit.unlogged;
+  limit.unlogged = 0;
+  limit.last = now;
+  return true;
 }
 
 void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason) {
@@ -231,6 +355,8 @@ void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason
     log_.critical(
         "kafka producer failed fatally; records can no longer be delivered",
         {{"client_id", options_.client_id}, {"error", rd_kafka_err2name(cause)}, {"reason", text}});
+    // This report covers the records that fail with it.
+    static_cast<void>(first_of_kind("fatal"));
     report("KafkaFatalError", text, "produce",
            sdk::Value::object(
                {{"error", rd_kafka_err2name(cause)}, {"client_id", options_.client_id}}));
@@ -249,20 +375,6 @@ void KafkaRecordSink::handle_error(rd_kafka_resp_err_t error, const char* reason
   log_.log(
       brokers_outage_.in_outage() ? sdk::Level::debug : sdk::Level::warning, "kafka client error",
       {{"client_id", options_.client_id}, {"error", rd_kafka_err2name(error)}, {"reason", reason}});
-}
-
-void KafkaRecordSink::report_refusal(const sdk::Record& record, rd_kafka_resp_err_t error) {
-  if (record.origin == sdk::RecordOrigin::error_report) {
-    host_.add_metric("kafka_sink.undelivered_error_reports", 1);
-    log_.error("kafka sink refused an error report (not re-reported as an error)",
-               {{"topic", record.topic}, {"error", rd_kafka_err2str(error)}});
-    return;
-  }
-  report("KafkaProduceRefused", rd_kafka_err2str(error), record.topic,
-         sdk::Value::object({{"topic", record.topic},
-                             {"error", rd_kafka_err2name(error)},
-                             {"payload_bytes", record.payload.size()},
-                             {"client_id", options_.client_id}}));
 }
 
 void KafkaRecordSink::report(std::string type, std::string message, std::string request_type,

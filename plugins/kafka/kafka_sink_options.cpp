@@ -32,7 +32,7 @@ const sdk::OptionTable<KafkaSinkOptions>& kafka_sink_options() {
                        "bytes waiting in the local queue before on_full applies")
           .positive(),
       sdk::bind_option("message_timeout", &O::message_timeout,
-                       "a record not delivered by then fails permanently (0: never)"),
+                       "a record not delivered by then fails as retriable (0: never)"),
       sdk::bind_option("on_full", &O::on_full,
                        "local queue full: block (up to block_timeout, then drop) or drop (counted)")
           .choices(
@@ -41,7 +41,7 @@ const sdk::OptionTable<KafkaSinkOptions>& kafka_sink_options() {
                        "with on_full: block, the longest publish waits for queue space")
           .positive(),
       sdk::bind_option("shutdown_timeout", &O::shutdown_timeout,
-                       "destruction waits this long for outstanding records, then drops them")
+                       "destruction waits this long for outstanding records, then hands them back")
           .positive(),
       sdk::unbound("properties", sdk::OptionType::string_map,
                    "any librdkafka producer property (SASL/SSL...); secrets via ${ENV}"),

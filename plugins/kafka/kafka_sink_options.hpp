@@ -28,7 +28,8 @@ struct KafkaSinkOptions {
   // `on_full: drop` is drop_newest: the record being published is refused.
   sdk::OverflowPolicy on_full = sdk::OverflowPolicy::block;
   std::chrono::milliseconds block_timeout{100};
-  // How long destruction waits for outstanding deliveries before purging them.
+  // How long destruction waits for outstanding deliveries before purging them (they complete
+  // as retriable).
   std::chrono::milliseconds shutdown_timeout{10'000};
   // `properties:` (any librdkafka property) is read by make_client, for the entries' positions.
 };

@@ -92,6 +92,10 @@ bool append_ndjson_line(const sdk::Record& record, std::string& out) {
   StringSink sink(out);
   LineWriter w(sink);
   w.StartObject();
+  if (!record.id.empty()) {
+    w.Key("id");
+    write_string(w, record.id, scratch);
+  }
   w.Key("topic");
   write_string(w, record.topic, scratch);
   w.Key("key");

@@ -17,6 +17,9 @@ struct QueueOptions {
   sdk::OverflowPolicy on_full = sdk::OverflowPolicy::block;
   // With OverflowPolicy::block, how long publish() waits for space before refusing the record.
   std::chrono::milliseconds block_timeout{100};
+  // Not an option: how long destruction keeps writing what is queued before it completes the
+  // rest as retriable (an output nobody reads must not hang the process).
+  std::chrono::milliseconds stop_timeout{5000};
 };
 
 // A base, not a member, so that the queue keys stay top-level keys of the `file` sink.

@@ -76,8 +76,13 @@ TEST(Runtime, BuildsNamedRecordSinksFromPlugins) {
   auto* sink = rt->record_sink("main");
   ASSERT_NE(sink, nullptr);
   EXPECT_EQ(rt->record_sink("other"), nullptr);
-  EXPECT_TRUE(sink->publish({"t", "k", "{}", {}, {}}));
+  crosscut::sdk::Record record;
+  record.topic = "t";
+  record.payload = "{}";
+  EXPECT_TRUE(sink->publish(record));
+  EXPECT_TRUE(sink->flush(std::chrono::steady_clock::now() + std::chrono::seconds(10)));
   EXPECT_EQ(sink->stats().published, 1u);
+  EXPECT_EQ(sink->stats().delivered, 1u);
   EXPECT_EQ(rt->host().record_sink("main"), sink);
 }
 

@@ -17,11 +17,13 @@ namespace {
 
 using crosscut::kafka::KafkaRecordSink;
 using crosscut::sdk::ComponentKind;
+using crosscut::sdk::DeliveryOutcome;
 using crosscut::sdk::Record;
 using crosscut::sdk::RecordOrigin;
 using crosscut::testing::build_kafka;
 using crosscut::testing::consume_topic;
 using crosscut::testing::KafkaMockCluster;
+using crosscut::testing::Receipts;
 using crosscut::testing::WaitableHost;
 using namespace std::chrono_literals;
 
@@ -38,6 +40,19 @@ Record record(const std::string& topic, int id, std::string key = "") {
   r.key = std::move(key);
   r.payload = "{\"id\":" + std::to_string(id) + "}";
   return r;
+}
+
+// record() whose receipt goes to `receipts` under ticket `id`.
+Record tracked(Receipts& receipts, const std::string& topic, int id) {
+  Record r = record(topic, id);
+  r.receipt = receipts.receipt(static_cast<std::uint64_t>(id));
+  return r;
+}
+
+bool logged(const WaitableHost& host, const std::string& text) {
+  for (const auto& l : host.logs("kafka_sink"))
+    if (l.message.find(text) != std::string::npos) return true;
+  return false;
 }
 
 std::chrono::steady_clock::time_point in(std::chrono::milliseconds d) {
@@ -58,8 +73,10 @@ TEST(KafkaRecordSink, DeliversRecordsWithKeysAndHeaders) {
   auto sink = make_sink(cluster, host);
 
   constexpr int kRecords = 100;
+  Receipts receipts;
   for (int i = 0; i < kRecords; ++i) {
-    Record r = record("t.delivery", i, i % 10 == 9 ? "" : "key-" + std::to_string(i % 4));
+    Record r = tracked(receipts, "t.delivery", i);
+    r.key = i % 10 == 9 ? "" : "key-" + std::to_string(i % 4);
     r.headers = {{"source", "crosscut"}, {"seq", std::to_string(i)}};
     ASSERT_TRUE(sink->publish(std::move(r)));
   }
@@ -69,6 +86,11 @@ TEST(KafkaRecordSink, DeliversRecordsWithKeysAndHeaders) {
   EXPECT_EQ(stats.delivered, static_cast<std::uint64_t>(kRecords));
   EXPECT_EQ(stats.failed, 0u);
   EXPECT_TRUE(host.errors().empty());
+  for (int i = 0; i < kRecords; ++i) {
+    const auto c = receipts.only(static_cast<std::uint64_t>(i));
+    EXPECT_EQ(c.outcome, DeliveryOutcome::delivered) << i;
+    EXPECT_EQ(c.kind, "");
+  }
 
   const auto messages = consume_topic(cluster.bootstrap_servers(), "t.delivery", kRecords, 30s);
   ASSERT_EQ(messages.size(), static_cast<std::size_t>(kRecords));
@@ -76,7 +98,7 @@ TEST(KafkaRecordSink, DeliversRecordsWithKeysAndHeaders) {
   std::map<std::string, std::int64_t> last_seq_of_key;
   std::set<int> seen;
   for (const auto& m : messages) {
-    ASSERT_EQ(m.headers.size(), 2u);
+    ASSERT_EQ(m.headers.size(), 2u) << "no crosscut-id header without an id";
     EXPECT_EQ(m.headers[0], (std::pair<std::string, std::string>{"source", "crosscut"}));
     EXPECT_EQ(m.headers[1].first, "seq");
     const int seq = std::stoi(m.headers[1].second);
@@ -97,6 +119,32 @@ TEST(KafkaRecordSink, DeliversRecordsWithKeysAndHeaders) {
     last_seq_of_key[*m.key] = seq;
   }
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kRecords));
+}
+
+TEST(KafkaRecordSink, TheRecordIdTravelsAsTheCrosscutIdHeader) {
+  KafkaMockCluster cluster;
+  cluster.create_topic("t.id", 1);
+  WaitableHost host;
+  auto sink = make_sink(cluster, host);
+  Record with_headers = record("t.id", 0);
+  with_headers.id = "7f3a-0001";
+  with_headers.headers = {{"source", "crosscut"}};
+  ASSERT_TRUE(sink->publish(std::move(with_headers)));
+  Record id_only = record("t.id", 1);
+  id_only.id = "7f3a-0002";
+  ASSERT_TRUE(sink->publish(std::move(id_only)));
+  ASSERT_TRUE(sink->publish(record("t.id", 2)));
+  ASSERT_TRUE(sink->flush(in(30s)));
+
+  const auto messages = consume_topic(cluster.bootstrap_servers(), "t.id", 3, 30s);
+  ASSERT_EQ(messages.size(), 3u);
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> headers_of;
+  for (const auto& m : messages) headers_of[m.value] = m.headers;
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(headers_of["{\"id\":0}"],
+            (Headers{{"source", "crosscut"}, {"crosscut-id", "7f3a-0001"}}));
+  EXPECT_EQ(headers_of["{\"id\":1}"], (Headers{{"crosscut-id", "7f3a-0002"}}));
+  EXPECT_EQ(headers_of["{\"id\":2}"], Headers{}) << "no id, no header";
 }
 
 TEST(KafkaRecordSink, AllBrokersDownMidStreamLosesAndDuplicatesNothing) {
@@ -168,11 +216,16 @@ TEST(KafkaRecordSink, PermanentDeliveryFailureIsAKafkaProducerErrorExceptForErro
   ASSERT_TRUE(sink->publish(record("t.rejected", 0)));
   ASSERT_TRUE(sink->flush(in(30s)));
 
+  Receipts receipts;
   cluster.push_request_errors(KafkaMockCluster::kProduceApi,
                               {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
-  ASSERT_TRUE(sink->publish(record("t.rejected", 1)));
+  ASSERT_TRUE(sink->publish(tracked(receipts, "t.rejected", 1)));
   ASSERT_TRUE(sink->flush(in(30s)));
   EXPECT_EQ(sink->stats().failed, 1u);
+  const auto c1 = receipts.only(1);
+  EXPECT_EQ(c1.outcome, DeliveryOutcome::permanent);
+  EXPECT_EQ(c1.kind, "msg_size_too_large");
+  EXPECT_EQ(c1.reason, rd_kafka_err2str(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE));
   auto failures = host.errors_of_type("KafkaDeliveryError");
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_EQ(failures[0].kind, "kafka_producer");
@@ -180,27 +233,127 @@ TEST(KafkaRecordSink, PermanentDeliveryFailureIsAKafkaProducerErrorExceptForErro
   ASSERT_NE(topic, nullptr);
   EXPECT_EQ(topic->as_string(), "t.rejected");
   EXPECT_EQ(failures[0].context.find("error")->as_string(), "MSG_SIZE_TOO_LARGE");
+  EXPECT_EQ(host.metric("kafka_sink.permanent_failures"), 1);
 
   // The same failure of a record that is itself an error report: logged and counted only.
   cluster.push_request_errors(KafkaMockCluster::kProduceApi,
                               {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
-  Record report = record("t.rejected", 2);
+  Record report = tracked(receipts, "t.rejected", 2);
   report.origin = RecordOrigin::error_report;
   ASSERT_TRUE(sink->publish(std::move(report)));
   ASSERT_TRUE(sink->flush(in(30s)));
   EXPECT_EQ(sink->stats().failed, 2u);
+  EXPECT_EQ(receipts.only(2).outcome, DeliveryOutcome::permanent);
   EXPECT_EQ(host.errors().size(), 1u) << "an undelivered error report was re-reported";
   EXPECT_EQ(host.metric("kafka_sink.undelivered_error_reports"), 1);
-  bool logged = false;
-  for (const auto& l : host.logs("kafka_sink"))
-    logged |= l.message.find("could not deliver error reports") != std::string::npos;
-  EXPECT_TRUE(logged);
+  EXPECT_TRUE(logged(host, "could not deliver error reports"));
+
+  // A second data record failing the same way: counted and logged, not reported again.
+  cluster.push_request_errors(KafkaMockCluster::kProduceApi,
+                              {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  ASSERT_TRUE(sink->publish(tracked(receipts, "t.rejected", 3)));
+  ASSERT_TRUE(sink->flush(in(30s)));
+  EXPECT_EQ(receipts.only(3).outcome, DeliveryOutcome::permanent);
+  EXPECT_EQ(host.errors().size(), 1u) << "a kind of failure is reported once";
+  EXPECT_EQ(host.metric("kafka_sink.permanent_failures"), 2);
+  EXPECT_TRUE(logged(host, "each kind reported once"));
 
   // The producer keeps working afterwards.
-  ASSERT_TRUE(sink->publish(record("t.rejected", 3)));
+  ASSERT_TRUE(sink->publish(tracked(receipts, "t.rejected", 4)));
   ASSERT_TRUE(sink->flush(in(30s)));
+  EXPECT_EQ(receipts.only(4).outcome, DeliveryOutcome::delivered);
   const auto counts = id_counts(consume_topic(cluster.bootstrap_servers(), "t.rejected", 2, 30s));
-  EXPECT_EQ(counts, (std::map<std::string, int>{{"{\"id\":0}", 1}, {"{\"id\":3}", 1}}));
+  EXPECT_EQ(counts, (std::map<std::string, int>{{"{\"id\":0}", 1}, {"{\"id\":4}", 1}}));
+}
+
+TEST(KafkaRecordSink, BrokerErrorsAreClassifiedOnceLibrdkafkaGivesUp) {
+  KafkaMockCluster cluster;
+  cluster.create_topic("t.classify", 1);
+  WaitableHost host;
+  // No librdkafka retries: each pushed error is the record's final report.
+  auto sink = make_sink(cluster, host,
+                        "idempotence: false\nacks: \"1\"\n"
+                        "properties: {message.send.max.retries: \"0\"}\n");
+  ASSERT_TRUE(sink->publish(record("t.classify", 0)));
+  ASSERT_TRUE(sink->flush(in(30s)));
+
+  struct Case {
+    rd_kafka_resp_err_t error;
+    DeliveryOutcome outcome;
+    std::string kind;
+  };
+  const std::vector<Case> cases{
+      {RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, DeliveryOutcome::retriable, "not_enough_replicas"},
+      {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, DeliveryOutcome::retriable, "request_timed_out"},
+      {RD_KAFKA_RESP_ERR_INVALID_RECORD, DeliveryOutcome::permanent, "invalid_record"},
+      {RD_KAFKA_RESP_ERR_INVALID_RECORD, DeliveryOutcome::permanent, "invalid_record"},
+      // Last: librdkafka fails the topic's next records with it too, until metadata changes.
+      {RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, DeliveryOutcome::permanent,
+       "topic_authorization_failed"},
+  };
+  Receipts receipts;
+  int id = 1;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.kind);
+    cluster.push_request_errors(KafkaMockCluster::kProduceApi, {c.error});
+    ASSERT_TRUE(sink->publish(tracked(receipts, "t.classify", id)));
+    ASSERT_TRUE(sink->flush(in(30s)));
+    const auto done = receipts.only(static_cast<std::uint64_t>(id));
+    EXPECT_EQ(done.outcome, c.outcome);
+    EXPECT_EQ(done.kind, c.kind);
+    EXPECT_EQ(done.reason, rd_kafka_err2str(c.error));
+    ++id;
+  }
+  // The permanent kinds once each; retriable ones never.
+  const auto reported = host.errors_of_type("KafkaDeliveryError");
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_EQ(reported[0].context.find("kind")->as_string(), "invalid_record");
+  EXPECT_EQ(reported[1].context.find("kind")->as_string(), "topic_authorization_failed");
+  EXPECT_EQ(host.errors().size(), 2u);
+  EXPECT_EQ(host.metric("kafka_sink.permanent_failures"), 3);
+  EXPECT_EQ(sink->stats().failed, cases.size());
+}
+
+TEST(KafkaRecordSink, AMessageTimeoutWithTheLeaderDownIsRetriableAndNoError) {
+  KafkaMockCluster cluster;
+  cluster.create_topic("t.timeout", 1);
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster.handle(), "t.timeout", 0, 2),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  cluster.set_down(2);  // the other brokers answer: not every broker is down
+  WaitableHost host;
+  auto sink = make_sink(cluster, host, "message_timeout: 1s\n");
+  Receipts receipts;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sink->publish(tracked(receipts, "t.timeout", i)));
+  ASSERT_TRUE(sink->flush(in(30s)));
+  for (int i = 0; i < 3; ++i) {
+    const auto c = receipts.only(static_cast<std::uint64_t>(i));
+    EXPECT_EQ(c.outcome, DeliveryOutcome::retriable);
+    EXPECT_EQ(c.kind, "msg_timed_out");
+    EXPECT_EQ(c.reason, rd_kafka_err2str(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT));
+  }
+  EXPECT_EQ(sink->stats().failed, 3u);
+  EXPECT_EQ(sink->stats().delivered, 0u);
+  EXPECT_TRUE(host.errors().empty()) << host.errors()[0].info.type;
+  EXPECT_EQ(host.metric("kafka_sink.permanent_failures"), 0);
+}
+
+TEST(KafkaRecordSink, AMessageTimeoutWithEveryBrokerDownIsRetriableAndOnlyTheOutageReported) {
+  KafkaMockCluster cluster;
+  cluster.create_topic("t.down", 1);
+  cluster.set_down(-1);
+  WaitableHost host;
+  auto sink = make_sink(cluster, host, "message_timeout: 1s\n");
+  Receipts receipts;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sink->publish(tracked(receipts, "t.down", i)));
+  ASSERT_TRUE(sink->flush(in(30s)));
+  for (int i = 0; i < 3; ++i) {
+    const auto c = receipts.only(static_cast<std::uint64_t>(i));
+    EXPECT_EQ(c.outcome, DeliveryOutcome::retriable);
+    EXPECT_EQ(c.kind, "msg_timed_out");
+  }
+  EXPECT_TRUE(host.errors_of_type("KafkaDeliveryError").empty());
+  for (const auto& e : host.errors()) EXPECT_EQ(e.info.type, "KafkaBrokersDown");
+  EXPECT_LE(host.errors().size(), 1u);
 }
 
 TEST(KafkaRecordSink, StartsWithBrokersUnreachableReportsOnceAndDeliversWhenTheyCome) {
@@ -227,23 +380,53 @@ TEST(KafkaRecordSink, StartsWithBrokersUnreachableReportsOnceAndDeliversWhenThey
   EXPECT_EQ(counts.size(), 100u);
 }
 
-TEST(KafkaRecordSink, OversizeRecordIsRefusedAndReportedWhileTheRestContinues) {
+TEST(KafkaRecordSink, OversizeRecordsFailPermanentlyAtOnceReportedOnceWhileTheRestContinue) {
   KafkaMockCluster cluster;
   cluster.create_topic("t.size", 1);
   WaitableHost host;
   auto sink = make_sink(cluster, host);
-  Record big = record("t.size", 0);
-  big.payload = "\"" + std::string(2'000'000, 'x') + "\"";
-  EXPECT_FALSE(sink->publish(std::move(big)));
-  ASSERT_TRUE(sink->publish(record("t.size", 1)));
+  Receipts receipts;
+  for (int i : {0, 2}) {
+    Record big = tracked(receipts, "t.size", i);
+    big.payload = "\"" + std::string(2'000'000, 'x') + "\"";
+    // Accepted and completed at once: the producer learns why.
+    EXPECT_TRUE(sink->publish(std::move(big)));
+    const auto c = receipts.only(static_cast<std::uint64_t>(i));
+    EXPECT_EQ(c.outcome, DeliveryOutcome::permanent);
+    EXPECT_EQ(c.kind, "msg_size_too_large");
+    EXPECT_FALSE(c.reason.empty());
+  }
+  ASSERT_TRUE(sink->publish(tracked(receipts, "t.size", 1)));
   ASSERT_TRUE(sink->flush(in(30s)));
+  EXPECT_EQ(receipts.only(1).outcome, DeliveryOutcome::delivered);
   const auto stats = sink->stats();
-  EXPECT_EQ(stats.dropped, 1u);
+  EXPECT_EQ(stats.published, 3u);
+  EXPECT_EQ(stats.failed, 2u);
+  EXPECT_EQ(stats.dropped, 0u);
   EXPECT_EQ(stats.delivered, 1u);
   const auto refused = host.errors_of_type("KafkaProduceRefused");
-  ASSERT_EQ(refused.size(), 1u);
+  ASSERT_EQ(refused.size(), 1u) << "reported once for two such records";
   EXPECT_EQ(refused[0].kind, "kafka_producer");
   EXPECT_EQ(refused[0].context.find("error")->as_string(), "MSG_SIZE_TOO_LARGE");
+  EXPECT_EQ(refused[0].context.find("kind")->as_string(), "msg_size_too_large");
+  EXPECT_EQ(host.errors().size(), 1u);
+  EXPECT_EQ(host.metric("kafka_sink.permanent_failures"), 2);
+  EXPECT_TRUE(logged(host, "each kind reported once"));
+}
+
+TEST(KafkaRecordSink, AnOversizeErrorReportIsLoggedAndCountedNeverReported) {
+  KafkaMockCluster cluster;
+  WaitableHost host;
+  auto sink = make_sink(cluster, host);
+  Receipts receipts;
+  Record big = tracked(receipts, "t.size", 0);
+  big.origin = RecordOrigin::error_report;
+  big.payload = "\"" + std::string(2'000'000, 'x') + "\"";
+  EXPECT_TRUE(sink->publish(std::move(big)));
+  EXPECT_EQ(receipts.only(0).outcome, DeliveryOutcome::permanent);
+  EXPECT_TRUE(host.errors().empty());
+  EXPECT_EQ(host.metric("kafka_sink.undelivered_error_reports"), 1);
+  EXPECT_TRUE(logged(host, "could not deliver error reports"));
 }
 
 TEST(KafkaRecordSink, FullQueueDropsOrBlocksThenDropsAndCounts) {
@@ -254,28 +437,44 @@ TEST(KafkaRecordSink, FullQueueDropsOrBlocksThenDropsAndCounts) {
     auto sink = make_sink(cluster, host,
                           "queue_max_messages: 10\non_full: " + policy +
                               "\nblock_timeout: 20ms\nshutdown_timeout: 100ms\n");
+    Receipts receipts;
+    std::vector<int> refused;
     int accepted = 0;
-    for (int i = 0; i < 25; ++i) accepted += sink->publish(record("t.full", i)) ? 1 : 0;
+    for (int i = 0; i < 25; ++i) {
+      if (sink->publish(tracked(receipts, "t.full", i)))
+        ++accepted;
+      else
+        refused.push_back(i);
+    }
     EXPECT_EQ(accepted, 10) << policy;
     EXPECT_EQ(sink->stats().published, 10u) << policy;
     EXPECT_EQ(sink->stats().dropped, 15u) << policy;
     EXPECT_TRUE(host.errors_of_type("KafkaProduceRefused").empty()) << policy;
     EXPECT_FALSE(sink->flush(in(50ms))) << policy;
+    EXPECT_EQ(receipts.completed(), 0u) << policy;
+    sink.reset();
+    // The accepted ones complete (retriable) while the sink is destroyed; refusals never.
+    EXPECT_EQ(receipts.completed(), 10u) << policy;
+    for (int i : refused) EXPECT_TRUE(receipts.of(static_cast<std::uint64_t>(i)).empty()) << i;
   }
 }
 
-TEST(KafkaRecordSink, UndeliveredRecordsAtShutdownAreDroppedAfterTheTimeout) {
+TEST(KafkaRecordSink, UndeliveredRecordsAtShutdownCompleteAsRetriableAfterTheTimeout) {
   KafkaMockCluster cluster;
   cluster.set_down(-1);
   WaitableHost host;
   auto sink = make_sink(cluster, host, "shutdown_timeout: 200ms\n");
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sink->publish(record("t.shutdown", i)));
+  Receipts receipts;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sink->publish(tracked(receipts, "t.shutdown", i)));
   sink.reset();  // must not hang on the unreachable brokers
-  bool logged = false;
-  for (const auto& l : host.logs("kafka_sink"))
-    logged |= l.message.find("shutting down with records not delivered") != std::string::npos;
-  EXPECT_TRUE(logged);
+  EXPECT_TRUE(logged(host, "shutting down with records not delivered"));
   EXPECT_TRUE(host.errors_of_type("KafkaDeliveryError").empty());
+  for (int i = 0; i < 5; ++i) {
+    const auto c = receipts.only(static_cast<std::uint64_t>(i));
+    EXPECT_EQ(c.outcome, DeliveryOutcome::retriable) << i;
+    EXPECT_TRUE(c.kind == "purge_queue" || c.kind == "purge_inflight" || c.kind == "destroy")
+        << c.kind;
+  }
 }
 
 }  // namespace

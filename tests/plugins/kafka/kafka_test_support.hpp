@@ -6,10 +6,13 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/option_validator.hpp"
@@ -69,6 +72,41 @@ class WaitableHost : public TestHost {
   std::mutex mu_;
   std::condition_variable cv_;
   std::size_t reported_ = 0;
+};
+
+// Every receipt completion, by ticket, with its outcome. Thread-safe.
+class Receipts final : public sdk::DeliveryListener {
+ public:
+  struct Completion {
+    sdk::DeliveryOutcome outcome;
+    std::string kind;
+    std::string reason;
+  };
+  void on_delivery(std::uint64_t ticket, sdk::DeliveryOutcome outcome, std::string_view kind,
+                   std::string_view reason) noexcept override {
+    std::lock_guard lock(mu_);
+    by_ticket_[ticket].push_back({outcome, std::string(kind), std::string(reason)});
+  }
+  sdk::DeliveryReceipt receipt(std::uint64_t ticket) { return {this, ticket}; }
+  std::vector<Completion> of(std::uint64_t ticket) const {
+    std::lock_guard lock(mu_);
+    auto it = by_ticket_.find(ticket);
+    return it == by_ticket_.end() ? std::vector<Completion>{} : it->second;
+  }
+  // The single completion of `ticket`; a test failure (and a default) when there is not one.
+  Completion only(std::uint64_t ticket) const {
+    const auto cs = of(ticket);
+    EXPECT_EQ(cs.size(), 1u) << "ticket " << ticket;
+    return cs.size() == 1 ? cs[0] : Completion{sdk::DeliveryOutcome::delivered, "none", ""};
+  }
+  std::size_t completed() const {
+    std::lock_guard lock(mu_);
+    return by_ticket_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::uint64_t, std::vector<Completion>> by_ticket_;
 };
 
 }  // namespace crosscut::testing

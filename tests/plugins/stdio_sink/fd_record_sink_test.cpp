@@ -10,9 +10,13 @@
 #include <fstream>
 #include <latch>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "stdio_sink/fd_record_sink.hpp"
@@ -21,6 +25,9 @@
 
 namespace {
 
+using crosscut::sdk::DeliveryListener;
+using crosscut::sdk::DeliveryOutcome;
+using crosscut::sdk::DeliveryReceipt;
 using crosscut::sdk::Level;
 using crosscut::sdk::OverflowPolicy;
 using crosscut::sdk::Record;
@@ -86,6 +93,84 @@ struct Pipe {
     }
     return out;
   }
+};
+
+// Every completion, by ticket. Thread-safe.
+class Receipts final : public DeliveryListener {
+ public:
+  struct Completion {
+    DeliveryOutcome outcome;
+    std::string kind;
+    std::string reason;
+  };
+  void on_delivery(std::uint64_t ticket, DeliveryOutcome outcome, std::string_view kind,
+                   std::string_view reason) noexcept override {
+    std::lock_guard lock(mu_);
+    by_ticket_[ticket].push_back({outcome, std::string(kind), std::string(reason)});
+  }
+  DeliveryReceipt receipt(std::uint64_t ticket) { return {this, ticket}; }
+  std::vector<Completion> of(std::uint64_t ticket) const {
+    std::lock_guard lock(mu_);
+    auto it = by_ticket_.find(ticket);
+    return it == by_ticket_.end() ? std::vector<Completion>{} : it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::uint64_t, std::vector<Completion>> by_ticket_;
+};
+
+// Expects tickets [0, n) completed exactly once each, as `outcome` with `kind`.
+void expect_completed(const Receipts& receipts, std::uint64_t n, DeliveryOutcome outcome,
+                      const std::string& kind) {
+  for (std::uint64_t t = 0; t < n; ++t) {
+    const auto cs = receipts.of(t);
+    ASSERT_EQ(cs.size(), 1u) << "ticket " << t;
+    EXPECT_EQ(cs[0].outcome, outcome) << "ticket " << t;
+    EXPECT_EQ(cs[0].kind, kind) << "ticket " << t;
+    if (outcome != DeliveryOutcome::delivered) {
+      EXPECT_FALSE(cs[0].reason.empty());
+    }
+  }
+}
+
+// A logger that keeps each record's fields, rendered as text.
+class FieldLogger final : public crosscut::sdk::Logger {
+ public:
+  struct Entry {
+    Level level;
+    std::string message;
+    std::map<std::string, std::string> fields;
+  };
+  bool should_log(Level) const noexcept override { return true; }
+  void log(Level level, std::string_view message, crosscut::sdk::Fields fields) noexcept override {
+    Entry e{level, std::string(message), {}};
+    for (const auto& f : fields) {
+      std::string text;
+      std::visit(
+          [&](const auto& v) {
+            using V = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<V, std::string_view>)
+              text = std::string(v);
+            else if constexpr (std::is_same_v<V, std::int64_t> || std::is_same_v<V, double>)
+              text = std::to_string(v);
+            else if constexpr (std::is_same_v<V, bool>)
+              text = v ? "true" : "false";
+          },
+          f.value.get());
+      e.fields[std::string(f.key)] = text;
+    }
+    std::lock_guard lock(mu_);
+    entries_.push_back(std::move(e));
+  }
+  std::vector<Entry> entries() const {
+    std::lock_guard lock(mu_);
+    return entries_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
 };
 
 std::size_t count_errors(const crosscut::testing::TestHost& host, const std::string& logger) {
@@ -253,14 +338,17 @@ TEST(FdRecordSink, ConcurrentPublishersKeepEachThreadsOrderAndLoseNothing) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(next[t], kPerThread);
 }
 
-TEST(FdRecordSink, WriteFailuresAreCountedAndReportedOncePerOutage) {
-  crosscut::testing::TestHost host;
+TEST(FdRecordSink, AFullDiskCompletesRecordsAsRetriableAndIsReportedOncePerOutage) {
+  FieldLogger log;
+  Receipts receipts;
   const int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  FdRecordSink sink(fd, true, "file /dev/full", {}, host.logger("sink", "app"));
+  FdRecordSink sink(fd, true, "file /dev/full", {}, log);
   constexpr int kRecords = 500;
   for (int i = 0; i < kRecords; ++i) {
-    ASSERT_TRUE(sink.publish(record("{\"i\":" + std::to_string(i) + "}")));
+    Record r = record("{\"i\":" + std::to_string(i) + "}");
+    r.receipt = receipts.receipt(static_cast<std::uint64_t>(i));
+    ASSERT_TRUE(sink.publish(std::move(r)));
     if (i % 100 == 0) {
       ASSERT_TRUE(sink.flush(far_deadline()));  // several separate batches
     }
@@ -270,7 +358,16 @@ TEST(FdRecordSink, WriteFailuresAreCountedAndReportedOncePerOutage) {
   EXPECT_EQ(s.published, static_cast<std::uint64_t>(kRecords));
   EXPECT_EQ(s.failed, static_cast<std::uint64_t>(kRecords));
   EXPECT_EQ(s.delivered, 0u);
-  EXPECT_EQ(count_errors(host, "sink"), 1u);
+  expect_completed(receipts, kRecords, DeliveryOutcome::retriable, "ENOSPC");
+  EXPECT_EQ(receipts.of(0)[0].reason, "No space left on device");
+
+  std::vector<FieldLogger::Entry> errors;
+  for (const auto& e : log.entries())
+    if (e.level == Level::error) errors.push_back(e);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].fields["sink"], "file /dev/full");
+  EXPECT_EQ(errors[0].fields["error"], "No space left on device");
+  EXPECT_EQ(errors[0].fields["errno"], "ENOSPC");
 }
 
 TEST(FdRecordSink, EachOutageIsReportedOnceAndRecoveryIsReported) {
@@ -306,17 +403,97 @@ TEST(FdRecordSink, EachOutageIsReportedOnceAndRecoveryIsReported) {
   ::close(good);
 }
 
-TEST(FdRecordSink, AClosedPipeIsAFailureNotASignal) {
+TEST(FdRecordSink, AClosedPipeIsAPermanentFailureNotASignal) {
   Pipe pipe;
   pipe.close_read();
-  crosscut::testing::TestHost host;
-  FdRecordSink sink(pipe.write_fd, true, "pipe", {}, host.logger("sink", "app"));
-  for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(sink.publish(record("1")));
+  FieldLogger log;
+  Receipts receipts;
+  FdRecordSink sink(pipe.write_fd, true, "pipe", {}, log);
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    Record r = record("1");
+    r.receipt = receipts.receipt(i);
+    ASSERT_TRUE(sink.publish(std::move(r)));
   }
   EXPECT_TRUE(sink.flush(far_deadline()));
   EXPECT_EQ(sink.stats().failed, 10u);
-  EXPECT_EQ(count_errors(host, "sink"), 1u);
+  expect_completed(receipts, 10, DeliveryOutcome::permanent, "EPIPE");
+  EXPECT_EQ(receipts.of(9)[0].reason, "Broken pipe");
+  std::size_t errors = 0;
+  for (const auto& e : log.entries()) {
+    if (e.level != Level::error) continue;
+    ++errors;
+    EXPECT_EQ(e.fields.at("errno"), "EPIPE");
+  }
+  EXPECT_EQ(errors, 1u);
+}
+
+TEST(FdRecordSink, DestructionIsBoundedWhenTheReaderNeverReads) {
+  Pipe pipe;  // never read, never closed while the sink lives
+  FieldLogger log;
+  Receipts receipts;
+  QueueOptions q;
+  q.stop_timeout = 300ms;
+  const std::string big = "\"" + std::string(1 << 20, 'x') + "\"";
+  auto sink = std::make_unique<FdRecordSink>(pipe.write_fd, true, "pipe", q, log);
+  // The first line is far more than the pipe holds: the writer waits on it.
+  for (std::uint64_t i = 0; i < 5; ++i) {
+    Record r = record(i == 0 ? big : "1");
+    r.receipt = receipts.receipt(i);
+    ASSERT_TRUE(sink->publish(std::move(r)));
+  }
+  EXPECT_FALSE(sink->flush(std::chrono::steady_clock::now() + 50ms));
+  EXPECT_TRUE(receipts.of(0).empty()) << "completed while still being written";
+  const auto start = std::chrono::steady_clock::now();
+  sink.reset();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 300ms) << "gave up before the stop timeout";
+  EXPECT_LT(took, 10s);
+  expect_completed(receipts, 5, DeliveryOutcome::retriable, "EAGAIN");
+  bool logged = false;
+  for (const auto& e : log.entries())
+    logged |=
+        e.level == Level::error && e.fields.count("errno") == 1 && e.fields.at("errno") == "EAGAIN";
+  EXPECT_TRUE(logged);
+}
+
+TEST(FdRecordSink, ReceiptsCompleteAsDeliveredOnceTheLineIsWritten) {
+  Pipe pipe;
+  crosscut::testing::TestHost host;
+  Receipts receipts;
+  FdRecordSink sink(pipe.write_fd, true, "pipe", {}, host.logger("sink", "app"));
+  const std::string big = "\"" + std::string(1 << 20, 'x') + "\"";
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    Record r = record(i == 0 ? big : "2");
+    r.receipt = receipts.receipt(i);
+    ASSERT_TRUE(sink.publish(std::move(r)));
+  }
+  EXPECT_FALSE(sink.flush(std::chrono::steady_clock::now() + 20ms));
+  EXPECT_TRUE(receipts.of(0).empty());
+  EXPECT_TRUE(receipts.of(1).empty());
+  std::string received;
+  std::jthread reader([&] { received = pipe.read_lines(2); });
+  ASSERT_TRUE(sink.flush(far_deadline()));
+  reader.join();
+  expect_completed(receipts, 2, DeliveryOutcome::delivered, "");
+  EXPECT_EQ(std::count(received.begin(), received.end(), '\n'), 2);
+}
+
+TEST(FdRecordSink, WritesTheRecordIdFirstInTheEnvelope) {
+  crosscut::testing::TempDir dir;
+  crosscut::testing::TestHost host;
+  const auto path = dir.path() / "out.ndjson";
+  {
+    FdRecordSink sink(open_file(path), true, "file", {}, host.logger("sink", "app"));
+    Record with_id = record("{\"a\":1}");
+    with_id.id = "0f8e-7d6c";
+    ASSERT_TRUE(sink.publish(std::move(with_id)));
+    ASSERT_TRUE(sink.publish(record("2")));
+    ASSERT_TRUE(sink.flush(far_deadline()));
+  }
+  const auto lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "{\"id\":\"0f8e-7d6c\",\"topic\":\"t\",\"key\":\"k\",\"value\":{\"a\":1}}");
+  EXPECT_EQ(lines[1], "{\"topic\":\"t\",\"key\":\"k\",\"value\":2}");
 }
 
 TEST(FdRecordSink, InvalidPayloadsAreWrittenAsStringsCountedAndWarnedOnce) {

@@ -52,6 +52,23 @@ TEST(NdjsonLine, FieldOrderIsTopicKeyValueAndOutputIsCompact) {
   EXPECT_EQ(out, "{\"topic\":\"t\",\"key\":\"k\",\"value\":{\"a\":[1,2]}}\n");
 }
 
+TEST(NdjsonLine, TheRecordIdIsTheFirstMemberWhenThereIsOne) {
+  Record r = record("{\"a\":1}", "t", "k");
+  r.id = "01J8Z3-record-7";
+  std::string out;
+  ASSERT_TRUE(append_ndjson_line(r, out));
+  EXPECT_EQ(out,
+            "{\"id\":\"01J8Z3-record-7\",\"topic\":\"t\",\"key\":\"k\",\"value\":{\"a\":1}}\n");
+  // Escaped like the other strings; invalid UTF-8 replaced.
+  r.id = "quote\" back\\ bad\xFF";
+  auto d = render(r, true);
+  ASSERT_TRUE(d.HasMember("id"));
+  EXPECT_EQ(std::string(d["id"].GetString()), "quote\" back\\ bad\xEF\xBF\xBD");
+  EXPECT_STREQ(d.MemberBegin()->name.GetString(), "id");
+  // No id, no member.
+  EXPECT_FALSE(render(record("1"), true).HasMember("id"));
+}
+
 TEST(NdjsonLine, NumbersAreKeptAsWritten) {
   std::string out;
   ASSERT_TRUE(append_ndjson_line(

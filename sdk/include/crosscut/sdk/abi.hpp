@@ -6,13 +6,13 @@
 // they are tested below, whatever the including file included first.
 #include <version>
 
-#define CROSSCUT_SDK_ABI_VERSION 2
+#define CROSSCUT_SDK_ABI_VERSION 3
 
-// Every SDK type lives in crosscut::sdk::v2 (an inline namespace), so code compiled against
+// Every SDK type lives in crosscut::sdk::v3 (an inline namespace), so code compiled against
 // another ABI version cannot bind to these symbols by accident.
 #define CROSSCUT_SDK_BEGIN_NAMESPACE \
   namespace crosscut::sdk {          \
-  inline namespace v2 {
+  inline namespace v3 {
 #define CROSSCUT_SDK_END_NAMESPACE \
   }                                \
   }
