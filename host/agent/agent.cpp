@@ -30,16 +30,26 @@ void Agent::request_stop() {
 
 void Agent::log_health() {
   auto bus = runtime_.bus_stats();
-  log_.info("health", {{"lines", static_cast<std::int64_t>(stats_.lines.load())},
-                       {"messages", static_cast<std::int64_t>(stats_.messages.load())},
-                       {"errors", static_cast<std::int64_t>(stats_.errors.load())},
-                       {"outcomes", static_cast<std::int64_t>(stats_.outcomes.load())},
-                       {"logs", static_cast<std::int64_t>(stats_.logs.load())},
-                       {"bad_lines", static_cast<std::int64_t>(stats_.bad_lines.load())},
-                       {"bus_published", static_cast<std::int64_t>(bus.published)},
-                       {"bus_dropped", static_cast<std::int64_t>(bus.dropped)},
-                       {"handler_failures", static_cast<std::int64_t>(bus.handler_failures)},
-                       {"sink_failures", static_cast<std::int64_t>(runtime_.sink_failures())}});
+  const DeliveryReport delivery = runtime_.delivery_report();
+  std::uint64_t waiting = 0;
+  for (const auto& sink : delivery.sinks) waiting += sink.waiting;
+  log_.info("health",
+            {{"lines", static_cast<std::int64_t>(stats_.lines.load())},
+             {"messages", static_cast<std::int64_t>(stats_.messages.load())},
+             {"errors", static_cast<std::int64_t>(stats_.errors.load())},
+             {"outcomes", static_cast<std::int64_t>(stats_.outcomes.load())},
+             {"logs", static_cast<std::int64_t>(stats_.logs.load())},
+             {"bad_lines", static_cast<std::int64_t>(stats_.bad_lines.load())},
+             {"bus_published", static_cast<std::int64_t>(bus.published)},
+             {"bus_dropped", static_cast<std::int64_t>(bus.dropped)},
+             {"handler_failures", static_cast<std::int64_t>(bus.handler_failures)},
+             {"sink_failures", static_cast<std::int64_t>(runtime_.sink_failures())},
+             {"counts_published",
+              static_cast<std::int64_t>(runtime_.metrics_totals().published_increments)},
+             {"errors_published", static_cast<std::int64_t>(runtime_.errors().stats().published)},
+             {"records_waiting", static_cast<std::int64_t>(waiting)},
+             {"records_lost", static_cast<std::int64_t>(delivery.lost())},
+             {"records_spooled", static_cast<std::int64_t>(delivery.spooled())}});
 }
 
 bool Agent::run() {
@@ -90,9 +100,9 @@ bool Agent::run() {
   }
   for (auto& t : threads_) t.request_stop();
   threads_.clear();  // joins: inputs return promptly once asked to stop
-  log_health();
-  bool ok = runtime_.shutdown(options_.shutdown_timeout);
-  if (!ok) log_.error("shutdown did not drain and flush everything in time");
+  // The last health record comes once the sinks are closed: its figures are the final ones.
+  bool ok = runtime_.shutdown(options_.shutdown_timeout, [this] { log_health(); });
+  if (!ok) log_.error("shutdown did not deliver everything in time");
   return ok;
 }
 

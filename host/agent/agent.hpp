@@ -25,7 +25,7 @@ class Agent {
 
   // Blocks until every input has ended (when there is at least one) or request_stop(); then
   // stops the inputs and shuts the runtime down within shutdown_timeout. True when
-  // everything was drained and flushed in time.
+  // everything was drained and delivered (or spooled) in time and nothing was lost.
   bool run();
   // Thread-safe; callable before or during run().
   void request_stop();

@@ -26,6 +26,7 @@ struct BreakerArgs {
 std::unique_ptr<Runtime> open_runtime(const BreakerArgs& args) {
   RuntimeOptions options = runtime_options(args.paths);
   options.quiet = true;
+  options.open_spools = false;
   return Runtime::from_file(args.config, options);
 }
 

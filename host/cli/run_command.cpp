@@ -1,6 +1,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "agent/agent.hpp"
@@ -27,8 +31,24 @@ int run_agent(const RunArgs& args) {
   RuntimeOptions options = runtime_options(args.paths);
   options.build_inputs = true;
   auto rt = Runtime::from_file(args.config, options);
-  agent::Agent agent(*rt, agent::agent_options_table().read(rt->config_section("agent")));
+  const agent::AgentOptions agent_options =
+      agent::agent_options_table().read(rt->config_section("agent"));
+  agent::Agent agent(*rt, agent_options);
   auto log = rt->logger("agent", "app");
+
+  // A stop signal ends the process within shutdown_timeout plus one second, whatever a sink
+  // or an input does: past that the process says what it could not deliver and exits.
+  std::mutex finished_mu;
+  std::condition_variable finished_cv;
+  bool finished = false;
+  const auto grace = agent_options.shutdown_timeout + std::chrono::milliseconds(800);
+  auto enforce_deadline = [&] {
+    std::unique_lock lock(finished_mu);
+    if (finished_cv.wait_for(lock, grace, [&] { return finished; })) return;
+    print_error(rt->delivery_report().summary() + "; shutdown did not finish within " +
+                std::to_string(grace.count()) + " ms, exiting");
+    ::_exit(kExitFailure);
+  };
 
   std::thread signal_thread([&] {
     for (;;) {
@@ -39,14 +59,26 @@ int run_agent(const RunArgs& args) {
         rt->reopen_logs();
         continue;
       }
-      if (sig != SIGUSR1) log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      if (sig == SIGUSR1) return;
+      log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
       agent.request_stop();
+      enforce_deadline();
       return;
     }
   });
-  bool ok = agent.run();
+  const bool ok = agent.run();
+  {
+    std::lock_guard lock(finished_mu);
+    finished = true;
+  }
+  finished_cv.notify_all();
   pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
+  const DeliveryReport report = rt->delivery_report();
+  if (report.lost() != 0) {
+    print_error(report.summary());
+    return kExitFailure;
+  }
   return ok ? kExitOk : kExitFailure;
 }
 

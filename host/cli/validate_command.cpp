@@ -16,6 +16,7 @@ struct ValidateArgs {
 int validate(const ValidateArgs& args) {
   RuntimeOptions options = runtime_options(args.paths);
   options.quiet = true;
+  options.open_spools = false;
   auto rt = Runtime::from_file(args.config, options);
   if (args.print) {
     std::fputs(rt->effective_config().c_str(), stdout);

@@ -58,6 +58,10 @@ struct RuntimeOptions {
   bool quiet = false;
   // Sections and input keys of the embedding application.
   ConfigExtension extension;
+  // Open the disk spools of record sinks. One-shot commands (`validate`, `breaker status`)
+  // leave them closed: a running agent holds their lock, and a stopped agent's records are
+  // for the agent to deliver.
+  bool open_spools = true;
 };
 
 // An input built for agent mode, with its item of the `inputs:` list (the extension's input
@@ -66,6 +70,35 @@ struct RuntimeInput {
   sdk::Input* input = nullptr;
   std::string type;
   sdk::ConfigView item;
+};
+
+// What one record sink did with the records it accepted.
+struct SinkDelivery {
+  std::string sink;                 // its name under `sinks:`
+  std::uint64_t accepted = 0;       // publishes it took
+  std::uint64_t delivered = 0;      // confirmed by the destination
+  std::uint64_t lost = 0;           // will never be delivered: failed for good, dropped, refused,
+                                    // or (without a spool) undelivered at shutdown
+  std::uint64_t spooled = 0;        // undelivered, kept in the spool for the next run
+  std::uint64_t waiting = 0;        // not yet delivered (before shutdown)
+  std::uint64_t recovered = 0;      // found in the spool from an earlier run
+  std::uint64_t corrupt_bytes = 0;  // of the spool, skipped when it was opened
+  std::string reason;               // the destination's last failure, "" when none
+};
+
+// What the metrics service handed to its sink so far.
+struct MetricsTotals {
+  std::uint64_t published_batches = 0;
+  std::uint64_t published_increments = 0;  // the counts those batches carry
+  std::uint64_t dropped_increments = 0;    // lost: the sink refused them until shutdown
+};
+
+struct CROSSCUT_API DeliveryReport {
+  std::vector<SinkDelivery> sinks;
+  std::uint64_t lost() const;
+  std::uint64_t spooled() const;
+  // "1234 records not delivered (sink kafka-main: all brokers down); 0 spooled".
+  std::string summary() const;
 };
 
 struct LoadedPluginInfo {
@@ -118,11 +151,19 @@ class CROSSCUT_API Runtime {
   BusStats bus_stats() const;
   std::uint64_t sink_failures() const;
   std::vector<LoadedPluginInfo> plugins() const;
+  MetricsTotals metrics_totals() const;
+  // Every record sink's delivery figures: live while running, final once shutdown() flushed
+  // and closed the sinks. Thread-safe, also during shutdown().
+  DeliveryReport delivery_report() const;
 
   // Stops inputs, drains the bus, publishes what is pending and flushes sinks, all before
-  // `deadline`; then destroys components and unloads plugins. Idempotent; the destructor
-  // calls it. Returns false when something could not be flushed in time.
+  // `deadline`; closes the sinks (what is undelivered stays in a spool, or is counted lost);
+  // then destroys components and unloads plugins. Idempotent; the destructor calls it.
+  // Returns false when something could not be flushed in time or records were lost.
   bool shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+  // The same; `after_close` runs once the sinks are closed and delivery_report() is final,
+  // while loggers and the bus still work (the agent logs its last health record there).
+  bool shutdown(std::chrono::milliseconds deadline, const std::function<void()>& after_close);
 
   struct Impl;
 

@@ -1,5 +1,7 @@
 #include "config/option_validator.hpp"
 
+#include "crosscut/sdk/options.hpp"
+
 #include "config/suggestion.hpp"
 #include "config/yaml_tree_loader.hpp"
 
@@ -113,6 +115,16 @@ void check_value(ConfigNode& n, const OptionSpec& spec, const NodeLocation& at) 
       auto v = sdk::parse_size(n.scalar, &err);
       if (!v) fail_at(n, at, err);
       if (spec.positive && *v == 0) fail_at(n, at, "must be > 0 (got " + n.scalar + ")");
+      const auto bytes = static_cast<std::int64_t>(*v);
+      if (spec.min && bytes < *spec.min)
+        fail_at(n, at,
+                "must be at least " +
+                    sdk::detail::size_text(static_cast<std::uint64_t>(*spec.min)) + " (got " +
+                    n.scalar + ")");
+      if (spec.max && bytes > *spec.max)
+        fail_at(n, at,
+                "must be at most " + sdk::detail::size_text(static_cast<std::uint64_t>(*spec.max)) +
+                    " (got " + n.scalar + ")");
       return;
     }
     case OptionType::string_list:

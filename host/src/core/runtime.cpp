@@ -1,5 +1,8 @@
 #include "crosscut/runtime.hpp"
 
+#include <mutex>
+#include <optional>
+
 #include "breaker/breaker_config.hpp"
 #include "breaker/breaker_registry.hpp"
 #include "bus/async_event_bus.hpp"
@@ -16,6 +19,8 @@
 #include "core/system_clock.hpp"
 #include "crosscut/counter.hpp"
 #include "crosscut/errors.hpp"
+#include "delivery/delivery_options.hpp"
+#include "delivery/delivery_queue.hpp"
 #include "errors/errors_config.hpp"
 #include "logging/log_config.hpp"
 #include "logging/log_engine.hpp"
@@ -48,7 +53,12 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   std::vector<core::OwnedComponent<sdk::LogSink>> log_sinks;
 
   std::unique_ptr<AsyncEventBus> event_bus;
-  std::vector<core::OwnedComponent<sdk::RecordSink>> record_sinks;
+  // Each record sink behind the queue that holds its records until they are delivered.
+  std::vector<std::unique_ptr<delivery::DeliveryQueue>> record_sinks;
+  // Guards record_sinks while shutdown() closes and destroys them, for delivery_report().
+  mutable std::mutex report_mu;
+  std::optional<DeliveryReport> final_report;
+  MetricsTotals final_metrics;  // once the metrics service is gone
   core::OwnedComponent<sdk::BreakerBackend> breaker_backend;
   std::unique_ptr<BreakerRegistry> breakers;
   std::vector<core::OwnedComponent<sdk::ExceptionRule>> rules;
@@ -90,9 +100,11 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   sdk::Logger& logger(std::string_view name) { return log_engine->sdk_logger(name, "app"); }
 
   void build();
-  bool stop(std::chrono::milliseconds deadline);
+  bool stop(std::chrono::milliseconds deadline, const std::function<void()>& after_close = {});
+  DeliveryReport live_report() const;  // under report_mu
   void build_logging(core::ComponentBuilder& builder);
   void build_sinks(core::ComponentBuilder& builder);
+  delivery::DeliveryOptions read_delivery_keys(ConfigNode& item, const NodeLocation& where);
   void build_breakers(core::ComponentBuilder& builder);
   void build_rules(core::ComponentBuilder& builder);
   void build_dispatcher();
@@ -126,11 +138,12 @@ void Runtime::Impl::build() {
     throw StartupError(e.what());
   }
   core::ComponentBuilder builder(plugins, *host);
-  build_logging(builder);
   event_bus = std::make_unique<AsyncEventBus>(read_bus_options(view("bus")), logger("bus"));
   host->attach_bus(*event_bus);
   host->attach_record_sinks(record_sinks);
+  // Record sinks before log sinks: a `record` log sink publishes through one.
   build_sinks(builder);
+  build_logging(builder);
   build_breakers(builder);
   build_rules(builder);
   build_dispatcher();
@@ -147,7 +160,7 @@ sdk::RecordSink* Runtime::Impl::named_sink(const std::string& section) {
   if (!node || node->kind != ConfigNode::Kind::scalar || node->scalar.empty()) return nullptr;
   if (sdk::RecordSink* sink = host->record_sink(node->scalar)) return sink;
   std::vector<std::string> names;
-  for (const auto& s : record_sinks) names.push_back(s.name());
+  for (const auto& s : record_sinks) names.push_back(s->name());
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   config::fail_at(*node, at(section + ".sink"),
@@ -177,9 +190,44 @@ void Runtime::Impl::build_sinks(core::ComponentBuilder& builder) {
   if (sinks.kind != ConfigNode::Kind::map)
     config::fail_at(sinks, at("sinks"),
                     "expected a map of named sinks, e.g. {console: {type: stdout}}");
-  for (auto& [name, node] : sinks.entries)
-    record_sinks.push_back(builder.build<sdk::RecordSink>(
-        {.node = &node, .where = at(config::child_path("sinks", name)), .name = name}));
+  for (auto& [name, node] : sinks.entries) {
+    const NodeLocation where = at(config::child_path("sinks", name));
+    delivery::DeliveryOptions delivery_options = read_delivery_keys(node, where);
+    if (!options.open_spools) delivery_options.spool.path.clear();
+    std::vector<std::string> host_keys(std::begin(delivery::kDeliveryKeys),
+                                       std::end(delivery::kDeliveryKeys));
+    auto sink = builder.build<sdk::RecordSink>(
+        {.node = &node, .where = where, .name = name, .reserved = host_keys});
+    try {
+      record_sinks.push_back(std::make_unique<delivery::DeliveryQueue>(
+          name, std::move(sink), delivery_options, logger("delivery")));
+    } catch (const delivery::SpoolError& e) {
+      throw StartupError(
+          sdk::ConfigView(node.find("spool"), where.file, where.path + ".spool").where() + ": " +
+          e.what());
+    }
+  }
+}
+
+delivery::DeliveryOptions Runtime::Impl::read_delivery_keys(ConfigNode& item,
+                                                            const NodeLocation& where) {
+  if (item.kind != ConfigNode::Kind::map) return {};  // the component builder says what is wrong
+  // Validated apart from the plugin's keys, then put back with their defaults (for --print).
+  ConfigNode keys;
+  keys.kind = ConfigNode::Kind::map;
+  keys.mark = item.mark;
+  for (const char* key : delivery::kDeliveryKeys)
+    if (ConfigNode* n = item.find(key)) keys.entries.emplace_back(key, *n);
+  const auto& table = delivery::delivery_options_table();
+  config::validate_options(keys, table.schema(), where);
+  delivery::DeliveryOptions options = table.read(sdk::ConfigView(&keys, where.file, where.path));
+  for (auto& [key, value] : keys.entries) {
+    if (ConfigNode* n = item.find(key))
+      *n = std::move(value);
+    else
+      item.entries.emplace_back(key, std::move(value));
+  }
+  return options;
 }
 
 void Runtime::Impl::build_breakers(core::ComponentBuilder& builder) {
@@ -329,10 +377,41 @@ BusStats Runtime::bus_stats() const {
 }
 
 std::uint64_t Runtime::sink_failures() const {
-  std::uint64_t n = 0;
-  for (const auto& s : impl_->record_sinks) n += s->stats().failed;
+  std::uint64_t n = delivery_report().lost();
   for (const auto& s : impl_->log_sinks) n += s->failures();
   return n;
+}
+
+MetricsTotals Runtime::metrics_totals() const {
+  std::lock_guard lock(impl_->report_mu);
+  if (!impl_->metrics) return impl_->final_metrics;
+  const metrics::MetricsStats s = impl_->metrics->stats();
+  return {s.published_batches, s.published_increments, s.dropped_increments};
+}
+
+DeliveryReport Runtime::delivery_report() const {
+  std::lock_guard lock(impl_->report_mu);
+  if (impl_->final_report) return *impl_->final_report;
+  return impl_->live_report();
+}
+
+DeliveryReport Runtime::Impl::live_report() const {
+  DeliveryReport report;
+  for (const auto& q : record_sinks) {
+    const delivery::DeliveryCounts c = q->counts();
+    SinkDelivery s;
+    s.sink = q->name();
+    s.accepted = c.accepted;
+    s.delivered = c.delivered;
+    s.lost = c.lost();
+    s.spooled = c.left_in_spool;
+    s.waiting = c.waiting;
+    s.recovered = c.recovered;
+    s.corrupt_bytes = c.corrupt_bytes;
+    s.reason = q->last_failure();
+    report.sinks.push_back(std::move(s));
+  }
+  return report;
 }
 
 std::vector<std::string> Runtime::breaker_keys() {
@@ -366,7 +445,13 @@ bool Runtime::shutdown(std::chrono::milliseconds deadline) {
   return impl_->stop(deadline);
 }
 
-bool Runtime::Impl::stop(std::chrono::milliseconds deadline) {
+bool Runtime::shutdown(std::chrono::milliseconds deadline,
+                       const std::function<void()>& after_close) {
+  return impl_->stop(deadline, after_close);
+}
+
+bool Runtime::Impl::stop(std::chrono::milliseconds deadline,
+                         const std::function<void()>& after_close) {
   if (shut_down) return true;
   shut_down = true;
   auto until = std::chrono::steady_clock::now() + deadline;
@@ -376,6 +461,8 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline) {
                         until - std::chrono::steady_clock::now()));
   };
   bool ok = true;
+  // A full store of undelivered records makes publishers wait no longer than the deadline.
+  for (auto& q : record_sinks) q->stop_blocking(until);
   inputs.clear();
   housekeeping.reset();
   // Drain what the application emitted, publish what is pending (the current minute, held
@@ -384,22 +471,46 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline) {
   if (metrics) ok = metrics->shutdown(until) && ok;
   if (dispatcher) dispatcher->shutdown();
   if (event_bus) ok = event_bus->drain(left()) && ok;
-  for (auto& s : record_sinks) ok = s->flush(until) && ok;
+  if (log_engine) log_engine->flush(left());  // log records bound for a `record` log sink
+  for (auto& q : record_sinks) q->flush(until);
+  // Close the sinks: what is still undelivered stays in a spool or is counted as lost. Errors
+  // their plugins report while they stop are logged, not published into closed queues.
+  if (host) host->detach_dispatcher();
+  for (auto it = record_sinks.rbegin(); it != record_sinks.rend(); ++it) (*it)->close();
+  {
+    std::lock_guard lock(report_mu);
+    final_report = live_report();
+    ok = ok && final_report->lost() == 0;
+    for (const auto& s : final_report->sinks)
+      if (s.spooled != 0)
+        logger("delivery")
+            .info("undelivered records kept in the spool for the next run",
+                  {{"sink", s.sink}, {"records", s.spooled}});
+  }
+  if (after_close) after_close();
   handler_subscriptions.clear();
   handlers.clear();
-  metrics.reset();
-  // Components still alive below may report while they stop: log those, dispatch nothing.
-  if (host) host->detach_dispatcher();
+  {
+    std::lock_guard lock(report_mu);
+    if (metrics) {
+      const metrics::MetricsStats m = metrics->stats();
+      final_metrics = {m.published_batches, m.published_increments, m.dropped_increments};
+    }
+    metrics.reset();
+  }
   dispatcher.reset();
   rules.clear();
   breakers.reset();
   breaker_backend = {};
   event_bus.reset();
-  // Reverse order of construction: later sinks may publish through earlier ones.
-  while (!record_sinks.empty()) record_sinks.pop_back();
-  // Logging goes last: everything above may still log. After this, records go to stderr.
+  // Logging goes last but for the closed queues a `record` log sink may still hold: everything
+  // above may still log. After this, records go to stderr.
   if (log_engine) log_engine->shutdown();
   log_sinks.clear();
+  {
+    std::lock_guard lock(report_mu);
+    record_sinks.clear();
+  }
   return ok;
 }
 

@@ -25,7 +25,7 @@ void RuntimeHost::detach_dispatcher() {
 sdk::RecordSink* RuntimeHost::record_sink(std::string_view name) {
   if (!record_sinks_) return nullptr;
   for (auto& s : *record_sinks_)
-    if (s.name() == name) return s.get();
+    if (s->name() == name) return s.get();
   return nullptr;
 }
 

@@ -4,14 +4,15 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
-#include "core/owned_component.hpp"
 #include "crosscut/errors.hpp"
 #include "crosscut/sdk/host_context.hpp"
+#include "delivery/delivery_queue.hpp"
 #include "logging/log_engine.hpp"
 
 namespace crosscut::core {
@@ -27,7 +28,8 @@ class RuntimeHost final : public sdk::HostContext {
 
   void attach_logging(logging::LogEngine& engine) { log_engine_ = &engine; }
   void attach_bus(sdk::EventBus& bus) { bus_ = &bus; }
-  void attach_record_sinks(const std::vector<OwnedComponent<sdk::RecordSink>>& sinks) {
+  // Components see each sink through its delivery queue.
+  void attach_record_sinks(const std::vector<std::unique_ptr<delivery::DeliveryQueue>>& sinks) {
     record_sinks_ = &sinks;
   }
   // Dispatches the errors held so far, then every later one.
@@ -50,7 +52,7 @@ class RuntimeHost final : public sdk::HostContext {
   const sdk::Clock& clock_;
   logging::LogEngine* log_engine_ = nullptr;
   sdk::EventBus* bus_ = nullptr;
-  const std::vector<OwnedComponent<sdk::RecordSink>>* record_sinks_ = nullptr;
+  const std::vector<std::unique_ptr<delivery::DeliveryQueue>>* record_sinks_ = nullptr;
 
   std::mutex early_mu_;
   bool dispatcher_ready_ = false;       // guarded by early_mu_

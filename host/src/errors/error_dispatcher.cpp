@@ -223,7 +223,9 @@ class ErrorDispatcher::Impl {
     sdk::Record record;
     record.topic = options_.topic;
     record.key = r.resource_key;
-    record.payload = render_error_dto(r, parts_.service, offset_, make_uuid_v4(), duplicates);
+    // The error_id is the record's id too: a consumer drops redelivered reports by either.
+    record.id = make_uuid_v4();
+    record.payload = render_error_dto(r, parts_.service, offset_, record.id, duplicates);
     record.origin = sdk::RecordOrigin::error_report;
     bool accepted = false;
     std::string failure = "the sink refused the record";

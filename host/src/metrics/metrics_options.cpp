@@ -16,9 +16,9 @@ const sdk::OptionTable<MetricsOptions>& metrics_options_table() {
       bind_option("horizon", &MetricsOptions::horizon,
                   "minutes starting further ahead than this are published at once")
           .positive(),
-      bind_option("max_buffered_batches", &MetricsOptions::max_buffered_batches,
+      bind_option("max_buffered_bytes", &MetricsOptions::max_buffered_bytes,
                   "batches kept while the sink refuses them; the oldest are dropped beyond")
-          .min(1),
+          .min(64 * 1024),
       bind_option("failure_threshold", &MetricsOptions::failure_threshold,
                   "consecutive refused flushes before an error is raised")
           .min(1),

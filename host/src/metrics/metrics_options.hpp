@@ -20,9 +20,10 @@ struct MetricsOptions {
   // Minutes starting more than `horizon` after now (bogus event times) are published at the
   // next flush instead of being held until their time comes.
   std::chrono::nanoseconds horizon = std::chrono::minutes(10);
-  // Batches the sink refused, kept for the next attempt; beyond this the oldest are dropped
-  // (counted and logged).
-  std::size_t max_buffered_batches = 10000;
+  // Bytes of batches the sink refused, kept for the next attempt; beyond this the oldest are
+  // dropped (counted and logged). A sink's delivery queue refuses only when it is closed or
+  // its spool cannot be written, so this holds batches through such moments only.
+  sdk::ByteSize max_buffered_bytes{64ULL << 20};
   // Consecutive flushes the sink refused before an error is raised.
   std::size_t failure_threshold = 3;
 };

@@ -114,6 +114,7 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
     stats_.dropped_batches += pending_.size();
     stats_.dropped_increments += increments;
     pending_.clear();
+    buffered_bytes_ = 0;
   }
   deliver_outbox(lock);
   if (sink_ != nullptr && !sink_->flush(deadline)) {
@@ -128,6 +129,7 @@ MetricsStats MetricsService::stats() const {
   std::lock_guard lock(flush_mu_);
   MetricsStats s = stats_;
   s.buffered_batches = pending_.size();
+  s.buffered_bytes = buffered_bytes_;
   return s;
 }
 
@@ -158,7 +160,7 @@ void MetricsService::collect(bool everything) {
                  {{"dropped_batches", dropped_batches},
                   {"dropped_increments", dropped_increments},
                   {"dropped_batches_total", stats_.dropped_batches},
-                  {"max_buffered_batches", options_.max_buffered_batches}});
+                  {"max_buffered_bytes", options_.max_buffered_bytes.bytes}});
 }
 
 void MetricsService::enqueue(const MinuteBatch& batch, std::uint64_t& dropped_batches,
@@ -169,16 +171,19 @@ void MetricsService::enqueue(const MinuteBatch& batch, std::uint64_t& dropped_ba
     stats_.unpublished_increments += total;
     return;
   }
-  while (pending_.size() >= options_.max_buffered_batches) {
+  Pending p;
+  p.key = batch_key(batch.target);
+  p.payload = render_batch_json(batch);
+  p.bytes = p.key.size() + p.payload.size() + sizeof(Pending);
+  while (!pending_.empty() && buffered_bytes_ + p.bytes > options_.max_buffered_bytes.bytes) {
     ++dropped_batches;
     dropped_increments += pending_.front().summary.total;
     ++stats_.dropped_batches;
     stats_.dropped_increments += pending_.front().summary.total;
+    buffered_bytes_ -= pending_.front().bytes;
     pending_.pop_front();
   }
-  Pending p;
-  p.key = batch_key(batch.target);
-  p.payload = render_batch_json(batch);
+  buffered_bytes_ += p.bytes;
   p.summary.key = p.key;
   p.summary.topic = options_.topic;
   p.summary.items = batch.items.size();
@@ -218,6 +223,7 @@ bool MetricsService::publish_pending() {
     ++stats_.published_batches;
     stats_.published_increments += p.summary.total;
     outbox_events_.push_back(std::move(p.summary));
+    buffered_bytes_ -= p.bytes;
     pending_.pop_front();
   }
   return true;

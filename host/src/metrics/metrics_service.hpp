@@ -38,6 +38,7 @@ struct MetricsStats {
   std::uint64_t unpublished_batches = 0;  // no sink configured
   std::uint64_t unpublished_increments = 0;
   std::size_t buffered_batches = 0;  // waiting for the sink right now
+  std::uint64_t buffered_bytes = 0;
 };
 
 // Thread-safety: every member may be called from any thread. flush passes (the flush
@@ -88,6 +89,7 @@ class MetricsService {
     std::string payload;
     sdk::MetricsBatchPublished summary;
     sdk::Target target;
+    std::uint64_t bytes = 0;
   };
 
   void run_flush_thread();
@@ -117,6 +119,7 @@ class MetricsService {
   std::vector<sdk::MetricsBatchPublished> outbox_events_;
   std::vector<sdk::ErrorEvent> outbox_errors_;
   MetricsStats stats_;
+  std::uint64_t buffered_bytes_ = 0;
   std::size_t consecutive_refusals_ = 0;
   bool outage_reported_ = false;
   bool noted_truncated_ = false;

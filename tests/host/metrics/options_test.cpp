@@ -43,7 +43,8 @@ TEST(MetricsOptions, SchemaDeclaresEveryOptionWithItsDefault) {
   EXPECT_EQ(by_key.at("flush_interval").default_value, "60s");
   EXPECT_EQ(by_key.at("grace").default_value, "2s");
   EXPECT_TRUE(by_key.at("horizon").positive);
-  EXPECT_EQ(by_key.at("max_buffered_batches").min, 1);
+  EXPECT_EQ(by_key.at("max_buffered_bytes").type, sdk::OptionType::size);
+  EXPECT_EQ(by_key.at("max_buffered_bytes").default_value, "64MiB");
   EXPECT_TRUE(by_key.count("sink"));
   // Every schema default parses back to the built-in default.
   sdk::ConfigNode defaults;
@@ -56,7 +57,7 @@ TEST(MetricsOptions, SchemaDeclaresEveryOptionWithItsDefault) {
   EXPECT_EQ(from_schema.flush_interval, built_in.flush_interval);
   EXPECT_EQ(from_schema.grace, built_in.grace);
   EXPECT_EQ(from_schema.horizon, built_in.horizon);
-  EXPECT_EQ(from_schema.max_buffered_batches, built_in.max_buffered_batches);
+  EXPECT_EQ(from_schema.max_buffered_bytes, built_in.max_buffered_bytes);
   EXPECT_EQ(from_schema.failure_threshold, built_in.failure_threshold);
 }
 
@@ -66,7 +67,7 @@ TEST(MetricsOptions, ParsesValues) {
                        {"flush_interval", "250ms"},
                        {"grace", "0s"},
                        {"horizon", "1h"},
-                       {"max_buffered_batches", "7"},
+                       {"max_buffered_bytes", "1MiB"},
                        {"failure_threshold", "2"}});
   auto o = parse_metrics_options(view_of(node));
   EXPECT_EQ(o.sink, "kafka-main");
@@ -74,7 +75,7 @@ TEST(MetricsOptions, ParsesValues) {
   EXPECT_EQ(o.flush_interval, std::chrono::milliseconds(250));
   EXPECT_EQ(o.grace, std::chrono::nanoseconds::zero());
   EXPECT_EQ(o.horizon, std::chrono::hours(1));
-  EXPECT_EQ(o.max_buffered_batches, 7u);
+  EXPECT_EQ(o.max_buffered_bytes.bytes, 1u << 20);
   EXPECT_EQ(o.failure_threshold, 2u);
 }
 
@@ -88,7 +89,7 @@ TEST(MetricsOptions, ZeroIntervalIsAConfigErrorAtItsPosition) {
               "crosscut.yaml:12:3: metrics.flush_interval: must be > 0 (got 0s)");
   }
   EXPECT_THROW(parse_metrics_options(view_of(section({{"horizon", "0ms"}}))), sdk::ConfigError);
-  EXPECT_THROW(parse_metrics_options(view_of(section({{"max_buffered_batches", "0"}}))),
+  EXPECT_THROW(parse_metrics_options(view_of(section({{"max_buffered_bytes", "1KiB"}}))),
                sdk::ConfigError);
   EXPECT_THROW(parse_metrics_options(view_of(section({{"topic", ""}}))), sdk::ConfigError);
   EXPECT_THROW(parse_metrics_options(view_of(section({{"grace", "soon"}}))), sdk::ConfigError);

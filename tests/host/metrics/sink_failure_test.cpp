@@ -15,7 +15,7 @@ using metrics::MetricsService;
 MetricsOptions options() {
   MetricsOptions o;
   o.failure_threshold = 3;
-  o.max_buffered_batches = 100;
+  o.max_buffered_bytes.bytes = 1 << 20;
   return o;
 }
 
@@ -76,7 +76,7 @@ TEST(MetricsSinkFailure, BufferOverflowIsCountedAndLogged) {
   std::atomic<bool> down{true};
   f.sink.refuse = [&](std::uint64_t) { return down.load(); };
   MetricsOptions o = options();
-  o.max_buffered_batches = 2;
+  o.max_buffered_bytes.bytes = 1;  // room for none: only the newest batch is kept
   f.clock.advance(std::chrono::seconds(5));
   MetricsService service(o, &f.sink, f.clock, f.bus, f.log, f.error_callback());
   std::uint64_t counted = 0;
@@ -85,10 +85,11 @@ TEST(MetricsSinkFailure, BufferOverflowIsCountedAndLogged) {
     counted += static_cast<std::uint64_t>(m);
   }
   auto stats = service.stats();
-  EXPECT_EQ(stats.buffered_batches, 2u);
-  EXPECT_EQ(stats.dropped_batches, 3u);
-  EXPECT_EQ(stats.dropped_increments, 1u + 2u + 3u);  // the oldest went first
-  EXPECT_EQ(f.logs_containing("buffer full"), 3u);
+  EXPECT_EQ(stats.buffered_batches, 1u);
+  EXPECT_GT(stats.buffered_bytes, 0u);
+  EXPECT_EQ(stats.dropped_batches, 4u);
+  EXPECT_EQ(stats.dropped_increments, 1u + 2u + 3u + 4u);  // the oldest went first
+  EXPECT_EQ(f.logs_containing("buffer full"), 4u);
   down = false;
   ASSERT_TRUE(service.shutdown(in_seconds(10)));
   EXPECT_EQ(add_up(f.sink.records()).total + service.stats().dropped_increments, counted);
