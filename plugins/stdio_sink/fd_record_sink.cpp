@@ -161,8 +161,9 @@ bool FdRecordSink::publish(sdk::Record record) {
   queue_.push_back(std::move(record));
   ++accepted_;
   count_published();
+  const bool wake = writer_waiting_;  // a busy writer takes the record with its next batch
   lock.unlock();
-  wake_writer_.notify_one();
+  if (wake) wake_writer_.notify_one();
   return true;
 }
 
@@ -189,7 +190,9 @@ void FdRecordSink::run_writer() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
+      writer_waiting_ = true;
       wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      writer_waiting_ = false;
       if (queue_.empty()) return;  // stopping, and everything queued was completed
       batch.swap(queue_);
     }

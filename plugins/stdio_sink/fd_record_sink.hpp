@@ -93,6 +93,7 @@ class FdRecordSink : public sdk::CountingRecordSink {
   std::uint64_t accepted_ = 0;   // guarded by mu_
   std::uint64_t completed_ = 0;  // guarded by mu_
   bool stopping_ = false;        // guarded by mu_
+  bool writer_waiting_ = false;  // the writer sleeps for records; guarded by mu_
   // steady_clock nanoseconds; the maximum until destruction starts.
   std::atomic<std::int64_t> stop_deadline_ns_;
 

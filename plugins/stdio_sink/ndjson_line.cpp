@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <string_view>
 
 namespace crosscut::stdio_sink {
@@ -33,7 +34,9 @@ std::string_view valid_utf8(std::string_view in, std::string& scratch) {
       if (!rapidjson::UTF8<>::Validate(is, ignored)) return false;
     return true;
   };
-  if (is_valid(in)) return in;
+  const bool ascii = std::all_of(in.begin(), in.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii || is_valid(in)) return in;
   scratch.clear();
   std::size_t i = 0;
   while (i < in.size()) {
@@ -68,17 +71,31 @@ void write_string(LineWriter& w, std::string_view s, std::string& scratch) {
   w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
 }
 
-// Re-serialises `payload` into `value` when it is exactly one JSON document.
-bool render_payload(std::string_view payload, rapidjson::StringBuffer& value) {
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag |
-                              rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseNumbersAsStringsFlag;
+constexpr unsigned kPayloadFlags = rapidjson::kParseValidateEncodingFlag |
+                                   rapidjson::kParseIterativeFlag |
+                                   rapidjson::kParseNumbersAsStringsFlag;
+
+// Is `payload` exactly one JSON document? MemoryStream reads an embedded NUL as the end:
+// insist that everything was consumed.
+template <class Handler>
+bool parse_payload(std::string_view payload, Handler& handler) {
   rapidjson::MemoryStream is(payload.data(), payload.size());
-  ValueWriter writer(value);
   rapidjson::Reader reader;
-  // MemoryStream reads an embedded NUL as the end: insist that everything was consumed.
-  return !reader.Parse<kFlags>(is, writer).IsError() && is.Tell() == payload.size() &&
-         writer.IsComplete();
+  return !reader.Parse<kPayloadFlags>(is, handler).IsError() && is.Tell() == payload.size();
+}
+
+// The payload as it goes into the line: verbatim when it is one JSON document on one line (the
+// common case: host producers write compact JSON), re-serialised compactly into `value` when
+// it is one document spread over lines; empty when it is not JSON.
+std::string_view render_payload(std::string_view payload, rapidjson::StringBuffer& value) {
+  // Valid JSON has line breaks only as whitespace between tokens (strings escape them).
+  if (payload.find_first_of("\n\r") == std::string_view::npos) {
+    rapidjson::BaseReaderHandler<> validate;
+    return parse_payload(payload, validate) ? payload : std::string_view();
+  }
+  ValueWriter writer(value);
+  if (!parse_payload(payload, writer) || !writer.IsComplete()) return {};
+  return {value.GetString(), value.GetSize()};
 }
 
 }  // namespace
@@ -87,7 +104,8 @@ bool append_ndjson_line(const sdk::Record& record, std::string& out) {
   thread_local rapidjson::StringBuffer value;
   thread_local std::string scratch;
   value.Clear();
-  const bool embedded = render_payload(record.payload, value);
+  const std::string_view rendered = render_payload(record.payload, value);
+  const bool embedded = !rendered.empty();
 
   StringSink sink(out);
   LineWriter w(sink);
@@ -102,7 +120,7 @@ bool append_ndjson_line(const sdk::Record& record, std::string& out) {
   write_string(w, record.key, scratch);
   w.Key("value");
   if (embedded)
-    w.RawValue(value.GetString(), value.GetSize(), rapidjson::kObjectType);
+    w.RawValue(rendered.data(), rendered.size(), rapidjson::kObjectType);
   else
     write_string(w, record.payload, scratch);
   w.EndObject();

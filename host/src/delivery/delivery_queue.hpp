@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -88,6 +89,7 @@ class DeliveryQueue final : public sdk::RecordSink, private sdk::DeliveryListene
   struct Entry {
     sdk::Record record;  // its receipt is the producer's (memory store only)
     std::uint64_t bytes = 0;
+    bool awaiting_retry = false;  // listed in retry_
   };
   struct Completion {
     std::uint64_t ticket;
@@ -110,7 +112,15 @@ class DeliveryQueue final : public sdk::RecordSink, private sdk::DeliveryListene
   void note_retry(std::chrono::steady_clock::time_point now);
   bool store_in_memory(sdk::Record& record, std::unique_lock<std::mutex>& lock);
   bool publish_to_spool(const sdk::Record& record);
+  bool drop_oldest_in_memory();   // under mu_; false when only records the sink holds are left
   bool spool_has_unread() const;  // takes spool_mu_
+  std::size_t in_flight() const;  // offered, not completed, not waiting for a retry
+  // Logging and producer callbacks decided under mu_ run after it is released: a `record`
+  // log sink may publish back into this queue, and a listener may call stats().
+  void defer(std::function<void()> action);
+  // `fsync: batch`: syncs what was appended (no lock held meanwhile) so it can be offered.
+  void sync_spool(std::unique_lock<std::mutex>& lock);
+  void run_deferred(std::unique_lock<std::mutex>& lock);
 
   const std::string name_;
   const std::string type_;
@@ -131,7 +141,11 @@ class DeliveryQueue final : public sdk::RecordSink, private sdk::DeliveryListene
   std::deque<Entry> unsent_;                // memory store: not yet offered, oldest first
   std::map<std::uint64_t, Entry> offered_;  // offered and not completed, or awaiting a retry
   std::deque<std::uint64_t> retry_;         // tickets of offered_ to offer again
-  std::map<std::uint64_t, sdk::DeliveryReceipt> spool_receipts_;  // producers', by seq
+  std::size_t awaiting_retry_ = 0;          // entries of offered_ listed in retry_
+  std::vector<std::function<void()>> deferred_;
+  int running_deferred_ = 0;
+  std::map<std::uint64_t, sdk::DeliveryReceipt> spool_receipts_;  // producers', by seq (spool_mu_)
+  bool spool_closing_ = false;                                    // guarded by spool_mu_
   std::deque<std::pair<std::uint64_t, std::string>> read_ahead_;  // read from the spool
   std::vector<Completion> completions_;
   std::size_t completing_ = 0;     // producer receipts being completed outside mu_

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <system_error>
@@ -22,6 +24,8 @@ constexpr std::uint32_t kMaxBody = 64U << 20;
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr auto kCursorInterval = std::chrono::milliseconds(100);
 constexpr const char* kSegmentSuffix = ".seg";
+// Sequence numbers stay far below the wrap: a frame or cursor claiming more is damage.
+constexpr std::uint64_t kMaxSeq = std::uint64_t{1} << 62;
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -46,7 +50,7 @@ Parse parse_frame(const char* p, std::size_t n, std::uint64_t& seq, std::uint32_
   std::memcpy(&length, p + 4, 4);
   std::memcpy(&seq, p + 8, 8);
   std::memcpy(&crc, p + 16, 4);
-  if (magic != kMagic || length > kMaxBody) return Parse::invalid;
+  if (magic != kMagic || length > kMaxBody || seq >= kMaxSeq) return Parse::invalid;
   if (n < kHeader + length) return Parse::need_more;
   if (seq >= trusted_from) return Parse::ok;
   return checksum(seq, std::string_view(p + kHeader, length)) == crc ? Parse::ok : Parse::invalid;
@@ -69,10 +73,17 @@ std::size_t resync(const std::string& data, std::size_t from, std::uint64_t min_
   return std::string::npos;
 }
 
+// Reads a regular file (never a FIFO, a device or a symlink planted in the directory).
 bool read_whole(const std::filesystem::path& path, std::string& out, int& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
-    error = errno;
+    error = errno == ELOOP ? EINVAL : errno;  // a symlink: not a file of ours
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = EINVAL;
+    ::close(fd);
     return false;
   }
   out.clear();
@@ -193,7 +204,7 @@ void Spool::read_cursor() {
   }
   std::memcpy(&seq, data.data(), 8);
   std::memcpy(&crc, data.data() + 8, 4);
-  if (crc32c(std::string_view(data.data(), 8)) != crc) {
+  if (crc32c(std::string_view(data.data(), 8)) != crc || seq >= kMaxSeq) {
     recovery_.cursor_unreadable = true;
     return;
   }
@@ -221,12 +232,15 @@ void Spool::recover() {
   read_cursor();
   std::vector<std::pair<std::uint64_t, std::filesystem::path>> found;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(settings_.dir, ec)) {
-    const std::string name = entry.path().filename().string();
+  std::filesystem::directory_iterator it(settings_.dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::uint64_t first = 0;
+    const auto [end, parse_error] = std::from_chars(name.data(), name.data() + 20, first);
     if (name.size() != 20 + std::strlen(kSegmentSuffix) || !name.ends_with(kSegmentSuffix) ||
-        !std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; }))
+        parse_error != std::errc() || end != name.data() + 20 || first >= kMaxSeq)
       continue;
-    found.emplace_back(std::stoull(name.substr(0, 20)), entry.path());
+    found.emplace_back(first, it->path());
   }
   if (ec)
     throw SpoolError("cannot read spool directory " + settings_.dir.string() + ": " + ec.message());
@@ -248,18 +262,30 @@ void Spool::recover() {
     total_bytes_ += s.size;
     segments_.push_back(std::move(s));
   }
+  // A cursor beyond every record (segments deleted by hand) restarts numbering after it.
+  released_ = std::min<std::uint64_t>(released_, kMaxSeq);
   next_seq_ = std::max(any ? last_seq + 1 : 0, released_);
   if (!segments_.empty()) released_ = std::max(released_, segments_.front().first_seq);
   read_seq_ = released_;
   released_ = std::min(released_, next_seq_);
   written_from_ = next_seq_;
+  durable_seq_ = next_seq_;  // what an earlier run left is as durable as it will get
 }
 
 std::uint64_t Spool::scan_segment(Segment& s, std::uint64_t min_seq) {
   std::string data;
   int error = 0;
-  if (!read_whole(s.path, data, error))
-    throw SpoolError("cannot read spool segment " + s.path.string() + ": " + errno_text(error));
+  if (!read_whole(s.path, data, error)) {
+    if (error != EINVAL)
+      throw SpoolError("cannot read spool segment " + s.path.string() + ": " + errno_text(error));
+    // Not a regular file: nothing of ours, never read; reported like damage.
+    ++recovery_.corrupt_regions;
+    if (recovery_.first_corruption.empty())
+      recovery_.first_corruption = s.path.string() + " (not a regular file)";
+    s.size = 0;
+    s.end_seq = s.first_seq;
+    return 0;
+  }
   // Segment names are the first seq written to them: numbering only grows.
   min_seq = std::max(min_seq, s.first_seq);
   std::uint64_t records = 0;
@@ -328,6 +354,7 @@ void Spool::roll() {
   ::close(write_fd_);
   write_fd_ = -1;
   unsynced_ = false;
+  durable_seq_ = next_seq_;
 }
 
 Spool::Append Spool::append(std::string_view body, std::uint64_t& seq, std::string& error) {
@@ -336,7 +363,16 @@ Spool::Append Spool::append(std::string_view body, std::uint64_t& seq, std::stri
     return Append::failed;
   }
   const std::uint64_t frame_bytes = kHeader + body.size();
-  if (total_bytes_ + frame_bytes > settings_.max_bytes) return Append::full;
+  if (frame_bytes > settings_.max_bytes) {
+    error = "record of " + std::to_string(body.size()) + " bytes does not fit in the spool (" +
+            std::to_string(settings_.max_bytes) + " bytes)";
+    return Append::failed;
+  }
+  if (total_bytes_ + frame_bytes > settings_.max_bytes) {
+    // Close the segment being written, so that once delivered it can go (or be dropped).
+    if (write_fd_ >= 0 && segments_.back().size > 0) roll();
+    return Append::full;
+  }
   if (write_fd_ >= 0 && segments_.back().size + frame_bytes > segment_bytes_ &&
       segments_.back().size > 0)
     roll();
@@ -384,10 +420,14 @@ std::uint64_t Spool::unreleased() const noexcept {
   return n;
 }
 
-void Spool::sync() {
-  if (!unsynced_) return;
-  if (write_fd_ >= 0) ::fdatasync(write_fd_);
+int Spool::begin_sync(std::uint64_t& upto) {
+  upto = next_seq_;
+  if (!unsynced_ || write_fd_ < 0) {
+    durable_seq_ = std::max(durable_seq_, upto);
+    return -1;
+  }
   unsynced_ = false;
+  return ::fcntl(write_fd_, F_DUPFD_CLOEXEC, 0);
 }
 
 void Spool::close_reader() {
@@ -398,15 +438,17 @@ void Spool::close_reader() {
   read_offset_ = 0;
 }
 
-bool Spool::fill_reader(std::size_t want) {
-  if (read_buf_.size() - read_pos_ >= want) return true;
+bool Spool::fill_reader(std::size_t want, std::size_t available) {
+  const std::size_t have = read_buf_.size() - read_pos_;
+  if (have >= want) return true;
   if (read_pos_ > 0) {
     read_buf_.erase(0, read_pos_);
     read_offset_ += read_pos_;
     read_pos_ = 0;
   }
-  const std::size_t have = read_buf_.size();
-  const std::size_t get = std::max(want - have, kReadChunk);
+  // No more than the segment holds: a reader close behind the writer reads a little, often.
+  const std::size_t unread = available > have ? available - have : 0;
+  const std::size_t get = std::min(std::max(want - have, kReadChunk), unread);
   read_buf_.resize(have + get);
   std::size_t got = 0;
   while (got < get) {
@@ -447,20 +489,28 @@ bool Spool::read_next(std::uint64_t& seq, std::string& body) {
       continue;
     }
     const std::size_t available = static_cast<std::size_t>(it->size - at);
-    fill_reader(std::min(kHeader, available));
+    if (!fill_reader(std::min(kHeader, available), available)) {
+      // Shorter than recorded (truncated under us, or an I/O error): the segment ends here.
+      if (active) return false;
+      read_segment_ = it->first_seq + 1;
+      close_reader();
+      continue;
+    }
     std::uint32_t length = 0;
     Parse p = parse_frame(read_buf_.data() + read_pos_, read_buf_.size() - read_pos_, seq, length,
                           written_from_);
     if (p == Parse::need_more && available >= kHeader + length && length <= kMaxBody) {
-      fill_reader(kHeader + length);
+      fill_reader(kHeader + length, available);
       p = parse_frame(read_buf_.data() + read_pos_, read_buf_.size() - read_pos_, seq, length,
                       written_from_);
     }
     if (p != Parse::ok) {
       // Damage that appeared after the spool was opened: step over it a byte at a time.
-      ++read_pos_;
+      if (read_pos_ < read_buf_.size()) ++read_pos_;
       continue;
     }
+    // Under `batch`, a record goes to the sink only once it is synced.
+    if (settings_.fsync == FsyncPolicy::batch && seq >= durable_seq_) return false;
     read_pos_ += kHeader + length;
     if (seq < read_seq_) continue;  // delivered before the cursor was last written
     body.assign(read_buf_.data() + read_pos_ - length, length);

@@ -2,6 +2,7 @@
 // so that records accepted but not yet delivered survive a restart, a crash or a power loss.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -68,16 +69,20 @@ class Spool {
   // not yet read. False when there is no such segment.
   bool drop_oldest(std::uint64_t& lost);
 
-  // The next record not yet read, in seq order; false when every appended record was read.
+  // The next record not yet read, in seq order; false when every appended record was read
+  // (under `batch`: every record made durable so far).
   bool read_next(std::uint64_t& seq, std::string& body);
 
   // Every record below `watermark` is delivered: deletes segments wholly below it and records
   // the watermark in the cursor (at most every 100 ms unless `now` is set, or a segment went).
   void release_before(std::uint64_t watermark, bool now = false);
 
-  // Makes every append so far durable (the `batch` policy's sync). Cheap when there is none.
-  void sync();
-  bool needs_sync() const noexcept { return unsynced_; }
+  // The `batch` policy's group commit, in two steps so that the slow part holds no lock:
+  // begin_sync() returns a descriptor to fdatasync (-1: nothing to sync) and the seq up to
+  // which that makes records durable; end_sync(upto) then lets read_next() return them.
+  int begin_sync(std::uint64_t& upto);
+  void end_sync(std::uint64_t upto) noexcept { durable_seq_ = std::max(durable_seq_, upto); }
+  void mark_unsynced() noexcept { unsynced_ = true; }
 
   std::uint64_t bytes() const noexcept { return total_bytes_; }
   std::uint64_t read_seq() const noexcept { return read_seq_; }  // next to be read
@@ -108,7 +113,8 @@ class Spool {
   bool open_segment_for_append(std::string& error);
   void remove_front();
   void close_reader();
-  bool fill_reader(std::size_t want);
+  // Makes `want` bytes readable at read_pos_; `available`: bytes of the segment from there.
+  bool fill_reader(std::size_t want, std::size_t available);
 
   const SpoolSettings settings_;
   std::uint64_t segment_bytes_ = 0;
@@ -117,6 +123,7 @@ class Spool {
   int write_fd_ = -1;             // the back segment, while it takes appends
   std::uint64_t next_seq_ = 0;
   std::uint64_t written_from_ = 0;  // the first seq this process appended
+  std::uint64_t durable_seq_ = 0;   // under `batch`: records below it are synced
   std::uint64_t total_bytes_ = 0;
   bool unsynced_ = false;
   std::string frame_;  // scratch for append

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -211,6 +212,35 @@ TEST(Spool, AnUncreatableDirectoryIsOneLine) {
               std::string::npos)
         << e.what();
   }
+}
+
+}  // namespace
+}  // namespace crosscut::delivery
+
+namespace crosscut::delivery {
+namespace {
+
+TEST(Spool, ARecordLargerThanTheSpoolIsRefusedNotWaitedFor) {
+  testing::TempDir dir;
+  SpoolSettings s = settings(dir.path());
+  s.max_bytes = 1 << 20;
+  Spool spool(s);
+  std::uint64_t seq = 0;
+  std::string error;
+  EXPECT_EQ(spool.append(std::string(2 << 20, 'x'), seq, error), Spool::Append::failed);
+  EXPECT_NE(error.find("does not fit in the spool"), std::string::npos) << error;
+}
+
+TEST(Spool, HostileNamesAndFilesInTheDirectoryNeverCrashAnOpen) {
+  testing::TempDir dir;
+  dir.write("99999999999999999999.seg", "x");  // beyond any sequence number
+  dir.write("00000000000000000abc.seg", "x");
+  std::filesystem::create_symlink("/dev/zero", dir.path() / "00000000000000000007.seg");
+  ::mkfifo((dir.path() / "00000000000000000009.seg").c_str(), 0600);
+  Spool spool(settings(dir.path()));
+  EXPECT_EQ(spool.recovery().records, 0u);
+  EXPECT_EQ(spool.recovery().corrupt_regions, 2u);  // the symlink and the FIFO, reported
+  EXPECT_EQ(append(spool, "fine"), 0u);
 }
 
 }  // namespace
