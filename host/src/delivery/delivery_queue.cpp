@@ -432,8 +432,9 @@ bool DeliveryQueue::next_to_offer(std::uint64_t& ticket) {
     if (!decode_record(body, e.record)) {
       // Checksummed but not a record this host writes: counted as lost, never crashes.
       ++counts_.permanent;
-      defer([this, seq] {
-        log_.error("spool record could not be decoded; skipped", {{"sink", name_}, {"seq", seq}});
+      defer([this, skipped = seq] {
+        log_.error("spool record could not be decoded; skipped",
+                   {{"sink", name_}, {"seq", skipped}});
       });
       progress_.notify_all();
       continue;

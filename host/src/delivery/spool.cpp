@@ -60,9 +60,8 @@ Parse parse_frame(const char* p, std::size_t n, std::uint64_t& seq, std::uint32_
 // npos.
 std::size_t resync(const std::string& data, std::size_t from, std::uint64_t min_seq) {
   while (from + kHeader <= data.size()) {
-    const void* hit = std::memchr(data.data() + from, 'C', data.size() - from);
-    if (hit == nullptr) break;
-    from = static_cast<std::size_t>(static_cast<const char*>(hit) - data.data());
+    from = data.find('C', from);  // the magic's first byte
+    if (from == std::string::npos) break;
     std::uint64_t seq = 0;
     std::uint32_t length = 0;
     if (parse_frame(data.data() + from, data.size() - from, seq, length) == Parse::ok &&

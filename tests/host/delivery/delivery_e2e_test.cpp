@@ -287,9 +287,10 @@ TEST(DeliveryE2E, SigtermWithAStuckStdoutReaderEndsWithinTheShutdownTimeout) {
 
 TEST(DeliveryE2E, OneHundredThousandTargetsThroughAHealthySinkAreAllCounted) {
   TempDir dir;
+  // A generous shutdown deadline: this counts, it does not time (sanitizer builds are slow).
   auto config = dir.write("many.yaml",
                           "sinks: {out: {type: stdout}}\nmetrics: {sink: out}\n"
-                          "inputs: [{type: stdin}]\n");
+                          "agent: {shutdown_timeout: 300s}\ninputs: [{type: stdin}]\n");
   std::string input;
   input.reserve(100000 * 140);
   for (int i = 0; i < 100000; ++i) input += message_line("ex" + std::to_string(i), i);

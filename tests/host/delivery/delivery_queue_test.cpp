@@ -113,7 +113,7 @@ struct Queue {
 };
 
 Queue make_queue(const DeliveryOptions& options, testing::CapturingLogger& log,
-                 std::function<void(ScriptedSink&)> setup = {}) {
+                 const std::function<void(ScriptedSink&)>& setup = {}) {
   auto owned = std::make_unique<ScriptedSink>();
   ScriptedSink* sink = owned.get();
   if (setup) setup(*sink);
