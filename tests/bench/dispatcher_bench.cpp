@@ -219,8 +219,11 @@ class SeedStyleDispatcher {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
     d.Accept(writer);
-    sdk::Record record{
-        "ws.error", target.resource_key(), buffer.GetString(), {}, sdk::RecordOrigin::error_report};
+    sdk::Record record;
+    record.topic = "ws.error";
+    record.key = target.resource_key();
+    record.payload = buffer.GetString();
+    record.origin = sdk::RecordOrigin::error_report;
     sink.publish(std::move(record));
   }
   NullSink sink;
