@@ -102,9 +102,10 @@ bool DeliveryQueue::store_in_memory(sdk::Record& record, std::unique_lock<std::m
     run_deferred(lock);  // the episode's log line before the wait, outside the lock
     if (closed_) return false;
     if (counts_.buffered_bytes + bytes <= limit) break;
-    if (space_.wait_until(lock, block_until_) == std::cv_status::timeout &&
-        std::chrono::steady_clock::now() >= block_until_)
-      return false;
+    // Re-checked every 10 ms: a record the sink refused becomes droppable without a wake-up.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= block_until_) return false;
+    space_.wait_until(lock, std::min(block_until_, now + std::chrono::milliseconds(10)));
   }
   counts_.buffered_bytes += bytes;
   if (counts_.buffered_bytes <= limit / 2) full_episode_ = false;  // the episode is over
@@ -513,6 +514,7 @@ void DeliveryQueue::run() {
           ++awaiting_retry_;
           retry_.push_front(batch[i].first);
         }
+        space_.notify_all();  // refused records may now be dropped by drop_oldest
         note_retry(std::chrono::steady_clock::now());
       }
       continue;
