@@ -33,6 +33,11 @@ void Agent::log_health() {
   const DeliveryReport delivery = runtime_.delivery_report();
   std::uint64_t waiting = 0;
   for (const auto& sink : delivery.sinks) waiting += sink.waiting;
+  const MetricsTotals metrics = runtime_.metrics_totals();
+  const BreakerTotals breakers = runtime_.breaker_totals();
+  sdk::Value components = sdk::Value::object({});
+  for (const auto& [name, value] : runtime_.component_metrics())
+    components.as_object().emplace_back(name, sdk::Value(value));
   log_.info("health",
             {{"lines", static_cast<std::int64_t>(stats_.lines.load())},
              {"messages", static_cast<std::int64_t>(stats_.messages.load())},
@@ -44,12 +49,17 @@ void Agent::log_health() {
              {"bus_dropped", static_cast<std::int64_t>(bus.dropped)},
              {"handler_failures", static_cast<std::int64_t>(bus.handler_failures)},
              {"sink_failures", static_cast<std::int64_t>(runtime_.sink_failures())},
-             {"counts_published",
-              static_cast<std::int64_t>(runtime_.metrics_totals().published_increments)},
+             {"counts_published", static_cast<std::int64_t>(metrics.published_increments)},
+             {"counters_live", static_cast<std::int64_t>(metrics.counters_live)},
+             {"counters_released", static_cast<std::int64_t>(metrics.counters_released)},
+             {"counts_refused", static_cast<std::int64_t>(metrics.refused_increments)},
+             {"breaker_keys_too_long", static_cast<std::int64_t>(breakers.keys_too_long)},
+             {"breaker_degraded", static_cast<std::int64_t>(breakers.degraded)},
              {"errors_published", static_cast<std::int64_t>(runtime_.errors().stats().published)},
              {"records_waiting", static_cast<std::int64_t>(waiting)},
              {"records_lost", static_cast<std::int64_t>(delivery.lost())},
-             {"records_spooled", static_cast<std::int64_t>(delivery.spooled())}});
+             {"records_spooled", static_cast<std::int64_t>(delivery.spooled())},
+             {"components", components}});
 }
 
 bool Agent::run() {
@@ -61,17 +71,21 @@ bool Agent::run() {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     sdk::Input* input = inputs[i].input;
     EventRouter* router = routers_[i].get();
-    std::string name = inputs[i].type;
+    // "inputs[0] (file)": where the input is configured, which says which one it is.
+    std::string name = inputs[i].item.path() + " (" + inputs[i].type + ")";
     threads_.emplace_back([this, input, router, name](std::stop_token stop) {
+      std::string failure;
       try {
         input->run(*router, stop);
       } catch (const std::exception& e) {
-        log_.error("input failed", {{"input", name}, {"reason", e.what()}});
+        failure = e.what();
       } catch (...) {
-        log_.error("input failed", {{"input", name}, {"reason", "unknown exception"}});
+        failure = "unknown exception";
       }
+      if (!failure.empty()) log_.error("input failed", {{"input", name}, {"reason", failure}});
       {
         std::lock_guard lock(mu_);
+        if (!failure.empty()) failed_inputs_.push_back("input " + name + " failed: " + failure);
         --inputs_running_;
       }
       cv_.notify_all();
@@ -103,7 +117,8 @@ bool Agent::run() {
   // The last health record comes once the sinks are closed: its figures are the final ones.
   bool ok = runtime_.shutdown(options_.shutdown_timeout, [this] { log_health(); });
   if (!ok) log_.error("shutdown did not deliver everything in time");
-  return ok;
+  std::lock_guard lock(mu_);
+  return ok && failed_inputs_.empty();
 }
 
 }  // namespace crosscut::agent

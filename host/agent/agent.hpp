@@ -17,16 +17,21 @@ namespace crosscut::agent {
 
 class Agent {
  public:
-  // Builds one router per input of the runtime (built with RuntimeOptions::build_inputs).
+  // Builds one router per input of the runtime (built with BuildScope::agent).
   Agent(Runtime& runtime, AgentOptions options);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
   // Blocks until every input has ended (when there is at least one) or request_stop(); then
-  // stops the inputs and shuts the runtime down within shutdown_timeout. True when
-  // everything was drained and delivered (or spooled) in time and nothing was lost.
+  // stops the inputs and shuts the runtime down within shutdown_timeout. True when no input
+  // failed and everything was drained and delivered (or spooled) in time, nothing lost.
   bool run();
+  // One line per input that failed (threw from run()), in the order they failed. Thread-safe.
+  std::vector<std::string> failed_inputs() const {
+    std::lock_guard lock(mu_);
+    return failed_inputs_;
+  }
   // Thread-safe; callable before or during run().
   void request_stop();
 
@@ -42,10 +47,11 @@ class Agent {
   BadLineReporter bad_;
   std::vector<std::unique_ptr<EventRouter>> routers_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_requested_ = false;
   std::size_t inputs_running_ = 0;
+  std::vector<std::string> failed_inputs_;
   std::vector<std::jthread> threads_;
 };
 

@@ -10,7 +10,8 @@ const sdk::OptionTable<AgentOptions>& agent_options_table() {
       bind_option("health_interval", &AgentOptions::health_interval,
                   "how often a health record (events, bad lines, queue, drops, sink failures) is "
                   "logged")
-          .positive(),
+          .positive()
+          .min(sdk::kMinimumInterval),
       bind_option("shutdown_timeout", &AgentOptions::shutdown_timeout,
                   "deadline to drain the bus and flush counters and sinks at stop")
           .positive(),

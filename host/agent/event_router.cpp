@@ -2,6 +2,8 @@
 
 #include <rapidjson/error/en.h>
 
+#include <unordered_map>
+
 #include "agent/json_value.hpp"
 #include "crosscut/log_context.hpp"
 
@@ -49,10 +51,32 @@ std::optional<sdk::Target> read_target(const rapidjson::Value& doc, std::string&
       problem = "target: " + p;
       return std::nullopt;
     }
+    // Refused rather than cut: two long names cut alike would count as one target.
+    if (v.size() > kMaxTargetFieldBytes) {
+      problem = std::string("target: '") + name + "' is longer than " +
+                std::to_string(kMaxTargetFieldBytes) + " bytes";
+      return std::nullopt;
+    }
     *field = v.empty() && !required ? "unknown" : std::string(v);
   }
   return target;
 }
+
+// Counting through Runtime::count(): the counter of a target named by input is released once
+// its minutes are published and it has been idle a while, so distinct targets cost memory only
+// while they send.
+class RuntimeCounting final : public MessageCounting {
+ public:
+  explicit RuntimeCounting(Runtime& runtime) : runtime_(runtime) {}
+
+  bool count(const sdk::Target& target, std::string_view symbol,
+             std::optional<std::int64_t> event_time_ms) override {
+    return runtime_.count(target, symbol, event_time_ms);
+  }
+
+ private:
+  Runtime& runtime_;
+};
 
 }  // namespace
 
@@ -85,8 +109,24 @@ void BadLineReporter::report(const sdk::InputPosition& where, std::string_view r
 
 EventRouter::EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
                          std::optional<MarketDataMapping> market_data)
-    : runtime_(runtime), stats_(stats), bad_(bad), market_data_(std::move(market_data)) {
+    : EventRouter(runtime, stats, bad, std::move(market_data),
+                  std::make_unique<RuntimeCounting>(runtime)) {}
+
+EventRouter::EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
+                         std::optional<MarketDataMapping> market_data, MessageCounting& counting)
+    : runtime_(runtime),
+      stats_(stats),
+      bad_(bad),
+      market_data_(std::move(market_data)),
+      counting_(counting) {
   if (market_data_) market_data_counter_ = &runtime_.counter(market_data_->target());
+}
+
+EventRouter::EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
+                         std::optional<MarketDataMapping> market_data,
+                         std::unique_ptr<MessageCounting> own_counting)
+    : EventRouter(runtime, stats, bad, std::move(market_data), *own_counting) {
+  own_counting_ = std::move(own_counting);
 }
 
 void EventRouter::on_bad_input(const sdk::InputPosition& where, std::string_view reason) {
@@ -96,19 +136,33 @@ void EventRouter::on_bad_input(const sdk::InputPosition& where, std::string_view
 
 void EventRouter::on_message(const sdk::Target& target, std::string_view symbol,
                              std::optional<std::int64_t> event_time_ms) {
+  if (!count_message(target, symbol, event_time_ms))
+    on_bad_input({"on_message", 0}, refused_reason());
+}
+
+bool EventRouter::count_message(const sdk::Target& target, std::string_view symbol,
+                                std::optional<std::int64_t> event_time_ms) {
+  if (target.exchange.size() > kMaxTargetFieldBytes ||
+      target.region.size() > kMaxTargetFieldBytes ||
+      target.request_type.size() > kMaxTargetFieldBytes ||
+      !counting_.count(target, symbol, event_time_ms))
+    return false;
   stats_.messages.fetch_add(1, std::memory_order_relaxed);
-  MinuteBatchCounter& c = counter_for(target);
-  if (event_time_ms)
-    c.increment(symbol, *event_time_ms);
-  else
-    c.increment(symbol);
+  return true;
+}
+
+std::string EventRouter::refused_reason() {
+  return "message refused: a target field is longer than " + std::to_string(kMaxTargetFieldBytes) +
+         " bytes";
 }
 
 void EventRouter::on_line(std::string_view line, const sdk::InputPosition& where) {
   stats_.lines.fetch_add(1, std::memory_order_relaxed);
-  if (line.size() > kMaxLine) return on_bad_input(where, "line longer than 1 MiB");
+  if (line.size() > kMaxLine) return on_bad_input(where, "line longer than 64 MiB");
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(line.data(), line.size());
+  // Iterative: a line of nested '[' (a megabyte of them fits) must not exhaust the stack.
+  doc.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag>(line.data(),
+                                                                                line.size());
   if (doc.HasParseError()) {
     return on_bad_input(where, std::string("not JSON: ") +
                                    rapidjson::GetParseError_En(doc.GetParseError()) +
@@ -152,7 +206,7 @@ std::string EventRouter::route_message(const rapidjson::Value& doc) {
     if (!t->IsInt64()) return "'ts_ms' must be an integer (epoch milliseconds)";
     ts = t->GetInt64();
   }
-  on_message(*target, symbol, ts);
+  if (!count_message(*target, symbol, ts)) return refused_reason();
   return {};
 }
 
@@ -230,15 +284,6 @@ std::string EventRouter::route_log(const rapidjson::Value& doc) {
   ContextScope scope(std::move(fields));
   log.log(*level, message);
   return {};
-}
-
-MinuteBatchCounter& EventRouter::counter_for(const sdk::Target& target) {
-  std::string key = target.exchange + '\0' + target.region + '\0' + target.request_type;
-  std::lock_guard lock(counters_mu_);
-  auto it = counters_.find(key);
-  if (it == counters_.end())
-    it = counters_.emplace(std::move(key), &runtime_.counter(target)).first;
-  return *it->second;
 }
 
 }  // namespace crosscut::agent

@@ -3,17 +3,19 @@
 //   error   -> the error dispatcher
 //   outcome -> the resource's breaker
 //   log     -> the logger (PII masking and sampling apply as for any record)
-// A bad line (not JSON, unknown event, missing or mistyped fields, over 1 MiB) is counted and
-// reported, rate-limited, with its input and line number, and skipped.
+// A bad line (not JSON, unknown event, missing or mistyped fields, a target field longer than
+// kMaxTargetFieldBytes, over 1 MiB) is counted and reported, rate-limited, with its input and
+// line number, and skipped.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
 #include "agent/market_data_mapping.hpp"
 #include "crosscut/runtime.hpp"
@@ -50,13 +52,35 @@ class BadLineReporter {
   std::map<std::string, Window, std::less<>> windows_;
 };
 
+// Where the router counts the messages of targets named by its input (`message` events and
+// inputs that call on_message). The targets are whatever senders write, so an implementation
+// should not keep state per target for ever.
+//
+// Thread-safety: count() is called concurrently from every thread an input delivers on.
+class MessageCounting {
+ public:
+  virtual ~MessageCounting() = default;
+  // One message of `target` (fields at most kMaxTargetFieldBytes), in the minute of
+  // `event_time_ms` or else the current one. False when it was refused: nothing was counted
+  // and the router reports the line as bad.
+  virtual bool count(const sdk::Target& target, std::string_view symbol,
+                     std::optional<std::int64_t> event_time_ms) = 0;
+};
+
 // One per input. Thread-safe (an input may deliver from several threads, e.g. socket clients).
 class EventRouter : public sdk::InputSink {
  public:
-  static constexpr std::size_t kMaxLine = 1 << 20;
+  // The inputs' hard cap on max_line: they bound lines themselves, this only guards the parser.
+  static constexpr std::size_t kMaxLine = std::size_t{64} << 20;
 
+  // Counts messages through Runtime::counter(), whose counters are kept for the runtime's
+  // lifetime: one per distinct target ever seen. The router's own cache of them is bounded.
   EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
               std::optional<MarketDataMapping> market_data);
+  // Counts messages through `counting`, which must outlive the router. The market-data
+  // mapping's one target still counts through Runtime::counter().
+  EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
+              std::optional<MarketDataMapping> market_data, MessageCounting& counting);
 
   void on_line(std::string_view line, const sdk::InputPosition& where) override;
   void on_message(const sdk::Target& target, std::string_view symbol,
@@ -70,16 +94,21 @@ class EventRouter : public sdk::InputSink {
   std::string route_error(const rapidjson::Value& doc);
   std::string route_outcome(const rapidjson::Value& doc);
   std::string route_log(const rapidjson::Value& doc);
-  MinuteBatchCounter& counter_for(const sdk::Target& target);
+  // Counts one message unless its target is refused; false then.
+  bool count_message(const sdk::Target& target, std::string_view symbol,
+                     std::optional<std::int64_t> event_time_ms);
+  static std::string refused_reason();
+  EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
+              std::optional<MarketDataMapping> market_data,
+              std::unique_ptr<MessageCounting> own_counting);
 
   Runtime& runtime_;
   AgentStats& stats_;
   BadLineReporter& bad_;
   std::optional<MarketDataMapping> market_data_;
   MinuteBatchCounter* market_data_counter_ = nullptr;
-
-  std::mutex counters_mu_;
-  std::unordered_map<std::string, MinuteBatchCounter*> counters_;  // key: exchange\0region\0type
+  std::unique_ptr<MessageCounting> own_counting_;  // the first constructor's
+  MessageCounting& counting_;
 };
 
 }  // namespace crosscut::agent

@@ -1,4 +1,3 @@
-#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -6,6 +5,7 @@
 #include <iostream>
 #include <map>
 
+#include "breaker_trace.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "crosscut/runtime.hpp"
@@ -13,8 +13,6 @@
 
 namespace crosscut::cli {
 namespace {
-
-constexpr std::size_t kMaxTraceLine = 1 << 20;
 
 struct BreakerArgs {
   std::string config;
@@ -26,7 +24,7 @@ struct BreakerArgs {
 std::unique_ptr<Runtime> open_runtime(const BreakerArgs& args) {
   RuntimeOptions options = runtime_options(args.paths);
   options.quiet = true;
-  options.open_spools = false;
+  options.build = BuildScope::breakers;  // no sink opened, no spool locked
   return Runtime::from_file(args.config, options);
 }
 
@@ -55,7 +53,7 @@ int override_state(const BreakerArgs& args, sdk::BreakerOp op) {
   return kExitOk;
 }
 
-// Reads NDJSON ops ({"t_ms":0,"op":"acquire"[,"key":"…"]}) and prints one line per op.
+// Reads NDJSON ops (see breaker_trace.hpp) and prints one line per op.
 int simulate(const BreakerArgs& args) {
   auto rt = open_runtime(args);
   std::map<std::string, std::int64_t> last_time;
@@ -67,49 +65,35 @@ int simulate(const BreakerArgs& args) {
   };
   while (std::getline(std::cin, line)) {
     ++line_no;
-    if (line.size() > kMaxTraceLine) return bad("line longer than 1 MiB");
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    rapidjson::Document doc;
-    doc.Parse(line.c_str(), line.size());
-    if (doc.HasParseError() || !doc.IsObject()) return bad("not a JSON object");
-    // Through a const view: RapidJSON's mixed const/non-const iterator comparisons are
-    // ambiguous under C++20's reversed operators.
-    const rapidjson::Value& object = doc;
-    auto t = object.FindMember("t_ms");
-    if (t == object.MemberEnd() || !t->value.IsInt64())
-      return bad("'t_ms' must be an integer (milliseconds)");
-    auto o = object.FindMember("op");
-    if (o == object.MemberEnd() || !o->value.IsString()) return bad("'op' must be a string");
-    auto op = sdk::parse_op(std::string_view(o->value.GetString(), o->value.GetStringLength()));
-    if (!op)
-      return bad("unknown op '" + std::string(o->value.GetString()) +
-                 "' (acquire, success, failure, state, reset, force_open)");
-    std::string key = args.key;
-    if (auto k = object.FindMember("key"); k != object.MemberEnd()) {
-      if (!k->value.IsString()) return bad("'key' must be a string");
-      key.assign(k->value.GetString(), k->value.GetStringLength());
+    std::string problem;
+    auto parsed = parse_trace_line(line, problem);
+    if (!parsed) {
+      if (problem.empty()) continue;  // a blank line
+      return bad(problem);
     }
+    const auto op = parsed->op;
+    const std::string& key = parsed->key ? *parsed->key : args.key;
     if (key.empty()) return bad("no key (give --key or a \"key\" field)");
-    std::int64_t now = t->value.GetInt64();
+    const std::int64_t now = parsed->t_ms;
     if (auto it = last_time.find(key); it != last_time.end() && now < it->second)
       return bad("time goes backwards for key '" + key + "' (" + std::to_string(now) + " < " +
                  std::to_string(it->second) + ")");
     last_time[key] = now;
 
-    auto r = rt->breaker(key).apply(*op, now);
+    auto r = rt->breaker(key).apply(op, now);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
     w.Key("t_ms");
     w.Int64(now);
     w.Key("op");
-    auto name = sdk::op_name(*op);
+    auto name = sdk::op_name(op);
     w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-    if (doc.HasMember("key")) {
+    if (parsed->key) {
       w.Key("key");
       w.String(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
     }
-    if (*op == sdk::BreakerOp::acquire) {
+    if (op == sdk::BreakerOp::acquire) {
       w.Key("allowed");
       w.Bool(r.allowed);
     }

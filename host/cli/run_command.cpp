@@ -22,14 +22,15 @@ struct RunArgs {
 
 int run_agent(const RunArgs& args) {
   // Block the signals in every thread (threads inherit the mask); one thread takes them.
-  // SIGUSR1 only tells that thread to finish once the agent has stopped by itself.
+  // SIGUSR1 tells that thread to finish once the agent has stopped by itself (another process's
+  // SIGUSR1 is ignored).
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   RuntimeOptions options = runtime_options(args.paths);
-  options.build_inputs = true;
+  options.build = BuildScope::agent;
   auto rt = Runtime::from_file(args.config, options);
   const agent::AgentOptions agent_options =
       agent::agent_options_table().read(rt->config_section("agent"));
@@ -59,7 +60,12 @@ int run_agent(const RunArgs& args) {
         rt->reopen_logs();
         continue;
       }
-      if (sig == SIGUSR1) return;
+      if (sig == SIGUSR1) {
+        // Ours once the agent has stopped by itself; anyone else's is ignored.
+        std::lock_guard lock(finished_mu);
+        if (finished) return;
+        continue;
+      }
       log.info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
       agent.request_stop();
       enforce_deadline();
@@ -74,12 +80,21 @@ int run_agent(const RunArgs& args) {
   finished_cv.notify_all();
   pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
+  int code = ok ? kExitOk : kExitFailure;
+  for (const auto& failure : agent.failed_inputs()) {
+    print_error(failure);
+    code = kExitFailure;
+  }
   const DeliveryReport report = rt->delivery_report();
   if (report.lost() != 0) {
     print_error(report.summary());
-    return kExitFailure;
+    code = kExitFailure;
   }
-  return ok ? kExitOk : kExitFailure;
+  if (const std::uint64_t unwritten = rt->log_sink_failures(); unwritten != 0) {
+    print_error(std::to_string(unwritten) + " log records could not be written by a log sink");
+    code = kExitFailure;
+  }
+  return code;
 }
 
 }  // namespace

@@ -13,21 +13,19 @@ namespace {
 
 constexpr std::size_t kBufferLimit = 64 * 1024;
 
-const RotatingFileOptions& with_a_path(const RotatingFileOptions& options,
-                                       const sdk::ConfigView& view) {
-  if (options.path.empty()) view.fail("path", "a file path is required");
-  return options;
-}
-
 std::string numbered(const std::string& path, std::uint32_t n) {
   return path + "." + std::to_string(n);
 }
 
 }  // namespace
 
-RotatingFileSink::RotatingFileSink(const RotatingFileOptions& options, const sdk::ConfigView& view,
-                                   sdk::HostContext&)
-    : RotatingFileSink(with_a_path(options, view)) {}
+void RotatingFileSink::check_options(const RotatingFileOptions& options,
+                                     const sdk::ConfigView& view, sdk::HostContext&) {
+  if (options.path.empty()) view.fail("path", "a file path is required");
+}
+
+RotatingFileSink::RotatingFileSink(const RotatingFileOptions& options, sdk::HostContext&)
+    : RotatingFileSink(options) {}
 
 RotatingFileSink::RotatingFileSink(RotatingFileOptions options) : options_(std::move(options)) {
   open_file();

@@ -24,8 +24,9 @@ class RotatingFileSink final : public sdk::LogSink {
   }
 
   // An empty `path` is a ConfigError at the key (`required` only refuses an absent one).
-  RotatingFileSink(const RotatingFileOptions& options, const sdk::ConfigView& view,
-                   sdk::HostContext& host);
+  static void check_options(const RotatingFileOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  RotatingFileSink(const RotatingFileOptions& options, sdk::HostContext& host);
   explicit RotatingFileSink(RotatingFileOptions options);
   ~RotatingFileSink() override;
 

@@ -5,11 +5,13 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "crosscut/sdk/config.hpp"
 #include "crosscut/sdk/log.hpp"
+#include "crosscut/sdk/plugin.hpp"
 
 namespace crosscut::kafka {
 
@@ -53,6 +55,18 @@ using ConfigureCallback = void (*)(rd_kafka_conf_t* conf);
 rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<Property>& properties,
                         const sdk::ConfigView& options, ClientOpaque& client,
                         ErrorCallback on_error, ConfigureCallback configure);
+
+// Has librdkafka check the configuration make_client() would use, as a whole, with the same
+// errors, but on a client given no brokers: nothing is contacted and the client is destroyed
+// at once (`crosscut validate`).
+void check_client(rd_kafka_type_t type, const std::vector<Property>& properties,
+                  const sdk::ConfigView& options);
+
+// Connects a client of `type` with that configuration and asks the cluster for its metadata
+// within `timeout` (`crosscut validate --check-connections`).
+sdk::ServerCheck probe_brokers(rd_kafka_type_t type, const std::vector<Property>& properties,
+                               const sdk::ConfigView& options, const std::string& brokers,
+                               std::chrono::milliseconds timeout);
 
 // librdkafka's syslog-style levels as ours.
 sdk::Level level_of_syslog(int level);

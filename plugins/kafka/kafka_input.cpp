@@ -14,6 +14,20 @@ constexpr int kPollMs = 100;
 
 }  // namespace
 
+void KafkaInput::check_options(const KafkaInputOptions& options, const sdk::ConfigView& view,
+                               sdk::HostContext&) {
+  bind_topics(options, view);
+  check_client(RD_KAFKA_CONSUMER, consumer_properties(options, view), view);
+}
+
+std::vector<sdk::ServerCheck> KafkaInput::probe_servers(const KafkaInputOptions& options,
+                                                        const sdk::ConfigView& view,
+                                                        sdk::HostContext&,
+                                                        std::chrono::milliseconds timeout) {
+  return {probe_brokers(RD_KAFKA_CONSUMER, consumer_properties(options, view), view,
+                        options.brokers, timeout)};
+}
+
 KafkaInput::KafkaInput(const KafkaInputOptions& options, const sdk::ConfigView& view,
                        sdk::HostContext& host)
     : ClientOpaque(host.logger("kafka_input", "app")),

@@ -31,6 +31,13 @@ class KafkaInput final : public sdk::Input, private ClientOpaque {
   }
   // Throws ConfigError (at the offending option) for a topic that cannot be bound or when
   // librdkafka refuses the configuration.
+  // The topics' fields and what librdkafka refuses, checked on a client that contacts no broker.
+  static void check_options(const KafkaInputOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  static std::vector<sdk::ServerCheck> probe_servers(const KafkaInputOptions& options,
+                                                     const sdk::ConfigView& view,
+                                                     sdk::HostContext& host,
+                                                     std::chrono::milliseconds timeout);
   KafkaInput(const KafkaInputOptions& options, const sdk::ConfigView& view, sdk::HostContext& host);
   ~KafkaInput() override;
 

@@ -50,7 +50,7 @@ const sdk::OptionTable<KafkaInputOptions>& kafka_input_options() {
           .one_of({"earliest", "latest"}),
       sdk::bind_option("commit_interval", &O::commit_interval,
                        "how often offsets of processed messages are committed")
-          .positive(),
+          .min(sdk::kMinimumInterval),
       sdk::bind_option("topics", &O::topics,
                        "topics to count, each {topic, target, symbol_field, ...}")
           .required()

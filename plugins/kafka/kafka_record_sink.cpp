@@ -53,6 +53,19 @@ bool due(std::chrono::steady_clock::time_point last, std::chrono::steady_clock::
 
 }  // namespace
 
+void KafkaRecordSink::check_options(const KafkaSinkOptions& options, const sdk::ConfigView& view,
+                                    sdk::HostContext&) {
+  check_client(RD_KAFKA_PRODUCER, producer_properties(options, view), view);
+}
+
+std::vector<sdk::ServerCheck> KafkaRecordSink::probe_servers(const KafkaSinkOptions& options,
+                                                             const sdk::ConfigView& view,
+                                                             sdk::HostContext&,
+                                                             std::chrono::milliseconds timeout) {
+  return {probe_brokers(RD_KAFKA_PRODUCER, producer_properties(options, view), view,
+                        options.brokers, timeout)};
+}
+
 KafkaRecordSink::KafkaRecordSink(const KafkaSinkOptions& options, const sdk::ConfigView& view,
                                  sdk::HostContext& host)
     : ClientOpaque(host.logger("kafka_sink", "app")),

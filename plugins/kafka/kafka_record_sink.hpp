@@ -52,6 +52,13 @@ class KafkaRecordSink final : public sdk::CountingRecordSink, private ClientOpaq
  public:
   static const sdk::OptionTable<KafkaSinkOptions>& options_table() { return kafka_sink_options(); }
   // Throws ConfigError (at the offending option) when librdkafka refuses the configuration.
+  // What librdkafka refuses in the options, checked on a client that contacts no broker.
+  static void check_options(const KafkaSinkOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  static std::vector<sdk::ServerCheck> probe_servers(const KafkaSinkOptions& options,
+                                                     const sdk::ConfigView& view,
+                                                     sdk::HostContext& host,
+                                                     std::chrono::milliseconds timeout);
   KafkaRecordSink(const KafkaSinkOptions& options, const sdk::ConfigView& view,
                   sdk::HostContext& host);
   ~KafkaRecordSink() override;

@@ -1,17 +1,16 @@
 #include "record_log_sink.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 namespace crosscut::record_log {
 namespace {
 
-sdk::RecordSink& named_sink(const std::string& name, const sdk::ConfigView& view,
-                            sdk::HostContext& host) {
-  // Present but empty passes the host's `required` check; it names no sink.
-  if (name.empty()) view.fail("sink", "the name of a record sink under `sinks:` is required");
+sdk::RecordSink& named_sink(const std::string& name, sdk::HostContext& host) {
   sdk::RecordSink* sink = host.record_sink(name);
-  if (sink == nullptr) view.fail("sink", "no record sink named '" + name + "' under `sinks:`");
+  // check_options() made sure the name is declared; a host that builds sinks builds them all.
+  if (sink == nullptr) throw std::logic_error("no record sink named '" + name + "'");
   return *sink;
 }
 
@@ -21,11 +20,18 @@ RecordLogSink::RecordLogSink(sdk::RecordSink& sink, std::string topic,
                              std::vector<std::string> exclude_loggers)
     : sink_(sink), topic_(std::move(topic)), exclude_loggers_(std::move(exclude_loggers)) {}
 
-RecordLogSink::RecordLogSink(const RecordLogOptions& options, const sdk::ConfigView& view,
-                             sdk::HostContext& host)
-    : RecordLogSink(named_sink(options.sink, view, host), options.topic, options.exclude_loggers) {
-  if (topic_.empty()) view.fail("topic", "a topic name is required");
+void RecordLogSink::check_options(const RecordLogOptions& options, const sdk::ConfigView& view,
+                                  sdk::HostContext& host) {
+  // Present but empty passes the host's `required` check; it names no sink.
+  if (options.sink.empty())
+    view.fail("sink", "the name of a record sink under `sinks:` is required");
+  if (host.record_sink(options.sink) == nullptr)
+    view.fail("sink", "no record sink named '" + options.sink + "' under `sinks:`");
+  if (options.topic.empty()) view.fail("topic", "a topic name is required");
 }
+
+RecordLogSink::RecordLogSink(const RecordLogOptions& options, sdk::HostContext& host)
+    : RecordLogSink(named_sink(options.sink, host), options.topic, options.exclude_loggers) {}
 
 void RecordLogSink::write(const sdk::LogRecord& record) noexcept {
   thread_local bool publishing = false;

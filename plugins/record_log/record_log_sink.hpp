@@ -31,8 +31,9 @@ class RecordLogSink final : public sdk::LogSink {
   // From options: a `sink` naming no record sink under `sinks:`, or an empty `topic`, is a
   // ConfigError at that option.
   static const sdk::OptionTable<RecordLogOptions>& options_table() { return record_log_options(); }
-  RecordLogSink(const RecordLogOptions& options, const sdk::ConfigView& view,
-                sdk::HostContext& host);
+  static void check_options(const RecordLogOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  RecordLogSink(const RecordLogOptions& options, sdk::HostContext& host);
 
   void write(const sdk::LogRecord& record) noexcept override;
   void flush() noexcept override {}

@@ -35,15 +35,37 @@ RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, sdk
                           }),
           host) {}
 
-RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options,
-                                         const sdk::ConfigView& view, sdk::HostContext& host)
-    : RedisBreakerBackend(
-          options,
-          checked_address(options,
-                          [&view](std::string_view key, const std::string& problem) {
-                            view.fail(key, problem);
-                          }),
-          host) {}
+void RedisBreakerBackend::check_options(const RedisBreakerOptions& options,
+                                        const sdk::ConfigView& view, sdk::HostContext&) {
+  checked_address(options, [&view](std::string_view key, const std::string& problem) {
+    view.fail(key, problem);
+  });
+}
+
+std::vector<sdk::ServerCheck> RedisBreakerBackend::probe_servers(
+    const RedisBreakerOptions& options, const sdk::ConfigView&, sdk::HostContext&,
+    std::chrono::milliseconds timeout) {
+  const RedisAddress address =
+      checked_address(options, [](std::string_view key, const std::string& problem) {
+        throw std::invalid_argument(std::string(key) + ": " + problem);
+      });
+  sdk::ServerCheck check{.server = address.describe(), .reachable = false, .detail = {}};
+  const auto started = std::chrono::steady_clock::now();
+  RedisConnection conn(address, timeout);
+  ConnectionFailure failure;
+  Reply reply;
+  if (!conn.ensure_connected(failure) || !conn.command({"PING"}, reply, failure)) {
+    check.detail = failure.message;
+  } else if (reply.is_error()) {
+    check.detail = "PING refused: " + reply.str;
+  } else {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    check.reachable = true;
+    check.detail = "PING answered in " + std::to_string(ms.count()) + " ms";
+  }
+  return {check};
+}
 
 RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, RedisAddress address,
                                          sdk::HostContext& host)

@@ -27,9 +27,14 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
 
   // Throws std::invalid_argument for options checked_address() refuses.
   RedisBreakerBackend(const RedisBreakerOptions& options, sdk::HostContext& host);
-  // The same, reported as a ConfigError at the option (the plugin's factory).
-  RedisBreakerBackend(const RedisBreakerOptions& options, const sdk::ConfigView& view,
-                      sdk::HostContext& host);
+  // The same checks, reported as a ConfigError at the option (the plugin's factory).
+  static void check_options(const RedisBreakerOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  // Connects once and sends PING (`crosscut validate --check-connections`).
+  static std::vector<sdk::ServerCheck> probe_servers(const RedisBreakerOptions& options,
+                                                     const sdk::ConfigView& view,
+                                                     sdk::HostContext& host,
+                                                     std::chrono::milliseconds timeout);
   ~RedisBreakerBackend() override;
 
   sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op,

@@ -1,6 +1,7 @@
 #include "redis_url.hpp"
 
 #include <charconv>
+#include <optional>
 
 namespace crosscut::redis {
 namespace {
@@ -13,15 +14,23 @@ bool parse_number(std::string_view s, int& out, int max) {
   return true;
 }
 
-// Percent-decoding for credentials (a password may contain '@' or ':').
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding for credentials (a password may contain '@' or ':'). Only '%' and two hex
+// digits is an escape (std::from_chars would also take "%-1"); anything else stays as written.
 std::string decode(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      int v = 0;
-      auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-      if (ec == std::errc() && p == s.data() + i + 3) {
-        out += static_cast<char>(v);
+      const int high = hex_digit(s[i + 1]);
+      const int low = hex_digit(s[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out += static_cast<char>(high * 16 + low);
         i += 2;
         continue;
       }
@@ -31,10 +40,28 @@ std::string decode(std::string_view s) {
   return out;
 }
 
+bool has_control(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+  return false;
+}
+
+// Part of the URL quoted in a message: short, and on one line.
+std::string shown(std::string_view s) {
+  std::string out(s.substr(0, 64));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  if (s.size() > 64) out += "...";
+  return out;
+}
+
 }  // namespace
 
 std::string RedisAddress::describe() const {
-  return unix_path.empty() ? host + ":" + std::to_string(port) : unix_path;
+  if (!unix_path.empty()) return unix_path;
+  // An IPv6 address in brackets, as in the URL: "::1:6379" would be ambiguous.
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 std::optional<RedisAddress> parse_redis_url(std::string_view url, std::string& error) {
@@ -45,6 +72,11 @@ std::optional<RedisAddress> parse_redis_url(std::string_view url, std::string& e
     a.unix_path = std::string(rest.substr(0, q));
     if (a.unix_path.empty() || a.unix_path.front() != '/') {
       error = "unix socket URL needs an absolute path, e.g. unix:///run/redis/redis.sock";
+      return std::nullopt;
+    }
+    // hiredis takes a C string: a NUL would cut the path short.
+    if (has_control(a.unix_path)) {
+      error = "unix socket path '" + shown(a.unix_path) + "' contains a control character";
       return std::nullopt;
     }
     if (q != std::string_view::npos) {
@@ -66,7 +98,7 @@ std::optional<RedisAddress> parse_redis_url(std::string_view url, std::string& e
   if (slash != std::string_view::npos) {
     std::string_view db = rest.substr(slash + 1);
     if (!db.empty() && !parse_number(db, a.db, 1 << 20)) {
-      error = "database '" + std::string(db) + "' is not a number";
+      error = "database '" + shown(db) + "' is not a number";
       return std::nullopt;
     }
   }
@@ -81,17 +113,48 @@ std::optional<RedisAddress> parse_redis_url(std::string_view url, std::string& e
       a.password = decode(cred.substr(colon + 1));
     }
   }
-  auto colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-    if (!parse_number(authority.substr(colon + 1), a.port, 65535) || a.port == 0) {
-      error = "port '" + std::string(authority.substr(colon + 1)) + "' is not a port number";
+  // host, host:port, [ipv6] or [ipv6]:port; hiredis takes the IPv6 address without brackets.
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    std::string_view after =
+        close == std::string_view::npos ? std::string_view() : authority.substr(close + 1);
+    if (close == std::string_view::npos || (!after.empty() && after.front() != ':')) {
+      error = "expected [IPv6 address] or [IPv6 address]:port, e.g. redis://[::1]:6379/0";
       return std::nullopt;
     }
-    authority = authority.substr(0, colon);
+    host = authority.substr(1, close - 1);
+    if (host.find(':') == std::string_view::npos || host.find_first_of("[]") != host.npos) {
+      error = "brackets in a Redis URL hold an IPv6 address, e.g. redis://[::1]:6379/0";
+      return std::nullopt;
+    }
+    if (!after.empty()) port = after.substr(1);
+  } else {
+    if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+    }
+    if (host.find(':') != std::string_view::npos) {
+      error = "an IPv6 address needs brackets, e.g. redis://[::1]:6379/0";
+      return std::nullopt;
+    }
+    if (host.find_first_of("[]") != std::string_view::npos) {
+      error = "host '" + shown(host) + "' has an unbalanced '[' or ']'";
+      return std::nullopt;
+    }
   }
-  a.host = std::string(authority);
+  if (port && (!parse_number(*port, a.port, 65535) || a.port == 0)) {
+    error = "port '" + shown(*port) + "' is not a port number";
+    return std::nullopt;
+  }
+  a.host = std::string(host);
   if (a.host.empty()) {
     error = "no host in '" + std::string(url.substr(0, 8)) + "…'";
+    return std::nullopt;
+  }
+  if (has_control(a.host) || a.host.find(' ') != std::string::npos) {
+    error = "host '" + shown(a.host) + "' contains a space or a control character";
     return std::nullopt;
   }
   return a;

@@ -16,12 +16,14 @@ class StdoutRecordSink final : public FdRecordSink {
   StdoutRecordSink(const QueueOptions& options, sdk::HostContext& host);
 };
 
-// Opens `path` when built: a file that cannot be opened for writing is a ConfigError at `path`.
+// Opens `path` when built (truncating it unless `append`); a file that cannot be opened for
+// writing throws std::runtime_error naming it and the reason. An empty path is a ConfigError.
 class FileRecordSink final : public FdRecordSink {
  public:
   static const sdk::OptionTable<FileSinkOptions>& options_table() { return file_sink_options(); }
-  FileRecordSink(const FileSinkOptions& options, const sdk::ConfigView& view,
-                 sdk::HostContext& host);
+  static void check_options(const FileSinkOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  FileRecordSink(const FileSinkOptions& options, sdk::HostContext& host);
 };
 
 }  // namespace crosscut::stdio_sink

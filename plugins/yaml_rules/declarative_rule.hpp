@@ -27,6 +27,11 @@ class DeclarativeRule final : public sdk::ExceptionRule {
   // condition or kind.
   DeclarativeRule(const DeclarativeRuleOptions& options, const sdk::ConfigView& view,
                   sdk::HostContext& host);
+  // The same checks: a rule has no side effects, so checking one is building one.
+  static void check_options(const DeclarativeRuleOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host) {
+    DeclarativeRule(options, view, host);
+  }
 
   std::string_view name() const override { return name_; }
   std::optional<sdk::Decision> evaluate(const sdk::ErrorView& error) const override;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -18,6 +19,12 @@ namespace metrics {
 class CounterState;
 }
 
+// The longest exchange, region or request_type accepted from input the runtime does not
+// control (the agent's events): a longer one is refused, counted and reported, never
+// truncated (two long names could otherwise merge). Counters obtained with
+// Runtime::counter() are the application's own and are not limited.
+inline constexpr std::size_t kMaxTargetFieldBytes = 64;
+
 // The counting handle of one target. Obtained from the metrics service (rt.counter(target));
 // the service owns it, so it lives as long as the service.
 //
@@ -27,9 +34,9 @@ class CounterState;
 // distinct symbol once. Counts made by a thread stay counted after the thread exits.
 //
 // Symbols: the detail key is "<SYMBOL upper-cased>_COUNT". An empty symbol counts in the
-// total only. Symbols longer than 128 bytes are truncated, invalid UTF-8 is replaced by
-// U+FFFD; both are noted once in the log. A counter keeps at most 16384 distinct symbols;
-// further ones count in the total only (noted once).
+// total only. Symbols longer than 128 bytes are truncated (counted), invalid UTF-8 is replaced
+// by U+FFFD; each is logged at most once a minute. A counter keeps at most 16384 distinct
+// symbols; further ones count in the total only (logged at most once a minute).
 //
 // Time: without an event time the minute is that of the service's clock when the call is
 // made; with one, the minute of the event time (any time is accepted, far past or future).

@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,22 +48,33 @@ struct ConfigExtension {
   std::function<void(const sdk::ConfigView& item)> check_input;
 };
 
+// What a runtime builds. Whatever the scope, the whole configuration is checked first, every
+// component's options included, before anything is built: a configuration one scope refuses,
+// every scope refuses, with the same message.
+enum class BuildScope {
+  // Nothing is built: no plugin component is created, so no file is opened or truncated and
+  // no server contacted (`crosscut validate`). Only the configuration accessors work.
+  check_only,
+  // Only the breaker backend and the breakers (`crosscut breaker ...`): sinks, rules, handlers
+  // and inputs are checked, not built; errors(), counter() and record sinks are unavailable.
+  breakers,
+  // Every component but the inputs, which are checked only (an application embedding crosscut).
+  components,
+  // Every component and the inputs (`crosscut run`).
+  agent,
+};
+
 struct RuntimeOptions {
   // Searched after CROSSCUT_PLUGIN_PATH and before plugins.paths (the CLI's --path).
   std::vector<std::string> plugin_paths;
   // Time source; null means the system clock. Must outlive the runtime.
   const sdk::Clock* clock = nullptr;
-  // Build inputs too (agent mode). Otherwise inputs are only checked.
-  bool build_inputs = false;
+  BuildScope build = BuildScope::components;
   // Log only warnings and above, whatever the configuration says (one-shot commands such as
   // `crosscut validate`, whose stderr should carry nothing but problems).
   bool quiet = false;
   // Sections and input keys of the embedding application.
   ConfigExtension extension;
-  // Open the disk spools of record sinks. One-shot commands (`validate`, `breaker status`)
-  // leave them closed: a running agent holds their lock, and a stopped agent's records are
-  // for the agent to deliver.
-  bool open_spools = true;
 };
 
 // An input built for agent mode, with its item of the `inputs:` list (the extension's input
@@ -91,6 +104,15 @@ struct MetricsTotals {
   std::uint64_t published_batches = 0;
   std::uint64_t published_increments = 0;  // the counts those batches carry
   std::uint64_t dropped_increments = 0;    // lost: the sink refused them until shutdown
+  std::uint64_t counters_live = 0;         // counters held now
+  std::uint64_t counters_released = 0;     // of targets named by input, released once idle
+  std::uint64_t refused_increments = 0;    // count() refused: a target field too long
+};
+
+// What the breaker registry answered without the backend's store.
+struct BreakerTotals {
+  std::uint64_t keys_too_long = 0;  // operations on keys over the length limit
+  std::uint64_t degraded = 0;       // answered by a fallback (store full, Redis unreachable)
 };
 
 struct CROSSCUT_API DeliveryReport {
@@ -99,6 +121,13 @@ struct CROSSCUT_API DeliveryReport {
   std::uint64_t spooled() const;
   // "1234 records not delivered (sink kafka-main: all brokers down); 0 spooled".
   std::string summary() const;
+};
+
+// One server a component's options name, and what contacting it found.
+struct ConnectionCheck {
+  std::string component;  // where it is configured: "breakers.backend", "sinks.kafka-main"
+  std::string type;       // the component's type: "redis", "kafka"
+  sdk::ServerCheck result;
 };
 
 struct LoadedPluginInfo {
@@ -132,6 +161,13 @@ class CROSSCUT_API Runtime {
   //   "ticker"}).increment("BTC");
   // The same object for the same target, valid for the runtime's lifetime: keep the reference.
   MinuteBatchCounter& counter(const sdk::Target& target);
+  // One message of a target named by untrusted input (the agent's inputs): counted like an
+  // increment of counter(target), but the state of a target is released once its minutes
+  // are published and it has been idle for metrics.idle_release_after, so distinct targets
+  // cost memory only while they send. False (nothing counted, the refusal counted) when a
+  // field of `target` is longer than kMaxTargetFieldBytes. Thread-safe.
+  bool count(const sdk::Target& target, std::string_view symbol,
+             std::optional<std::int64_t> event_time_ms = std::nullopt);
 
   Breaker breaker(std::string_view resource_key);
   // Keys the breaker backend holds state for (empty when it cannot enumerate them).
@@ -145,13 +181,22 @@ class CROSSCUT_API Runtime {
   std::string effective_config() const;
   // One top-level section of the effective configuration (e.g. "agent").
   sdk::ConfigView config_section(std::string_view name) const;
-  // Inputs built with RuntimeOptions::build_inputs, in configuration order.
+  // Inputs built with BuildScope::agent, in configuration order.
   std::vector<RuntimeInput> inputs() const;
   // Totals for the health record.
   BusStats bus_stats() const;
   std::uint64_t sink_failures() const;
+  // What components counted through HostContext::add_metric() (e.g. the unix input's
+  // `unix_input.clients_refused`), by name.
+  std::map<std::string, std::int64_t> component_metrics() const;
+  // Log records a log sink could not write (a closed stderr, a full disk); final after shutdown.
+  std::uint64_t log_sink_failures() const;
   std::vector<LoadedPluginInfo> plugins() const;
+  // Contacts every server the configuration names (through each plugin that can), each
+  // within about `timeout`, creating nothing; works in every scope.
+  std::vector<ConnectionCheck> check_connections(std::chrono::milliseconds timeout);
   MetricsTotals metrics_totals() const;
+  BreakerTotals breaker_totals() const;
   // Every record sink's delivery figures: live while running, final once shutdown() flushed
   // and closed the sinks. Thread-safe, also during shutdown().
   DeliveryReport delivery_report() const;

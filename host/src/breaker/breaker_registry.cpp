@@ -1,17 +1,23 @@
 #include "breaker/breaker_registry.hpp"
 
+#include <climits>
+
+#include "crosscut/sdk/breaker_state_machine.hpp"
+
 namespace crosscut {
 
 BreakerRegistry::BreakerRegistry(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
                                  std::map<std::string, sdk::BreakerPolicy> overrides,
-                                 sdk::Logger& log, const sdk::Clock& clock, sdk::EventBus* bus)
+                                 sdk::Logger& log, const sdk::Clock& clock, sdk::EventBus* bus,
+                                 std::size_t max_key_bytes)
     : backend_(backend),
       defaults_(defaults),
       overrides_(overrides.begin(), overrides.end()),
       log_(log),
       clock_(clock),
       bus_(bus),
-      default_ptr_(std::make_shared<const sdk::BreakerPolicy>(defaults)) {}
+      default_ptr_(std::make_shared<const sdk::BreakerPolicy>(defaults)),
+      max_key_bytes_(max_key_bytes) {}
 
 const sdk::BreakerPolicy& BreakerRegistry::policy_for(std::string_view key) const {
   auto it = overrides_.find(key);
@@ -27,7 +33,11 @@ Breaker BreakerRegistry::breaker(std::string_view key) {
 
 sdk::BreakerResult BreakerRegistry::apply(const std::string& key, const sdk::BreakerPolicy& policy,
                                           sdk::BreakerOp op, std::optional<std::int64_t> now_ms) {
+  if (key.size() > max_key_bytes_) [[unlikely]]
+    return refuse(key, policy, op, now_ms);
   sdk::BreakerResult r = backend_.apply(key, op, policy, now_ms);
+  if (r.degraded) [[unlikely]]
+    degraded_.fetch_add(1, std::memory_order_relaxed);
   if (r.transition) {
     const auto& t = *r.transition;
     log_.warning("circuit breaker transition",
@@ -49,6 +59,38 @@ sdk::BreakerResult BreakerRegistry::apply(const std::string& key, const sdk::Bre
     }
   }
   return r;
+}
+
+sdk::BreakerResult BreakerRegistry::refuse(const std::string& key, const sdk::BreakerPolicy& policy,
+                                           sdk::BreakerOp op, std::optional<std::int64_t> now_ms) {
+  sdk::require_valid_policy(policy);  // as a backend would
+  const std::int64_t now =
+      now_ms
+          ? *now_ms
+          : std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
+                .count();
+  const std::uint64_t total = too_long_.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::int64_t due = next_too_long_log_ms_.load(std::memory_order_relaxed);
+  if (now >= due && next_too_long_log_ms_.compare_exchange_strong(due, now + 60'000)) {
+    const std::uint64_t since = total - too_long_logged_.exchange(total);
+    log_.warning("breaker key refused: longer than the limit (at most one line a minute)",
+                 {{"key_start", key.substr(0, 64)},
+                  {"key_bytes", key.size()},
+                  {"max_key_bytes", max_key_bytes_},
+                  {"refused", since}});
+  }
+  sdk::BreakerData fresh;
+  sdk::BreakerResult r = sdk::apply(fresh, sdk::BreakerOp::state, policy, now);
+  r.allowed = op == sdk::BreakerOp::acquire;
+  r.degraded = true;
+  return r;
+}
+
+BreakerRegistryStats BreakerRegistry::stats() const {
+  BreakerRegistryStats s;
+  s.keys_too_long = too_long_.load(std::memory_order_relaxed);
+  s.degraded = degraded_.load(std::memory_order_relaxed);
+  return s;
 }
 
 bool Breaker::allow() {

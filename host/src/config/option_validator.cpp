@@ -107,6 +107,17 @@ void check_value(ConfigNode& n, const OptionSpec& spec, const NodeLocation& at) 
       auto v = sdk::parse_duration(n.scalar, &err);
       if (!v) fail_at(n, at, err);
       if (spec.positive && v->count() <= 0) fail_at(n, at, "must be > 0 (got " + n.scalar + ")");
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*v);
+      if (spec.min && ns.count() < *spec.min)
+        fail_at(n, at,
+                "must be at least " +
+                    sdk::detail::duration_text(std::chrono::nanoseconds(*spec.min)) + " (got " +
+                    n.scalar + ")");
+      if (spec.max && ns.count() > *spec.max)
+        fail_at(n, at,
+                "must be at most " +
+                    sdk::detail::duration_text(std::chrono::nanoseconds(*spec.max)) + " (got " +
+                    n.scalar + ")");
       return;
     }
     case OptionType::size: {

@@ -6,11 +6,17 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <cstring>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "config/text_position.hpp"
@@ -25,6 +31,17 @@ using sdk::ConfigNode;
 // an alias bomb ("billion laughs") must not exhaust memory.
 constexpr std::size_t kMaxNodes = 200'000;
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
+// Text an alias may copy in all: a few aliases of one large scalar would otherwise cost
+// gigabytes while staying far below the node limit.
+constexpr std::size_t kMaxAliasedBytes = 16 * 1024 * 1024;
+
+// The bytes of text (keys and scalars) a node holds, what copying it costs.
+std::size_t text_bytes(const ConfigNode& n) {
+  std::size_t bytes = n.scalar.size();
+  for (const auto& item : n.items) bytes += text_bytes(item);
+  for (const auto& [key, value] : n.entries) bytes += key.size() + text_bytes(value);
+  return bytes;
+}
 
 sdk::Mark to_mark(const YAML::Mark& m) {
   return {m.line + 1, m.column + 1};
@@ -47,6 +64,9 @@ class TreeBuilder : public YAML::EventHandler {
     auto it = anchors_.find(anchor);
     if (it == anchors_.end()) fail(to_mark(mark), "unknown alias");
     count(it->second.second, to_mark(mark));
+    aliased_bytes_ += text_bytes(it->second.first);
+    if (aliased_bytes_ > kMaxAliasedBytes)
+      fail(to_mark(mark), "document too large after alias expansion (aliases copy over 16 MiB)");
     ConfigNode copy = it->second.first;
     finish(std::move(copy), 0);
   }
@@ -214,6 +234,7 @@ class TreeBuilder : public YAML::EventHandler {
   std::vector<Frame> stack_;
   std::map<YAML::anchor_t, std::pair<ConfigNode, std::size_t>> anchors_;
   std::size_t total_nodes_ = 0;
+  std::size_t aliased_bytes_ = 0;
   ConfigNode root_;
   bool has_root_ = false;
 };
@@ -269,15 +290,45 @@ LoadedTree parse_yaml_tree(std::string_view text, const std::string& file, const
 }
 
 LoadedTree load_yaml_file(const std::string& path, const EnvLookup& env) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ConfigError(path + ": is a directory, not a configuration file");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw ConfigError(path + ": cannot read the configuration file");
+  // Non-blocking: opening a FIFO nobody writes to must not hang; fstat() then refuses it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    const int err = errno;
+    char buffer[256];
+    const std::string reason = ::strerror_r(err, buffer, sizeof buffer);
+    // Out of descriptors or memory says nothing about the file.
+    if (err == EMFILE || err == ENFILE || err == ENOMEM)
+      throw std::runtime_error(path + ": cannot open the configuration file: " + reason);
+    throw ConfigError(path + ": cannot read the configuration file: " + reason);
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char* what = S_ISDIR(st.st_mode)                          ? "a directory"
+                       : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                       : S_ISSOCK(st.st_mode)                       ? "a socket"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                    : "not a regular file";
+    throw ConfigError(path + ": is " + std::string(what) +
+                      ", not a configuration file (a regular file is required)");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxFileBytes)
+    throw ConfigError(path + ": configuration file is larger than 16 MiB");
   std::string text;
   char buf[65536];
-  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(f.gcount()));
+  for (;;) {
+    const ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      char buffer[256];
+      throw ConfigError(path + ": cannot read the configuration file: " +
+                        ::strerror_r(errno, buffer, sizeof buffer));
+    }
+    if (got == 0) break;
+    text.append(buf, static_cast<std::size_t>(got));
     if (text.size() > kMaxFileBytes)
       throw ConfigError(path + ": configuration file is larger than 16 MiB");
   }

@@ -72,28 +72,50 @@ ComponentBuilder::Resolved ComponentBuilder::resolve(sdk::ComponentKind kind,
   return r;
 }
 
-std::unique_ptr<sdk::Component> ComponentBuilder::create(const Resolved& r,
-                                                         const std::string& name) {
-  sdk::ConfigView view(r.options, r.options_at.file, r.options_at.path);
-  std::unique_ptr<sdk::Component> c;
+template <class F>
+auto ComponentBuilder::call_plugin(const Resolved& r, const std::string& name, const char* verb,
+                                   F&& f) {
+  const sdk::ConfigView view(r.options, r.options_at.file, r.options_at.path);
+  auto failed = [&](const std::string& what) {
+    return StartupError(view.where() + ": cannot " + verb + " " +
+                        std::string(sdk::kind_name(r.factory->kind)) + " '" +
+                        (name.empty() ? r.type : name) + "': " + what);
+  };
   try {
-    c = r.factory->create(view, host_);
+    return f(view);
   } catch (const sdk::ConfigError& e) {
     // Rethrow a copy made here: the caught object's code lives in the plugin, which is
     // unloaded while this exception unwinds the runtime under construction.
     throw sdk::ConfigError(std::string(e.what()));
   } catch (const std::exception& e) {
-    throw StartupError(view.where() + ": cannot start " +
-                       std::string(sdk::kind_name(r.factory->kind)) + " '" +
-                       (name.empty() ? r.type : name) + "': " + e.what());
+    throw failed(e.what());
   } catch (...) {
-    throw StartupError(view.where() + ": cannot start " +
-                       std::string(sdk::kind_name(r.factory->kind)) + " '" +
-                       (name.empty() ? r.type : name) + "': unknown exception");
+    throw failed("unknown exception");
   }
+}
+
+std::unique_ptr<sdk::Component> ComponentBuilder::create(const Resolved& r,
+                                                         const std::string& name) {
+  auto c = call_plugin(r, name, "start",
+                       [&](const sdk::ConfigView& view) { return r.factory->create(view, host_); });
   if (!c)
-    throw StartupError(view.where() + ": the factory of type '" + r.type + "' returned nothing");
+    throw StartupError(sdk::ConfigView(r.options, r.options_at.file, r.options_at.path).where() +
+                       ": the factory of type '" + r.type + "' returned nothing");
   return c;
+}
+
+void ComponentBuilder::check(const Resolved& r, const std::string& name) {
+  if (!r.factory->check) return;
+  call_plugin(r, name, "check",
+              [&](const sdk::ConfigView& view) { r.factory->check(view, host_); });
+}
+
+std::vector<sdk::ServerCheck> ComponentBuilder::probe(const Resolved& r, const std::string& name,
+                                                      std::chrono::milliseconds timeout) {
+  if (!r.factory->probe) return {};
+  return call_plugin(r, name, "check the servers of", [&](const sdk::ConfigView& view) {
+    return r.factory->probe(view, host_, timeout);
+  });
 }
 
 }  // namespace crosscut::core

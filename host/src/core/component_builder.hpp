@@ -2,6 +2,7 @@
 // against the factory's schema, and calls it.
 #pragma once
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,10 +47,17 @@ class ComponentBuilder {
     return OwnedComponent<T>(r.library, std::move(object), typed, r.type, request.name);
   }
 
-  // Checks the options without creating anything (used by `validate` for inputs).
+  // Checks the options the way build() would, creating nothing (the factory's `check`).
   template <sdk::ComponentType T>
   void check(const BuildRequest& request) {
-    resolve(sdk::kind_of<T>, request);
+    check(resolve(sdk::kind_of<T>, request), request.name);
+  }
+
+  // Contacts the servers the options name (the factory's `probe`; none when it has none).
+  template <sdk::ComponentType T>
+  std::vector<sdk::ServerCheck> probe(const BuildRequest& request,
+                                      std::chrono::milliseconds timeout) {
+    return probe(resolve(sdk::kind_of<T>, request), request.name, timeout);
   }
 
  private:
@@ -63,6 +71,13 @@ class ComponentBuilder {
 
   Resolved resolve(sdk::ComponentKind kind, const BuildRequest& request);
   std::unique_ptr<sdk::Component> create(const Resolved& r, const std::string& name);
+  void check(const Resolved& r, const std::string& name);
+  std::vector<sdk::ServerCheck> probe(const Resolved& r, const std::string& name,
+                                      std::chrono::milliseconds timeout);
+  // Runs one call into the plugin: a ConfigError is copied (its code lives in the plugin),
+  // anything else becomes StartupError "<where>: cannot <verb> <kind> '<name>': <what>".
+  template <class F>
+  auto call_plugin(const Resolved& r, const std::string& name, const char* verb, F&& f);
 
   const plugins::PluginSet& plugins_;
   sdk::HostContext& host_;

@@ -1,5 +1,8 @@
 #include "core/config_extension.hpp"
 
+#include <algorithm>
+
+#include "config/suggestion.hpp"
 #include "core/host_schema.hpp"
 
 namespace crosscut::core {
@@ -8,6 +11,21 @@ sdk::ConfigSchema root_schema(const ConfigExtension& extension) {
   sdk::ConfigSchema schema = host_schema();
   schema.insert(schema.end(), extension.sections.begin(), extension.sections.end());
   return schema;
+}
+
+void refuse_foreign_document(const sdk::ConfigNode& root, const sdk::ConfigSchema& schema,
+                             const std::string& file) {
+  if (root.entries.empty()) return;  // empty: every default
+  std::vector<std::string> sections;
+  for (const auto& spec : schema) sections.push_back(spec.key);
+  for (const auto& [key, value] : root.entries)
+    if (std::find(sections.begin(), sections.end(), key) != sections.end() ||
+        !config::closest_match(key, sections).empty())
+      return;
+  throw sdk::ConfigError(file +
+                         ": not a crosscut configuration: none of its top-level keys is a "
+                         "section (expected 'crosscut: 1' and sections such as 'logging:', "
+                         "'breakers:', 'sinks:')");
 }
 
 std::vector<std::string> input_key_names(const ConfigExtension& extension) {

@@ -1,7 +1,9 @@
 #include "crosscut/runtime.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 
 #include "breaker/breaker_config.hpp"
 #include "breaker/breaker_registry.hpp"
@@ -58,7 +60,8 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   // Guards record_sinks while shutdown() closes and destroys them, for delivery_report().
   mutable std::mutex report_mu;
   std::optional<DeliveryReport> final_report;
-  MetricsTotals final_metrics;  // once the metrics service is gone
+  MetricsTotals final_metrics;           // once the metrics service is gone
+  std::uint64_t final_log_failures = 0;  // once the log sinks are gone
   core::OwnedComponent<sdk::BreakerBackend> breaker_backend;
   std::unique_ptr<BreakerRegistry> breakers;
   std::vector<core::OwnedComponent<sdk::ExceptionRule>> rules;
@@ -99,23 +102,88 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   }
   sdk::Logger& logger(std::string_view name) { return log_engine->sdk_logger(name, "app"); }
 
+  // Each part of the configuration is walked by one function, in one of three passes: `check`
+  // (every component's options, nothing created), `build` (what the scope builds) and `probe`
+  // (the servers the options name, for check_connections()).
+  enum class Pass { check, build, probe };
+  struct PassState {
+    Pass pass;
+    std::chrono::milliseconds probe_timeout{};
+    std::vector<ConnectionCheck>* probes = nullptr;
+    std::vector<std::string> sink_names{};  // filled by the sinks, before anything names one
+  };
+  // Whether the scope builds components of `kind` (in the build pass).
+  bool builds(sdk::ComponentKind kind) const;
+  // Checks, builds or probes one component, as `state.pass` says; the built one, or empty.
+  template <sdk::ComponentType T>
+  core::OwnedComponent<T> visit(core::ComponentBuilder& builder, const core::BuildRequest& request,
+                                PassState& state);
+
   void build();
+  void walk(core::ComponentBuilder& builder, PassState& state);
   bool stop(std::chrono::milliseconds deadline, const std::function<void()>& after_close = {});
   DeliveryReport live_report() const;  // under report_mu
-  void build_logging(core::ComponentBuilder& builder);
-  void build_sinks(core::ComponentBuilder& builder);
+  void build_logging(core::ComponentBuilder& builder, PassState& state);
+  void build_sinks(core::ComponentBuilder& builder, PassState& state);
   delivery::DeliveryOptions read_delivery_keys(ConfigNode& item, const NodeLocation& where);
-  void build_breakers(core::ComponentBuilder& builder);
-  void build_rules(core::ComponentBuilder& builder);
-  void build_dispatcher();
-  void build_metrics();
-  sdk::RecordSink* named_sink(const std::string& section);
-  void build_handlers(core::ComponentBuilder& builder);
-  void build_inputs(core::ComponentBuilder& builder);
+  void build_breakers(core::ComponentBuilder& builder, PassState& state);
+  void build_rules(core::ComponentBuilder& builder, PassState& state);
+  void build_dispatcher(PassState& state);
+  void build_metrics(PassState& state);
+  // The name `section.sink` gives, checked against the declared sinks; "" when none is named.
+  std::string sink_name(const std::string& section, const PassState& state);
+  void build_handlers(core::ComponentBuilder& builder, PassState& state);
+  void build_inputs(core::ComponentBuilder& builder, PassState& state);
+  // The part the scope does not build is not there: say so rather than crash.
+  template <class P>
+  P& built(const std::unique_ptr<P>& part, const char* what) const {
+    if (!part)
+      throw std::logic_error(std::string(what) +
+                             " is not built in this runtime's scope (RuntimeOptions::build)");
+    return *part;
+  }
 };
 
+bool Runtime::Impl::builds(sdk::ComponentKind kind) const {
+  switch (options.build) {
+    case BuildScope::check_only:
+      return false;
+    case BuildScope::breakers:
+      return kind == sdk::ComponentKind::breaker_backend;
+    case BuildScope::components:
+      return kind != sdk::ComponentKind::input;
+    case BuildScope::agent:
+      return true;
+  }
+  return false;
+}
+
+template <sdk::ComponentType T>
+core::OwnedComponent<T> Runtime::Impl::visit(core::ComponentBuilder& builder,
+                                             const core::BuildRequest& request, PassState& state) {
+  switch (state.pass) {
+    case Pass::check:
+      builder.check<T>(request);
+      return {};
+    case Pass::build:
+      if (builds(sdk::kind_of<T>)) return builder.build<T>(request);
+      return {};
+    case Pass::probe: {
+      const std::string component = request.where.path;
+      const std::string type =
+          request.node->find("type") ? request.node->find("type")->scalar : request.type_override;
+      for (auto& result : builder.probe<T>(request, state.probe_timeout))
+        state.probes->push_back({component, type, std::move(result)});
+      return {};
+    }
+  }
+  return {};
+}
+
 void Runtime::Impl::build() {
-  config::validate_options(tree.root, core::root_schema(options.extension), at(""));
+  const sdk::ConfigSchema schema = core::root_schema(options.extension);
+  core::refuse_foreign_document(tree.root, schema, *tree.file);
+  config::validate_options(tree.root, schema, at(""));
   if (const ConfigNode* v = tree.root.find("crosscut"); v && !v->is_default && v->scalar != "1")
     config::fail_at(*v, at("crosscut"),
                     "configuration schema version " + v->scalar +
@@ -138,29 +206,41 @@ void Runtime::Impl::build() {
     throw StartupError(e.what());
   }
   core::ComponentBuilder builder(plugins, *host);
-  event_bus = std::make_unique<AsyncEventBus>(read_bus_options(view("bus")), logger("bus"));
-  host->attach_bus(*event_bus);
-  host->attach_record_sinks(record_sinks);
-  // Record sinks before log sinks: a `record` log sink publishes through one.
-  build_sinks(builder);
-  build_logging(builder);
-  build_breakers(builder);
-  build_rules(builder);
-  build_dispatcher();
-  host->attach_dispatcher(*dispatcher);
-  build_metrics();
-  build_handlers(builder);
-  build_inputs(builder);
-  housekeeping = std::make_unique<core::PeriodicTask>(std::chrono::seconds(1),
-                                                      [this] { dispatcher->flush_expired(); });
+  // Everything is checked before anything is built: a refused configuration leaves no trace.
+  PassState check{Pass::check};
+  walk(builder, check);
+  if (options.build == BuildScope::check_only) return;
+  PassState build{Pass::build};
+  walk(builder, build);
+  if (builds(sdk::ComponentKind::record_sink)) host->declare_unbuilt_sinks({});
+  if (dispatcher)
+    housekeeping = std::make_unique<core::PeriodicTask>(std::chrono::seconds(1),
+                                                        [this] { dispatcher->flush_expired(); });
 }
 
-sdk::RecordSink* Runtime::Impl::named_sink(const std::string& section) {
+void Runtime::Impl::walk(core::ComponentBuilder& builder, PassState& state) {
+  const BusOptions bus_options = read_bus_options(view("bus"));
+  if (state.pass == Pass::build) {
+    event_bus = std::make_unique<AsyncEventBus>(bus_options, logger("bus"));
+    host->attach_bus(*event_bus);
+    host->attach_record_sinks(record_sinks);
+  }
+  // Record sinks before log sinks: a `record` log sink publishes through one.
+  build_sinks(builder, state);
+  build_logging(builder, state);
+  build_breakers(builder, state);
+  build_rules(builder, state);
+  build_dispatcher(state);
+  build_metrics(state);
+  build_handlers(builder, state);
+  build_inputs(builder, state);
+}
+
+std::string Runtime::Impl::sink_name(const std::string& section, const PassState& state) {
   const ConfigNode* node = tree.root.find(section)->find("sink");
-  if (!node || node->kind != ConfigNode::Kind::scalar || node->scalar.empty()) return nullptr;
-  if (sdk::RecordSink* sink = host->record_sink(node->scalar)) return sink;
-  std::vector<std::string> names;
-  for (const auto& s : record_sinks) names.push_back(s->name());
+  if (!node || node->kind != ConfigNode::Kind::scalar || node->scalar.empty()) return "";
+  const auto& names = state.sink_names;
+  if (std::find(names.begin(), names.end(), node->scalar) != names.end()) return node->scalar;
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   config::fail_at(*node, at(section + ".sink"),
@@ -170,21 +250,25 @@ sdk::RecordSink* Runtime::Impl::named_sink(const std::string& section) {
                                      : " (declared: " + known + ")"));
 }
 
-void Runtime::Impl::build_logging(core::ComponentBuilder& builder) {
+void Runtime::Impl::build_logging(core::ComponentBuilder& builder, PassState& state) {
   ConfigNode* list = section("logging").find("sinks");
   if (list && list->kind != ConfigNode::Kind::null) {
     if (list->kind != ConfigNode::Kind::sequence)
       config::fail_at(*list, at("logging.sinks"),
                       "expected a list of log sinks, e.g. [{type: console}]");
     for (std::size_t i = 0; i < list->items.size(); ++i)
-      log_sinks.push_back(builder.build<sdk::LogSink>(
-          {.node = &list->items[i], .where = at("logging.sinks[" + std::to_string(i) + "]")}));
+      if (auto sink = visit<sdk::LogSink>(
+              builder,
+              {.node = &list->items[i], .where = at("logging.sinks[" + std::to_string(i) + "]")},
+              state))
+        log_sinks.push_back(std::move(sink));
   }
+  if (state.pass != Pass::build) return;
   for (auto& sink : log_sinks) log_engine->add_sink(sink.get());
   log_engine->start();
 }
 
-void Runtime::Impl::build_sinks(core::ComponentBuilder& builder) {
+void Runtime::Impl::build_sinks(core::ComponentBuilder& builder, PassState& state) {
   ConfigNode& sinks = section("sinks");
   if (sinks.kind == ConfigNode::Kind::null) return;
   if (sinks.kind != ConfigNode::Kind::map)
@@ -192,12 +276,13 @@ void Runtime::Impl::build_sinks(core::ComponentBuilder& builder) {
                     "expected a map of named sinks, e.g. {console: {type: stdout}}");
   for (auto& [name, node] : sinks.entries) {
     const NodeLocation where = at(config::child_path("sinks", name));
-    delivery::DeliveryOptions delivery_options = read_delivery_keys(node, where);
-    if (!options.open_spools) delivery_options.spool.path.clear();
+    const delivery::DeliveryOptions delivery_options = read_delivery_keys(node, where);
     std::vector<std::string> host_keys(std::begin(delivery::kDeliveryKeys),
                                        std::end(delivery::kDeliveryKeys));
-    auto sink = builder.build<sdk::RecordSink>(
-        {.node = &node, .where = where, .name = name, .reserved = host_keys});
+    auto sink = visit<sdk::RecordSink>(
+        builder, {.node = &node, .where = where, .name = name, .reserved = host_keys}, state);
+    state.sink_names.push_back(name);
+    if (!sink) continue;
     try {
       record_sinks.push_back(std::make_unique<delivery::DeliveryQueue>(
           name, std::move(sink), delivery_options, logger("delivery")));
@@ -207,8 +292,9 @@ void Runtime::Impl::build_sinks(core::ComponentBuilder& builder) {
           e.what());
     }
   }
+  // Until (or unless) they are built, the names answer lookups of components being checked.
+  if (state.pass == Pass::check) host->declare_unbuilt_sinks(state.sink_names);
 }
-
 delivery::DeliveryOptions Runtime::Impl::read_delivery_keys(ConfigNode& item,
                                                             const NodeLocation& where) {
   if (item.kind != ConfigNode::Kind::map) return {};  // the component builder says what is wrong
@@ -230,17 +316,20 @@ delivery::DeliveryOptions Runtime::Impl::read_delivery_keys(ConfigNode& item,
   return options;
 }
 
-void Runtime::Impl::build_breakers(core::ComponentBuilder& builder) {
+void Runtime::Impl::build_breakers(core::ComponentBuilder& builder, PassState& state) {
   ConfigNode& breakers_node = section("breakers");
   BreakerConfig config = read_breaker_config(breakers_node, at("breakers"));
-  breaker_backend = builder.build<sdk::BreakerBackend>(
-      {.node = breakers_node.find("backend"), .where = at("breakers.backend"), .name = "breakers"});
+  breaker_backend = visit<sdk::BreakerBackend>(
+      builder,
+      {.node = breakers_node.find("backend"), .where = at("breakers.backend"), .name = "breakers"},
+      state);
+  if (!breaker_backend) return;
   breakers = std::make_unique<BreakerRegistry>(*breaker_backend, config.defaults,
                                                std::move(config.overrides), logger("breaker"),
                                                *clock_source, event_bus.get());
 }
 
-void Runtime::Impl::build_rules(core::ComponentBuilder& builder) {
+void Runtime::Impl::build_rules(core::ComponentBuilder& builder, PassState& state) {
   rule_items(view("errors"));  // shape of each item, unique names
   ConfigNode* list = section("errors").find("rules");
   if (!list || list->kind != ConfigNode::Kind::sequence) return;
@@ -252,14 +341,18 @@ void Runtime::Impl::build_rules(core::ComponentBuilder& builder) {
       request.options_key = "options";
     else
       request.type_override = std::string(kDeclarativeRuleType);
-    rules.push_back(builder.build<sdk::ExceptionRule>(request));
+    if (auto rule = visit<sdk::ExceptionRule>(builder, request, state))
+      rules.push_back(std::move(rule));
   }
 }
 
-void Runtime::Impl::build_dispatcher() {
+void Runtime::Impl::build_dispatcher(PassState& state) {
   ErrorsOptions errors_options = parse_errors_options(view("errors"));
+  const std::string sink_for_errors = sink_name("errors", state);
+  // The host's own parts are built with the record sinks they publish to.
+  if (state.pass != Pass::build || !builds(sdk::ComponentKind::record_sink)) return;
   if (!errors_options.utc_offset) errors_options.utc_offset = log_engine->options().utc_offset;
-  sdk::RecordSink* sink = named_sink("errors");
+  sdk::RecordSink* sink = sink_for_errors.empty() ? nullptr : host->record_sink(sink_for_errors);
   if (!sink) logger("errors").info("error reports are not published (no errors.sink)");
   std::vector<const sdk::ExceptionRule*> rule_ptrs;
   for (const auto& r : rules) rule_ptrs.push_back(r.get());
@@ -270,11 +363,14 @@ void Runtime::Impl::build_dispatcher() {
       errors_options, DispatcherParts{logger("errors"), *clock_source, std::move(rule_ptrs), sink,
                                       event_bus.get(), std::move(recorder),
                                       ServiceInfo::current(std::string(host->service_name()))});
+  host->attach_dispatcher(*dispatcher);
 }
 
-void Runtime::Impl::build_metrics() {
+void Runtime::Impl::build_metrics(PassState& state) {
   metrics::MetricsOptions metrics_options = metrics::parse_metrics_options(view("metrics"));
-  sdk::RecordSink* sink = named_sink("metrics");
+  const std::string sink_for_metrics = sink_name("metrics", state);
+  if (state.pass != Pass::build || !builds(sdk::ComponentKind::record_sink)) return;
+  sdk::RecordSink* sink = sink_for_metrics.empty() ? nullptr : host->record_sink(sink_for_metrics);
   const sdk::Clock& clock = options.clock ? *clock_source : counter_clock;
   metrics = std::make_unique<metrics::MetricsService>(
       metrics_options, sink, clock, *event_bus, logger("metrics"),
@@ -282,21 +378,25 @@ void Runtime::Impl::build_metrics() {
   metrics->start();
 }
 
-void Runtime::Impl::build_handlers(core::ComponentBuilder& builder) {
+void Runtime::Impl::build_handlers(core::ComponentBuilder& builder, PassState& state) {
   ConfigNode& list = section("handlers");
   if (list.kind != ConfigNode::Kind::sequence) return;  // the schema allows only a list
   for (std::size_t i = 0; i < list.items.size(); ++i) {
     NodeLocation where = at("handlers[" + std::to_string(i) + "]");
     auto events =
         handler_events(sdk::ConfigView(&list.items[i], tree.file, where.path), event_names);
-    handlers.push_back(builder.build<sdk::EventHandler>(
-        {.node = &list.items[i], .where = where, .options_key = "options", .reserved = {"on"}}));
+    auto handler = visit<sdk::EventHandler>(
+        builder,
+        {.node = &list.items[i], .where = where, .options_key = "options", .reserved = {"on"}},
+        state);
+    if (!handler) continue;
+    handlers.push_back(std::move(handler));
     for (auto& sub : bind_handler(*event_bus, *handlers.back(), events))
       handler_subscriptions.push_back(std::move(sub));
   }
 }
 
-void Runtime::Impl::build_inputs(core::ComponentBuilder& builder) {
+void Runtime::Impl::build_inputs(core::ComponentBuilder& builder, PassState& state) {
   ConfigNode& list = section("inputs");
   if (list.kind == ConfigNode::Kind::null) return;
   if (list.kind != ConfigNode::Kind::sequence)
@@ -307,12 +407,10 @@ void Runtime::Impl::build_inputs(core::ComponentBuilder& builder) {
                                      .where = at("inputs[" + std::to_string(i) + "]"),
                                      .reserved = core::input_key_names(options.extension)};
     core::check_input_keys(item, request.where, options.extension);
-    if (!options.build_inputs) {
-      builder.check<sdk::Input>(request);
-      continue;
+    if (auto input = visit<sdk::Input>(builder, request, state)) {
+      inputs.push_back(std::move(input));
+      input_items.push_back(&item);
     }
-    inputs.push_back(builder.build<sdk::Input>(request));
-    input_items.push_back(&item);
   }
 }
 
@@ -334,19 +432,24 @@ std::unique_ptr<Runtime> Runtime::from_string(std::string_view yaml, const std::
 }
 
 Breaker Runtime::breaker(std::string_view resource_key) {
-  return impl_->breakers->breaker(resource_key);
+  return impl_->built(impl_->breakers, "the breaker registry").breaker(resource_key);
 }
 
 sdk::EventBus& Runtime::bus() {
-  return *impl_->event_bus;
+  return impl_->built(impl_->event_bus, "the event bus");
 }
 
 ErrorDispatcher& Runtime::errors() {
-  return *impl_->dispatcher;
+  return impl_->built(impl_->dispatcher, "the error dispatcher");
 }
 
 MinuteBatchCounter& Runtime::counter(const sdk::Target& target) {
-  return impl_->metrics->counter(target);
+  return impl_->built(impl_->metrics, "the metrics service").counter(target);
+}
+
+bool Runtime::count(const sdk::Target& target, std::string_view symbol,
+                    std::optional<std::int64_t> event_time_ms) {
+  return impl_->built(impl_->metrics, "the metrics service").count(target, symbol, event_time_ms);
 }
 
 Logger Runtime::logger(std::string_view name, std::string_view category) {
@@ -377,16 +480,39 @@ BusStats Runtime::bus_stats() const {
 }
 
 std::uint64_t Runtime::sink_failures() const {
-  std::uint64_t n = delivery_report().lost();
+  return delivery_report().lost() + log_sink_failures();
+}
+
+std::map<std::string, std::int64_t> Runtime::component_metrics() const {
+  return impl_->host ? impl_->host->metrics() : std::map<std::string, std::int64_t>{};
+}
+
+std::uint64_t Runtime::log_sink_failures() const {
+  std::lock_guard lock(impl_->report_mu);
+  std::uint64_t n = impl_->final_log_failures;
   for (const auto& s : impl_->log_sinks) n += s->failures();
   return n;
+}
+
+namespace {
+MetricsTotals totals_of(const metrics::MetricsStats& s) {
+  return {s.published_batches, s.published_increments, s.dropped_increments,
+          s.counters_live,     s.counters_released,    s.increments_refused};
+}
+}  // namespace
+
+BreakerTotals Runtime::breaker_totals() const {
+  std::lock_guard lock(impl_->report_mu);
+  if (!impl_->breakers) return {};
+  const BreakerRegistryStats s = impl_->breakers->stats();
+  return {s.keys_too_long, s.degraded};
 }
 
 MetricsTotals Runtime::metrics_totals() const {
   std::lock_guard lock(impl_->report_mu);
   if (!impl_->metrics) return impl_->final_metrics;
   const metrics::MetricsStats s = impl_->metrics->stats();
-  return {s.published_batches, s.published_increments, s.dropped_increments};
+  return totals_of(s);
 }
 
 DeliveryReport Runtime::delivery_report() const {
@@ -415,6 +541,7 @@ DeliveryReport Runtime::Impl::live_report() const {
 }
 
 std::vector<std::string> Runtime::breaker_keys() {
+  if (!impl_->breaker_backend) impl_->built(impl_->breakers, "the breaker backend");
   return impl_->breaker_backend->keys();
 }
 
@@ -432,6 +559,14 @@ const sdk::Clock& Runtime::clock() const {
 
 std::string Runtime::effective_config() const {
   return config::print_yaml(impl_->tree.root);
+}
+
+std::vector<ConnectionCheck> Runtime::check_connections(std::chrono::milliseconds timeout) {
+  std::vector<ConnectionCheck> out;
+  core::ComponentBuilder builder(impl_->plugins, *impl_->host);
+  Impl::PassState probe{Impl::Pass::probe, timeout, &out};
+  impl_->walk(builder, probe);
+  return out;
 }
 
 std::vector<LoadedPluginInfo> Runtime::plugins() const {
@@ -494,7 +629,7 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline,
     std::lock_guard lock(report_mu);
     if (metrics) {
       const metrics::MetricsStats m = metrics->stats();
-      final_metrics = {m.published_batches, m.published_increments, m.dropped_increments};
+      final_metrics = totals_of(m);
     }
     metrics.reset();
   }
@@ -506,7 +641,11 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline,
   // Logging goes last but for the closed queues a `record` log sink may still hold: everything
   // above may still log. After this, records go to stderr.
   if (log_engine) log_engine->shutdown();
-  log_sinks.clear();
+  {
+    std::lock_guard lock(report_mu);
+    for (const auto& s : log_sinks) final_log_failures += s->failures();
+    log_sinks.clear();
+  }
   {
     std::lock_guard lock(report_mu);
     record_sinks.clear();

@@ -23,9 +23,11 @@ void RuntimeHost::detach_dispatcher() {
 }
 
 sdk::RecordSink* RuntimeHost::record_sink(std::string_view name) {
-  if (!record_sinks_) return nullptr;
-  for (auto& s : *record_sinks_)
-    if (s->name() == name) return s.get();
+  if (record_sinks_)
+    for (auto& s : *record_sinks_)
+      if (s->name() == name) return s.get();
+  for (const auto& n : unbuilt_names_)
+    if (n == name) return &unbuilt_sink_;
   return nullptr;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/unbuilt_record_sink.hpp"
 #include "crosscut/errors.hpp"
 #include "crosscut/sdk/host_context.hpp"
 #include "delivery/delivery_queue.hpp"
@@ -32,6 +33,9 @@ class RuntimeHost final : public sdk::HostContext {
   void attach_record_sinks(const std::vector<std::unique_ptr<delivery::DeliveryQueue>>& sinks) {
     record_sinks_ = &sinks;
   }
+  // Names under `sinks:` that record_sink() answers with a sink refusing everything while
+  // the real one is not built (or never will be, in a scope that builds no sinks).
+  void declare_unbuilt_sinks(std::vector<std::string> names) { unbuilt_names_ = std::move(names); }
   // Dispatches the errors held so far, then every later one.
   void attach_dispatcher(ErrorDispatcher& dispatcher);
   // Blocks until no report is being dispatched; later reports are logged, not dispatched.
@@ -46,6 +50,11 @@ class RuntimeHost final : public sdk::HostContext {
   void report_error(sdk::ErrorEvent error) override;
   void add_metric(std::string_view name, std::int64_t delta) override;
   std::string_view service_name() const override { return service_; }
+  // What components counted through add_metric(), by name.
+  std::map<std::string, std::int64_t> metrics() const {
+    std::lock_guard lock(metrics_mu_);
+    return metrics_;
+  }
 
  private:
   const std::string service_;
@@ -53,6 +62,8 @@ class RuntimeHost final : public sdk::HostContext {
   logging::LogEngine* log_engine_ = nullptr;
   sdk::EventBus* bus_ = nullptr;
   const std::vector<std::unique_ptr<delivery::DeliveryQueue>>* record_sinks_ = nullptr;
+  std::vector<std::string> unbuilt_names_;
+  UnbuiltRecordSink unbuilt_sink_;
 
   std::mutex early_mu_;
   bool dispatcher_ready_ = false;       // guarded by early_mu_
@@ -61,7 +72,7 @@ class RuntimeHost final : public sdk::HostContext {
   std::shared_mutex dispatcher_mu_;  // detach waits for reports under way
   ErrorDispatcher* dispatcher_ = nullptr;
 
-  std::mutex metrics_mu_;
+  mutable std::mutex metrics_mu_;
   std::map<std::string, std::int64_t> metrics_;  // add_metric, for the health record
 };
 

@@ -168,6 +168,18 @@ bool PiiMasker::mask(std::string& s) const {
   if (!re2::RE2::PartialMatch(s, *any_)) return false;
   bool changed = false;
   for (const auto& p : patterns_) changed |= mask_with(p, s);
+  // A replacement can complete a match that was not one: in "a@b.io010-1234-5678" the phone
+  // number gets its word boundary only once the address has become "[MASKED:email]". The
+  // built-in patterns never match inside a marker, so they run again until nothing changes
+  // (each run that changes something removes digits or an '@'; the bound is only a guard).
+  // Custom patterns run once: they may match the markers themselves.
+  constexpr int kMaxExtraRuns = 4;
+  for (int run = 0; changed && run < kMaxExtraRuns; ++run) {
+    bool again = false;
+    for (const auto& p : patterns_)
+      if (p.name != "custom") again |= mask_with(p, s);
+    if (!again) break;
+  }
   return changed;
 }
 

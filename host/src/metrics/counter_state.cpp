@@ -45,16 +45,16 @@ struct ThreadCells {
 };
 thread_local ThreadCells thread_cells;
 
-// Whether `minute` is due under `w`. 128-bit arithmetic: event times may be anything.
-bool due(std::int64_t minute, const CollectWindow& w) {
+}  // namespace
+
+// 128-bit arithmetic: event times may be anything.
+bool is_due(std::int64_t minute, const CollectWindow& w) {
   if (w.everything) return true;
   __int128 start = static_cast<__int128>(minute) * 1'000'000'000;
   __int128 end = start + static_cast<__int128>(kBucketSizeSec) * 1'000'000'000;
   if (end + w.grace_ns < w.now_ns) return true;
   return start > static_cast<__int128>(w.now_ns) + w.horizon_ns;
 }
-
-}  // namespace
 
 CounterState::CounterState(sdk::Target target, const sdk::Clock& clock)
     : target_(std::move(target)), clock_(clock), id_(next_counter_id.fetch_add(1)) {}
@@ -99,7 +99,7 @@ void CounterState::count_while_exiting(std::string_view symbol, std::int64_t whe
     count_in(*exiting_cell_, symbol, when);
 }
 
-std::uint32_t CounterState::intern(ThreadCell& cell, const SymbolProbe& probe, bool cut) {
+std::uint32_t CounterState::intern(ThreadCell& cell, const SymbolProbe& probe) {
   SymbolRepairs repairs;
   std::string key = key_for_symbol(probe.text, &repairs);
   std::uint32_t id = kNoSymbol;
@@ -115,7 +115,6 @@ std::uint32_t CounterState::intern(ThreadCell& cell, const SymbolProbe& probe, b
     }
   }
   if (id == kNoSymbol) note_symbol_limit_.store(true, std::memory_order_relaxed);
-  if (cut) note_truncated_.store(true, std::memory_order_relaxed);
   if (repairs.invalid_utf8) note_invalid_utf8_.store(true, std::memory_order_relaxed);
   cell.symbols.insert(probe, id);
   return id;
@@ -181,7 +180,7 @@ MinuteBatch CounterState::collect(const CollectWindow& window) {
     auto& slots = cell->slots;
     for (std::size_t i = 0; i < slots.size();) {
       MinuteSlot& slot = *slots[i];
-      if (!due(slot.minute, window)) {
+      if (!is_due(slot.minute, window)) {
         ++i;
         continue;
       }
@@ -243,7 +242,7 @@ MinuteBatch CounterState::collect(const CollectWindow& window) {
 
 CounterNotes CounterState::take_notes() {
   CounterNotes n;
-  n.truncated = note_truncated_.exchange(false, std::memory_order_relaxed);
+  n.truncated = truncated_.exchange(0, std::memory_order_relaxed);
   n.invalid_utf8 = note_invalid_utf8_.exchange(false, std::memory_order_relaxed);
   n.symbol_limit = note_symbol_limit_.exchange(false, std::memory_order_relaxed);
   return n;

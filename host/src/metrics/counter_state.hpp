@@ -112,9 +112,12 @@ struct CollectWindow {
   bool everything = false;      // shutdown: every minute, the current one included
 };
 
-// Things worth one log line each, collected off the hot path.
+// Whether `minute` (epoch seconds) is due under `window`.
+bool is_due(std::int64_t minute, const CollectWindow& window);
+
+// Things worth a log line, collected off the hot path.
 struct CounterNotes {
-  bool truncated = false;
+  std::uint64_t truncated = 0;  // increments whose symbol was cut to kMaxSymbolBytes
   bool invalid_utf8 = false;
   bool symbol_limit = false;
 };
@@ -151,7 +154,7 @@ class CounterState {
   // One flusher at a time (the service serialises); concurrent with count().
   MinuteBatch collect(const CollectWindow& window);
 
-  // The notes raised since the last call.
+  // The notes raised since the last call. One caller at a time (the flusher).
   CounterNotes take_notes();
 
   // Minute slots currently held over all threads (memory accounting, tests).
@@ -210,15 +213,17 @@ class CounterState {
   ThreadCell* local_cell_slow();
   __attribute__((always_inline)) std::uint32_t symbol_id(ThreadCell& cell,
                                                          std::string_view symbol) {
-    bool cut = symbol.size() > kMaxSymbolBytes;
-    if (cut) symbol = symbol.substr(0, kMaxSymbolBytes);
+    if (symbol.size() > kMaxSymbolBytes) [[unlikely]] {
+      symbol = symbol.substr(0, kMaxSymbolBytes);
+      truncated_.fetch_add(1, std::memory_order_relaxed);
+    }
     SymbolProbe probe(symbol);
     std::uint32_t id;
     if (cell.symbols.find(probe, id)) [[likely]]
       return id;
-    return intern(cell, probe, cut);
+    return intern(cell, probe);
   }
-  std::uint32_t intern(ThreadCell& cell, const SymbolProbe& probe, bool cut);
+  std::uint32_t intern(ThreadCell& cell, const SymbolProbe& probe);
   MinuteSlot* activate(ThreadCell& cell, std::int64_t minute);
   MinuteSlot* now_slot(ThreadCell& cell, std::int64_t ns);
   static SymbolChunk* add_chunk(MinuteSlot& slot, std::size_t index);
@@ -237,7 +242,7 @@ class CounterState {
   std::unordered_map<std::string, std::uint32_t> symbol_ids_;  // detail key -> id
   std::vector<std::string> symbol_keys_;                       // id -> detail key
 
-  std::atomic<bool> note_truncated_{false};
+  std::atomic<std::uint64_t> truncated_{0};  // hostile input only: shared, but rare
   std::atomic<bool> note_invalid_utf8_{false};
   std::atomic<bool> note_symbol_limit_{false};
 };

@@ -10,7 +10,8 @@ const sdk::OptionTable<MetricsOptions>& metrics_options_table() {
       bind_option("topic", &MetricsOptions::topic, "topic of the batch records"),
       bind_option("flush_interval", &MetricsOptions::flush_interval,
                   "how often due minutes are published")
-          .positive(),
+          .positive()
+          .min(sdk::kMinimumInterval),
       bind_option("grace", &MetricsOptions::grace,
                   "how long after a minute ends before it is published"),
       bind_option("horizon", &MetricsOptions::horizon,
@@ -22,6 +23,9 @@ const sdk::OptionTable<MetricsOptions>& metrics_options_table() {
       bind_option("failure_threshold", &MetricsOptions::failure_threshold,
                   "consecutive refused flushes before an error is raised")
           .min(1),
+      bind_option("idle_release_after", &MetricsOptions::idle_release_after,
+                  "counters of targets named by input are released once published and idle "
+                  "this long"),
   };
   return table;
 }

@@ -26,6 +26,9 @@ struct MetricsOptions {
   sdk::ByteSize max_buffered_bytes{64ULL << 20};
   // Consecutive flushes the sink refused before an error is raised.
   std::size_t failure_threshold = 3;
+  // A counter created by MetricsService::count() (targets named by input) is released by the
+  // first flush that finds every minute it counted published and no count for this long.
+  std::chrono::nanoseconds idle_release_after = std::chrono::minutes(2);
 };
 
 // The `metrics` section (defaults as above).

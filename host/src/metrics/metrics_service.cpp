@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "metrics/counter_state.hpp"
+#include "metrics/symbol_key.hpp"
 
 namespace crosscut::metrics {
 
@@ -29,11 +30,56 @@ MetricsService::~MetricsService() {
 }
 
 MinuteBatchCounter& MetricsService::counter(const sdk::Target& target) {
-  std::lock_guard lock(counters_mu_);
-  auto& slot = counters_[{target.region, target.exchange, target.request_type}];
-  if (!slot)
+  MinuteBatchCounter* created;
+  {
+    std::lock_guard lock(counters_mu_);
+    auto& slot = counters_[{target.region, target.exchange, target.request_type}];
+    if (slot) return *slot;
     slot = std::make_unique<MinuteBatchCounter>(std::make_unique<CounterState>(target, clock_));
-  return *slot;
+    created = slot.get();
+  }
+  // Outside counters_mu_: count() takes a shard lock, then counters_mu_, never both at once.
+  targets_.retain(target, created);
+  return *created;
+}
+
+MinuteBatchCounter* MetricsService::find_retained(const sdk::Target& target) {
+  std::lock_guard lock(counters_mu_);
+  auto it = counters_.find({target.region, target.exchange, target.request_type});
+  return it == counters_.end() ? nullptr : it->second.get();
+}
+
+bool MetricsService::count(const sdk::Target& target, std::string_view symbol,
+                           std::optional<std::int64_t> event_time_ms) {
+  if (!target_fits(target)) [[unlikely]] {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    if (!refused_example_set_.exchange(true, std::memory_order_relaxed)) {
+      // Enough of it to recognise the sender in the log line.
+      std::lock_guard lock(refused_example_mu_);
+      refused_example_ = sanitize_utf8(target.exchange.substr(0, kMaxTargetFieldBytes), false) +
+                         "/" + sanitize_utf8(target.region.substr(0, kMaxTargetFieldBytes), false) +
+                         "/" +
+                         sanitize_utf8(target.request_type.substr(0, kMaxTargetFieldBytes), false);
+    }
+    return false;
+  }
+  const auto now = clock_.now();
+  const std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  const std::int64_t minute = event_time_ms ? minute_of_ms(*event_time_ms) : minute_of(now);
+  const PreparedSymbol prepared = prepare_symbol(symbol);
+  TargetCounters::Counted counted = targets_.count(target, prepared, minute, now_ns);
+  if (!counted.found)
+    counted = targets_.add(target, find_retained(target), prepared, minute, now_ns);
+  if (counted.forward != nullptr) {
+    counted.forward->state().count(symbol, minute);  // it notes its own symbol repairs
+    return true;
+  }
+  if (prepared.truncated) [[unlikely]]
+    truncated_.fetch_add(1, std::memory_order_relaxed);
+  if (prepared.invalid_utf8) [[unlikely]]
+    invalid_utf8_.store(true, std::memory_order_relaxed);
+  return true;
 }
 
 void MetricsService::flush_due() {
@@ -126,10 +172,20 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
 }
 
 MetricsStats MetricsService::stats() const {
+  std::size_t retained;
+  {
+    std::lock_guard lock(counters_mu_);
+    retained = counters_.size();
+  }
+  const TargetCounters::Stats targets = targets_.stats();
   std::lock_guard lock(flush_mu_);
   MetricsStats s = stats_;
   s.buffered_batches = pending_.size();
   s.buffered_bytes = buffered_bytes_;
+  s.counters_retained = retained;
+  s.counters_live = retained + targets.live;
+  s.counters_released = targets.released;
+  s.increments_refused = refused_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -149,12 +205,36 @@ void MetricsService::collect(bool everything) {
   }
   std::uint64_t dropped_batches = 0;
   std::uint64_t dropped_increments = 0;
+  PassNotes notes;
+  auto note = [&notes](const std::string& counter, const CounterNotes& n) {
+    if (n.truncated == 0 && !n.invalid_utf8 && !n.symbol_limit) return;
+    notes.truncated += n.truncated;
+    notes.invalid_utf8 = notes.invalid_utf8 || n.invalid_utf8;
+    notes.symbol_limit = notes.symbol_limit || n.symbol_limit;
+    if (notes.counter.empty()) notes.counter = counter;
+  };
   for (MinuteBatchCounter* c : counters) {
     MinuteBatch batch = c->state().collect(window);
-    CounterNotes notes = c->state().take_notes();
-    log_notes(c->target(), notes.truncated, notes.invalid_utf8, notes.symbol_limit);
+    const CounterNotes n = c->state().take_notes();
+    if (n.truncated != 0 || n.invalid_utf8 || n.symbol_limit) note(batch_key(c->target()), n);
     if (!batch.empty()) enqueue(batch, dropped_batches, dropped_increments);
   }
+
+  // count()'s counters: a target with nothing left to publish that counted nothing for
+  // idle_release_after is released.
+  const std::int64_t idle_ns = options_.idle_release_after.count();
+  targets_.collect(window, window.now_ns - idle_ns, [&](const MinuteBatch& batch) {
+    enqueue(batch, dropped_batches, dropped_increments);
+  });
+  CounterNotes target_notes;
+  target_notes.truncated = truncated_.exchange(0, std::memory_order_relaxed);
+  target_notes.invalid_utf8 = invalid_utf8_.exchange(false, std::memory_order_relaxed);
+  const std::uint64_t over_limit = targets_.stats().over_limit;
+  target_notes.symbol_limit = over_limit != over_limit_noted_;
+  over_limit_noted_ = over_limit;
+  note("(targets counted from input)", target_notes);
+  stats_.symbols_truncated += notes.truncated;
+  log_notes(notes, window.now_ns);
   if (dropped_batches != 0)
     log_.warning("metrics buffer full while the sink refuses batches: oldest batches dropped",
                  {{"dropped_batches", dropped_batches},
@@ -249,26 +329,43 @@ void MetricsService::note_refusal() {
   outbox_errors_.push_back(std::move(e));
 }
 
-void MetricsService::log_notes(const sdk::Target& target, bool truncated, bool invalid_utf8,
-                               bool limit) {
-  std::string key = batch_key(target);
-  if (truncated && !noted_truncated_) {
-    noted_truncated_ = true;
-    log_.warning("metrics: symbols longer than the limit were truncated (noted once)",
-                 {{"counter", key}, {"max_symbol_bytes", kMaxSymbolBytes}});
-  }
-  if (invalid_utf8 && !noted_invalid_utf8_) {
-    noted_invalid_utf8_ = true;
-    log_.warning("metrics: symbols with invalid UTF-8 were repaired with U+FFFD (noted once)",
-                 {{"counter", key}});
-  }
-  if (limit && !noted_symbol_limit_) {
-    noted_symbol_limit_ = true;
+void MetricsService::log_notes(const PassNotes& notes, std::int64_t now_ns) {
+  if (truncated_note_.add(notes.truncated, now_ns))
     log_.warning(
-        "metrics: a counter reached its symbol limit; new symbols count in the total "
-        "only (noted once)",
-        {{"counter", key}, {"max_symbols", kMaxSymbols}});
+        "metrics: symbols longer than the limit were truncated (at most one line a minute)",
+        {{"counter", notes.counter},
+         {"max_symbol_bytes", kMaxSymbolBytes},
+         {"increments", truncated_note_.take()}});
+  if (invalid_utf8_note_.add(notes.invalid_utf8 ? 1 : 0, now_ns)) {
+    invalid_utf8_note_.take();
+    log_.warning(
+        "metrics: symbols with invalid UTF-8 were repaired with U+FFFD (at most one line a "
+        "minute)",
+        {{"counter", notes.counter}});
   }
+  if (symbol_limit_note_.add(notes.symbol_limit ? 1 : 0, now_ns)) {
+    symbol_limit_note_.take();
+    log_.warning(
+        "metrics: a counter reached its symbol limit; new symbols count in the total only (at "
+        "most one line a minute)",
+        {{"counter", notes.counter}, {"max_symbols", kMaxSymbols}});
+  }
+  const std::uint64_t refused = refused_.load(std::memory_order_relaxed);
+  if (refused_note_.add(refused - refused_noted_, now_ns)) {
+    std::string example;
+    {
+      std::lock_guard lock(refused_example_mu_);
+      example = std::exchange(refused_example_, {});
+      refused_example_set_.store(false, std::memory_order_relaxed);
+    }
+    log_.warning(
+        "metrics: messages refused: a target field is longer than the limit (at most one line "
+        "a minute)",
+        {{"max_target_field_bytes", kMaxTargetFieldBytes},
+         {"refused", refused_note_.take()},
+         {"example", example}});
+  }
+  refused_noted_ = refused;
 }
 
 }  // namespace crosscut::metrics

@@ -1,7 +1,13 @@
 // The metrics service: owns the minute batch counters, publishes their due minutes as one
 // batch per counter per flush, and keeps batches the sink refused.
+//
+// Two ways to count. counter(target) hands out a counter kept for the service's lifetime: for
+// the application's own targets, few and known. count(target, ...) counts into a counter the
+// service creates on demand and releases once it is drained and idle: for targets named by
+// input (the agent's events), which may be many and come and go. Both publish the same batches.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -10,9 +16,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "crosscut/counter.hpp"
@@ -23,6 +32,7 @@
 #include "crosscut/sdk/record_sink.hpp"
 #include "metrics/metrics_options.hpp"
 #include "metrics/minute_batch.hpp"
+#include "metrics/target_counters.hpp"
 
 namespace crosscut::metrics {
 
@@ -39,6 +49,34 @@ struct MetricsStats {
   std::uint64_t unpublished_increments = 0;
   std::size_t buffered_batches = 0;  // waiting for the sink right now
   std::uint64_t buffered_bytes = 0;
+  // Counters held now: those obtained with counter() (kept for the service's lifetime) plus
+  // those count() created and has not released yet.
+  std::size_t counters_live = 0;
+  std::size_t counters_retained = 0;     // of counters_live: obtained with counter()
+  std::uint64_t counters_released = 0;   // created by count() and released, since the start
+  std::uint64_t increments_refused = 0;  // count() calls refused: a target field was too long
+  std::uint64_t symbols_truncated = 0;   // increments whose symbol was cut (as of the last flush)
+};
+
+// Log lines of one kind at most once a minute by the service's clock; what happens in between
+// is added up and said in the next line. Not synchronised (used under the flush lock).
+class RateLimitedNote {
+ public:
+  static constexpr std::int64_t kIntervalNs = 60'000'000'000;
+  // Adds `n` occurrences; true when a line is due now, which then reports take().
+  bool add(std::uint64_t n, std::int64_t now_ns) {
+    pending_ += n;
+    if (pending_ == 0 || (logged_ && now_ns - last_ns_ < kIntervalNs)) return false;
+    logged_ = true;
+    last_ns_ = now_ns;
+    return true;
+  }
+  std::uint64_t take() { return std::exchange(pending_, 0); }
+
+ private:
+  bool logged_ = false;
+  std::int64_t last_ns_ = 0;
+  std::uint64_t pending_ = 0;
 };
 
 // Thread-safety: every member may be called from any thread. flush passes (the flush
@@ -65,8 +103,24 @@ class MetricsService {
   MetricsService& operator=(const MetricsService&) = delete;
 
   // The counter of `target`, created on first use; the same object for the same target.
-  // Valid for the lifetime of the service.
+  // Valid for the lifetime of the service, which never releases it.
   MinuteBatchCounter& counter(const sdk::Target& target);
+
+  // One message of `target`, in the minute of `event_time_ms` (epoch milliseconds) or else
+  // of the clock. The target's counter is created on demand and released by a flush pass
+  // once every minute it counted has been collected and it has counted nothing for
+  // `idle_release_after`; a target that comes back gets a fresh counter. When counter()
+  // holds a counter for the target, the message counts there. Symbols are handled as by
+  // MinuteBatchCounter::increment.
+  //
+  // Returns false, counting nothing, when a field of `target` is longer than
+  // kMaxTargetFieldBytes (counted in increments_refused, logged at most once a minute).
+  //
+  // Thread-safety: any thread, concurrently with everything else. It takes the lock of the
+  // target's shard (one of 64, held for a lookup and an addition; a flush pass holds each in
+  // turn while it collects that shard), and the counters' lock when the target is new.
+  bool count(const sdk::Target& target, std::string_view symbol,
+             std::optional<std::int64_t> event_time_ms = std::nullopt);
 
   // One flush pass: offers refused batches again, then publishes every minute that ended
   // more than `grace` ago (or starts beyond `horizon`). What the flush thread runs.
@@ -101,7 +155,15 @@ class MetricsService {
   // Emits the queued events and calls the error callback after releasing `lock`, so that
   // a synchronous bus or callback may call back into the service.
   void deliver_outbox(std::unique_lock<std::mutex>& lock);
-  void log_notes(const sdk::Target& target, bool truncated, bool invalid_utf8, bool limit);
+  // Logs what collect() gathered in this pass (rate-limited per kind); under flush_mu_.
+  struct PassNotes {
+    std::uint64_t truncated = 0;
+    bool invalid_utf8 = false;
+    bool symbol_limit = false;
+    std::string counter;  // a counter the notes concern, for the log line
+  };
+  void log_notes(const PassNotes& notes, std::int64_t now_ns);
+  MinuteBatchCounter* find_retained(const sdk::Target& target);
 
   const MetricsOptions options_;
   sdk::RecordSink* const sink_;
@@ -110,9 +172,17 @@ class MetricsService {
   sdk::Logger& log_;
   const ErrorCallback on_error_;
 
-  std::mutex counters_mu_;
+  mutable std::mutex counters_mu_;
   std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<MinuteBatchCounter>>
       counters_;
+
+  TargetCounters targets_;  // count()'s counters
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> truncated_{0};  // by count(), until the next flush pass
+  std::atomic<bool> invalid_utf8_{false};    // by count(), until the next flush pass
+  std::atomic<bool> refused_example_set_{false};
+  std::mutex refused_example_mu_;
+  std::string refused_example_;  // a refused target since the last line about them (cut)
 
   mutable std::mutex flush_mu_;
   std::deque<Pending> pending_;
@@ -122,9 +192,12 @@ class MetricsService {
   std::uint64_t buffered_bytes_ = 0;
   std::size_t consecutive_refusals_ = 0;
   bool outage_reported_ = false;
-  bool noted_truncated_ = false;
-  bool noted_invalid_utf8_ = false;
-  bool noted_symbol_limit_ = false;
+  RateLimitedNote truncated_note_;
+  RateLimitedNote invalid_utf8_note_;
+  RateLimitedNote symbol_limit_note_;
+  RateLimitedNote refused_note_;
+  std::uint64_t refused_noted_ = 0;     // refused_ as of the last pass
+  std::uint64_t over_limit_noted_ = 0;  // targets_' over_limit as of the last pass
 
   std::mutex thread_mu_;
   std::condition_variable wake_;

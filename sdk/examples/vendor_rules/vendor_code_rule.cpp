@@ -37,11 +37,8 @@ void VendorCodeRule::check_options(const VendorCodeOptions& o, const sdk::Config
   if (o.kind.empty()) view.fail("kind", "the kind cannot be empty");
 }
 
-VendorCodeRule::VendorCodeRule(const VendorCodeOptions& options, const sdk::ConfigView& view,
-                               sdk::HostContext&)
-    : VendorCodeRule(options) {
-  check_options(options, view);
-}
+VendorCodeRule::VendorCodeRule(const VendorCodeOptions& options, sdk::HostContext&)
+    : VendorCodeRule(options) {}
 
 VendorCodeRule::VendorCodeRule(VendorCodeOptions options) : options_(std::move(options)) {
   if (options_.breaker)

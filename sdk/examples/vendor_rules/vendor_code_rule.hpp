@@ -27,13 +27,13 @@ class VendorCodeRule final : public crosscut::sdk::ExceptionRule {
  public:
   static const crosscut::sdk::OptionTable<VendorCodeOptions>& options_table();
   // What the table cannot express (no empty name, kind or code; at least one code), reported
-  // as a ConfigError at the option.
+  // as a ConfigError at the option. The factory calls it before the constructor, and
+  // `crosscut validate` calls it alone.
   static void check_options(const VendorCodeOptions& options,
                             const crosscut::sdk::ConfigView& view);
 
-  // Built by the host, from options it has validated against options_table().
-  VendorCodeRule(const VendorCodeOptions& options, const crosscut::sdk::ConfigView& view,
-                 crosscut::sdk::HostContext& host);
+  // Built by the host, from options it has validated against options_table() and checked.
+  VendorCodeRule(const VendorCodeOptions& options, crosscut::sdk::HostContext& host);
   // Built directly (tests): the options are taken as they are.
   explicit VendorCodeRule(VendorCodeOptions options);
 

@@ -8,8 +8,17 @@
 #include "agent/event_router.hpp"
 #include "agent/market_data_mapping.hpp"
 #include "config/yaml_tree_loader.hpp"
+#include "host/metrics/metrics_test_support.hpp"
 #include "support/process.hpp"
 #include "support/test_host.hpp"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CROSSCUT_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CROSSCUT_TEST_SANITIZED 1
+#endif
+#endif
 
 using crosscut::Runtime;
 using crosscut::agent::AgentStats;
@@ -52,6 +61,29 @@ struct Fixture {
 };
 
 const crosscut::sdk::InputPosition kWhere{"test", 1};
+
+// The resident set of this process, in bytes.
+std::size_t rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+  return 0;
+}
+
+// The router's counting path through a metrics service of the test's own, whose counters are
+// released once drained and idle.
+class ServiceCounting final : public crosscut::agent::MessageCounting {
+ public:
+  explicit ServiceCounting(crosscut::metrics::MetricsService& service) : service_(service) {}
+  bool count(const crosscut::sdk::Target& target, std::string_view symbol,
+             std::optional<std::int64_t> event_time_ms) override {
+    return service_.count(target, symbol, event_time_ms);
+  }
+
+ private:
+  crosscut::metrics::MetricsService& service_;
+};
 
 }  // namespace
 
@@ -175,4 +207,122 @@ TEST(MarketDataMapping, RefusesARegexWithoutOneGroup) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(EventRouter, TargetFieldsLongerThanTheLimitMakeBadLines) {
+  Fixture f;
+  EventRouter router(*f.rt, f.stats, *f.bad, std::nullopt);
+  const std::string ok(crosscut::kMaxTargetFieldBytes, 'x');
+  const std::string too_long(crosscut::kMaxTargetFieldBytes + 1, 'x');
+  auto message = [](const std::string& exchange, const std::string& region) {
+    return R"({"event":"message","target":{"exchange":")" + exchange + R"(","region":")" + region +
+           R"(","request_type":"ticker"},"symbol":"BTC"})";
+  };
+  router.on_line(message(ok, ok), kWhere);
+  router.on_line(message(too_long, "korea"), kWhere);
+  router.on_line(message("upbit", std::string(9000, 'r')), kWhere);
+  router.on_line(R"({"event":"error","kind":"ws_connection","target":{"exchange":")" + too_long +
+                     R"(","region":"korea","request_type":"ticker"}})",
+                 kWhere);
+  router.on_message({"upbit", too_long, "ticker"}, "BTC", std::nullopt);
+  EXPECT_EQ(f.stats.messages.load(), 1u);
+  EXPECT_EQ(f.stats.errors.load(), 0u);
+  EXPECT_EQ(f.stats.bad_lines.load(), 4u);
+  auto lines = f.published();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["value"]["batch"]["items"][0]["total"].GetInt(), 1);
+}
+
+TEST(EventRouter, MessagesCountThroughTheGivenCountingPath) {
+  Fixture f;
+  crosscut::testing::MetricsFixture m;
+  crosscut::testing::SummingSink sink;
+  crosscut::metrics::MetricsService service(crosscut::metrics::MetricsOptions{}, &sink, m.clock,
+                                            m.bus, m.log, m.error_callback());
+  ServiceCounting counting(service);
+  EventRouter router(*f.rt, f.stats, *f.bad, std::nullopt, counting);
+  router.on_line(
+      R"({"event":"message","target":{"exchange":"upbit","region":"korea","request_type":"ticker"},"symbol":"btc"})",
+      kWhere);
+  router.on_message({"upbit", "korea", "orderbook"}, "ETH", m.clock.now_ms());
+  EXPECT_EQ(f.stats.messages.load(), 2u);
+  EXPECT_EQ(service.stats().counters_live, 2u);
+  ASSERT_TRUE(service.shutdown(crosscut::testing::in_seconds(10)));
+  EXPECT_EQ(sink.total(), 2u);
+  EXPECT_EQ(sink.by_key(),
+            (std::map<std::string, std::uint64_t>{{"BTC_COUNT", 1}, {"ETH_COUNT", 1}}));
+  EXPECT_TRUE(f.published().empty()) << "nothing went through the runtime's own counters";
+}
+
+// A million distinct targets over an hour of simulated time, through the router as the agent
+// reads them: the counters of targets that stopped sending are released, so memory stays
+// flat, and every message is published.
+TEST(EventRouter, AMillionDistinctTargetsKeepMemoryBounded) {
+#ifdef CROSSCUT_TEST_SANITIZED
+  GTEST_SKIP() << "the resident set means nothing under a sanitizer";
+#endif
+  Fixture f;
+  crosscut::testing::MetricsFixture m;
+  crosscut::testing::SummingSink sink;
+  crosscut::metrics::MetricsService service(crosscut::metrics::MetricsOptions{}, &sink, m.clock,
+                                            m.bus, m.log, m.error_callback());
+  ServiceCounting counting(service);
+  EventRouter router(*f.rt, f.stats, *f.bad, std::nullopt, counting);
+  constexpr std::size_t kTargets = 1'000'000;
+  constexpr std::size_t kPerSecond = kTargets / 3600 + 1;
+  const std::size_t rss_before = rss_bytes();
+  std::size_t rss_peak = rss_before;
+  std::size_t max_live = 0;
+  std::string line;
+  std::size_t next = 0;
+  for (int second = 0; next < kTargets; ++second) {
+    for (std::size_t k = 0; k < kPerSecond && next < kTargets; ++k, ++next) {
+      line = R"({"event":"message","target":{"exchange":"exchange-)" + std::to_string(next % 50) +
+             R"(","region":"region-)" + std::to_string(next) +
+             R"(","request_type":"ticker"},"symbol":"KRW-BTC"})";
+      router.on_line(line, {"socket", next + 1});
+    }
+    m.clock.advance(std::chrono::seconds(1));
+    if (second % 60 == 59) {  // the default flush_interval
+      service.flush_due();
+      max_live = std::max(max_live, service.stats().counters_live);
+      rss_peak = std::max(rss_peak, rss_bytes());
+    }
+  }
+  ASSERT_TRUE(service.shutdown(crosscut::testing::in_seconds(30)));
+  rss_peak = std::max(rss_peak, rss_bytes());
+  const double growth_mib = static_cast<double>(rss_peak - rss_before) / (1 << 20);
+  std::cout << "[ measured ] resident set growth over 1,000,000 targets: " << growth_mib
+            << " MiB (at most " << max_live << " counters live)\n";
+  EXPECT_LT(rss_peak - rss_before, std::size_t{200} << 20);
+  EXPECT_LE(max_live, 5 * 60 * kPerSecond);
+  EXPECT_EQ(f.stats.bad_lines.load(), 0u);
+  EXPECT_EQ(f.stats.messages.load(), kTargets);
+  EXPECT_EQ(sink.total(), kTargets);
+  EXPECT_EQ(service.stats().counters_released + service.stats().counters_live, kTargets);
+}
+
+// The user's breaker case: outcomes with distinct 9 KiB resource names are refused by the
+// registry and leave no breaker behind.
+TEST(EventRouter, OutcomesWithHugeResourceNamesLeaveNoBreakers) {
+#ifdef CROSSCUT_TEST_SANITIZED
+  GTEST_SKIP() << "the resident set means nothing under a sanitizer";
+#endif
+  Fixture f;
+  EventRouter router(*f.rt, f.stats, *f.bad, std::nullopt);
+  const std::string name(9 * 1024, 'n');
+  const std::size_t rss_before = rss_bytes();
+  std::string line;
+  for (int i = 0; i < 100'000; ++i) {
+    line =
+        R"({"event":"outcome","resource":")" + std::to_string(i) + name + R"(","success":false})";
+    router.on_line(line, kWhere);
+  }
+  const std::size_t rss_after = rss_bytes();
+  std::cout << "[ measured ] resident set growth over 100,000 huge resource names: "
+            << static_cast<double>(rss_after - std::min(rss_after, rss_before)) / (1 << 20)
+            << " MiB\n";
+  EXPECT_EQ(f.stats.outcomes.load(), 100'000u);
+  EXPECT_TRUE(f.rt->breaker_keys().empty());
+  EXPECT_LT(rss_after, rss_before + (std::size_t{50} << 20));
 }

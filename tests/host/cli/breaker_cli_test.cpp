@@ -28,6 +28,16 @@ std::vector<rapidjson::Document> parse_lines(const std::string& out) {
   return docs;
 }
 
+// Every printed line must be a state the breaker can be in: right after a transition, the
+// reported state is the one it went to.
+void expect_consistent(const std::vector<rapidjson::Document>& lines) {
+  for (const auto& l : lines) {
+    if (!l.IsObject() || !l.HasMember("transition") || !l["transition"].IsObject()) continue;
+    EXPECT_STREQ(l["state"].GetString(), l["transition"]["to"].GetString())
+        << "t_ms " << l["t_ms"].GetInt64();
+  }
+}
+
 }  // namespace
 
 TEST(BreakerSimulate, PrintsTheDocumentedExampleExactly) {
@@ -94,6 +104,52 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
       {"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"},
       "{\"t_ms\":5,\"op\":\"state\"}\n{\"t_ms\":1,\"op\":\"state\",\"key\":\"d/e/f\"}\n");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+TEST(BreakerSimulate, RefusesTimesWhereTheBreakerArithmeticWouldOverflow) {
+  // Opening at the end of int64 used to overflow opened_at + timeout: the opening line then
+  // reported HALF_OPEN along with its CLOSED -> OPEN transition (or UBSan stopped the run).
+  std::string trace;
+  for (int i = 0; i < 5; ++i) trace += "{\"t_ms\":9223372036854775800,\"op\":\"failure\"}\n";
+  trace += "{\"t_ms\":9223372036854775807,\"op\":\"acquire\"}\n";
+  auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"}, trace);
+  expect_consistent(parse_lines(r.out));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("stdin:1: 't_ms' 9223372036854775800 is outside the accepted range "
+                       "0..4102444799999 (1970-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+  for (const char* t : {"-1", "4102444800000", "-9223372036854775808"}) {
+    auto bad = run_crosscut(
+        {"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"},
+        "{\"t_ms\":0,\"op\":\"state\"}\n{\"t_ms\":" + std::string(t) + ",\"op\":\"failure\"}\n");
+    EXPECT_EQ(bad.exit_code, 2) << t;
+    EXPECT_NE(bad.err.find("stdin:2: 't_ms' " + std::string(t) + " is outside the accepted range"),
+              std::string::npos)
+        << bad.err;
+  }
+}
+
+TEST(BreakerSimulate, TheLargestAcceptedTimesBehaveLikeAnyOther) {
+  // Opens 60 s before the largest accepted time; at that time the timeout has elapsed.
+  std::string trace;
+  for (int i = 0; i < 5; ++i) trace += "{\"t_ms\":4102444739999,\"op\":\"failure\"}\n";
+  trace +=
+      "{\"t_ms\":4102444799998,\"op\":\"state\"}\n{\"t_ms\":4102444799999,\"op\":\"state\"}\n"
+      "{\"t_ms\":4102444799999,\"op\":\"acquire\"}\n";
+  auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"}, trace);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = parse_lines(r.out);
+  ASSERT_EQ(lines.size(), 8u);
+  expect_consistent(lines);
+  EXPECT_STREQ(lines[4]["transition"]["to"].GetString(), "OPEN");
+  EXPECT_STREQ(lines[5]["state"].GetString(), "OPEN");
+  EXPECT_STREQ(lines[6]["state"].GetString(), "HALF_OPEN");
+  EXPECT_TRUE(lines[7]["allowed"].GetBool());
+  EXPECT_STREQ(lines[7]["transition"]["to"].GetString(), "HALF_OPEN");
 }
 
 TEST(BreakerCommands, StatusResetAndOpenOnTheMemoryBackend) {

@@ -147,6 +147,42 @@ inline PublishedTotals add_up(const std::vector<sdk::Record>& records) {
   return t;
 }
 
+// Adds up every accepted batch as it arrives (checking each, as parse_batch does) and keeps
+// nothing else: for runs that publish too many batches to keep.
+class SummingSink : public sdk::RecordSink {
+ public:
+  bool publish(sdk::Record record) override {
+    ParsedBatch b = parse_batch(record.payload);
+    std::lock_guard lock(mu_);
+    ++batches_;
+    for (const auto& item : b.items) {
+      total_ += item.total;
+      for (const auto& [k, n] : item.details) by_key_[k] += n;
+    }
+    return true;
+  }
+  bool flush(std::chrono::steady_clock::time_point) override { return true; }
+  sdk::DeliveryStats stats() const override { return {}; }
+  std::uint64_t total() const {
+    std::lock_guard lock(mu_);
+    return total_;
+  }
+  std::uint64_t batches() const {
+    std::lock_guard lock(mu_);
+    return batches_;
+  }
+  std::map<std::string, std::uint64_t> by_key() const {
+    std::lock_guard lock(mu_);
+    return by_key_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::uint64_t total_ = 0;
+  std::uint64_t batches_ = 0;
+  std::map<std::string, std::uint64_t> by_key_;
+};
+
 inline sdk::Target upbit_ticker() {
   return sdk::Target{"upbit", "korea", "ticker"};
 }

@@ -23,3 +23,13 @@ CROSSCUT_BREAKER_CONFORMANCE(Memory, [] {
 CROSSCUT_BREAKER_CONFORMANCE(MemoryOneShard, [] {
   return std::make_unique<crosscut::memory_breaker::MemoryBreakerBackend>(suite_clock(), 1);
 });
+
+// A store that evicts every key it may as soon as it may (1 ms idle) and holds few: eviction
+// must never change what an operation answers.
+CROSSCUT_BREAKER_CONFORMANCE(MemoryEagerEviction, [] {
+  crosscut::memory_breaker::MemoryBreakerOptions options;
+  options.max_keys = 16;
+  options.shards = 2;
+  options.idle_evict_after = std::chrono::milliseconds(1);
+  return std::make_unique<crosscut::memory_breaker::MemoryBreakerBackend>(suite_clock(), options);
+});

@@ -271,17 +271,25 @@ TEST(MemoryBreakerPlugin, DescribesAndCreatesTheMemoryBackend) {
   EXPECT_EQ(validation_error("65536"), "(no error)");
 }
 
-TEST(MemoryBreakerPlugin, TableDefaultsToSixtyFourShards) {
+TEST(MemoryBreakerPlugin, TableDefaults) {
   const auto& schema = MemoryBreakerBackend::options_table().schema();
-  ASSERT_EQ(schema.size(), 1u);
+  ASSERT_EQ(schema.size(), 3u);
   EXPECT_EQ(schema[0].key, "shards");
   EXPECT_EQ(schema[0].default_value, "64");
+  EXPECT_EQ(schema[1].key, "max_keys");
+  EXPECT_EQ(schema[1].default_value, "100000");
+  EXPECT_EQ(schema[1].min, 1);
+  EXPECT_EQ(schema[2].key, "idle_evict_after");
+  EXPECT_EQ(schema[2].default_value, "600s");
+  EXPECT_TRUE(schema[2].positive);
   crosscut::testing::TestHost host;
   crosscut::sdk::ConfigNode empty;
   empty.kind = crosscut::sdk::ConfigNode::Kind::map;
   const auto options = MemoryBreakerBackend::options_table().read(
       crosscut::sdk::ConfigView(&empty, nullptr, "breakers.backend"));
   EXPECT_EQ(MemoryBreakerBackend(options, host).shard_count(), 64u);
+  EXPECT_EQ(options.max_keys, 100'000u);
+  EXPECT_EQ(options.idle_evict_after, std::chrono::minutes(10));
 }
 
 }  // namespace

@@ -102,8 +102,8 @@ struct OptionSpec {
   bool secret = false;          // redacted by `crosscut validate --print`
   bool required = false;
   std::vector<std::string> choices{};  // allowed values of a string option
-  std::optional<std::int64_t> min{};   // integer: minimum value
-  std::optional<std::int64_t> max{};   // integer: maximum value
+  std::optional<std::int64_t> min{};   // integer: minimum value; size: bytes; duration: ns
+  std::optional<std::int64_t> max{};   // integer: maximum value; size: bytes; duration: ns
   bool positive = false;               // duration/size/number: must be > 0
   std::vector<OptionSpec> children{};  // object / object_list members
 };

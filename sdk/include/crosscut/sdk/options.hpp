@@ -48,6 +48,10 @@
 
 CROSSCUT_SDK_BEGIN_NAMESPACE
 
+// The shortest period an option may give recurring work (a flush, a poll, a health record):
+// anything shorter only burns a core while idle.
+inline constexpr std::chrono::milliseconds kMinimumInterval{10};
+
 // A byte count in an options struct: the `size` option type ("64KiB", "10MiB").
 struct ByteSize {
   std::uint64_t bytes = 0;
@@ -153,6 +157,16 @@ class OptionBinding {
   }
   OptionBinding&& max(std::int64_t v) && {
     spec_.max = v;
+    return std::move(*this);
+  }
+  // Bounds of a duration option (kept in the schema as nanoseconds). Periods of recurring work
+  // take .min(kMinimumInterval).
+  OptionBinding&& min(std::chrono::nanoseconds v) && {
+    spec_.min = v.count();
+    return std::move(*this);
+  }
+  OptionBinding&& max(std::chrono::nanoseconds v) && {
+    spec_.max = v.count();
     return std::move(*this);
   }
   OptionBinding&& positive() && {

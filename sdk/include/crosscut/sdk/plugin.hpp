@@ -7,6 +7,8 @@
 //   CROSSCUT_PLUGIN(describe)
 #pragma once
 
+#include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +46,24 @@ CROSSCUT_SDK_BEGIN_NAMESPACE
 using ComponentCreate =
     std::function<std::unique_ptr<Component>(const ConfigView& options, HostContext& host)>;
 
+// Checks the (already schema-checked) options the way create() would, without creating
+// anything: no file is opened, no server contacted, no thread started (`crosscut validate`).
+// Throws ConfigError (via ConfigView::fail) for the same problems create() reports as
+// ConfigError. `host` answers lookups (a record sink by name) but its sinks are not running.
+using ComponentCheck = std::function<void(const ConfigView& options, HostContext& host)>;
+
+// What contacting one server the options name found (`crosscut validate --check-connections`).
+struct ServerCheck {
+  std::string server;  // as configured, e.g. "redis://10.0.0.5:6379" or "kafka-1:9092"
+  bool reachable = false;
+  std::string detail;  // one line: "PONG in 2 ms", "connection refused"
+};
+
+// Contacts every server the options name, within about `timeout`, and says what it found;
+// creates nothing that outlives the call. Throws only for a problem with the options.
+using ComponentProbe = std::function<std::vector<ServerCheck>(
+    const ConfigView& options, HostContext& host, std::chrono::milliseconds timeout)>;
+
 // Made by make_factory<T>(); a hand-built factory whose create() returns an object of another
 // kind than `kind` is refused by the host when it builds the component.
 struct ComponentFactory {
@@ -52,6 +72,8 @@ struct ComponentFactory {
   std::string description;  // one line
   ConfigSchema schema;
   ComponentCreate create;
+  ComponentCheck check;  // null: the schema is all there is to check
+  ComponentProbe probe;  // null: the component names no server
 };
 
 struct PluginDescriptor {
@@ -62,8 +84,14 @@ struct PluginDescriptor {
 
 // A component class that declares its options: `static const OptionTable<O>& options_table()`
 // and a constructor from (const O&, HostContext&), or from (const O&, const ConfigView&,
-// HostContext&) when it also reads keys the table leaves unbound or reports a semantic problem
-// at an option's position.
+// HostContext&) when it also reads keys the table leaves unbound.
+//
+// What the table cannot express (a semantic problem reported at an option's position) goes in
+// `static void check_options(const O&, const ConfigView&)`, or `(const O&, const ConfigView&,
+// HostContext&)` when it looks something up (a record sink by name): the factory calls it
+// before the constructor and on its own for `validate`, so both refuse the same things.
+// A class whose options name servers may add `static std::vector<ServerCheck>
+// probe_servers(const O&, const ConfigView&, HostContext&, std::chrono::milliseconds timeout)`.
 template <class T>
 concept BindsOptions = requires {
   T::options_table().schema();
@@ -72,6 +100,30 @@ concept BindsOptions = requires {
 template <class T>
 using options_of =
     std::remove_cvref_t<decltype(T::options_table().read(std::declval<const ConfigView&>()))>;
+
+template <class T, class O>
+concept ChecksOptionsWithHost = requires(const O& o, const ConfigView& v, HostContext& h) {
+  T::check_options(o, v, h);
+};
+template <class T, class O>
+concept ChecksOptions = requires(const O& o, const ConfigView& v) {
+  T::check_options(o, v);
+};
+
+// Runs T's check_options, whichever form it has (none: nothing to run).
+template <class T, class O>
+void check_options_of(const O& options, const ConfigView& view, HostContext& host) {
+  if constexpr (ChecksOptionsWithHost<T, O>)
+    T::check_options(options, view, host);
+  else if constexpr (ChecksOptions<T, O>)
+    T::check_options(options, view);
+}
+
+template <class T, class O>
+concept ProbesServers = requires(const O& o, const ConfigView& v, HostContext& h,
+                                 std::chrono::milliseconds t) {
+  { T::probe_servers(o, v, h, t) } -> std::convertible_to<std::vector<ServerCheck>>;
+};
 
 // The factory of component class T: its kind comes from the SDK interface T implements, its
 // schema from T's option table. A class that implements no SDK interface, or two, does not
@@ -89,8 +141,16 @@ ComponentFactory make_factory(std::string type, std::string description) {
                   "a component with an option table is constructed from (const Options&, "
                   "HostContext&) or (const Options&, const ConfigView&, HostContext&)");
     f.schema = T::options_table().schema();
+    f.check = [](const ConfigView& view, HostContext& host) {
+      check_options_of<T>(T::options_table().read(view), view, host);
+    };
+    if constexpr (ProbesServers<T, O>)
+      f.probe = [](const ConfigView& view, HostContext& host, std::chrono::milliseconds timeout) {
+        return T::probe_servers(T::options_table().read(view), view, host, timeout);
+      };
     f.create = [](const ConfigView& view, HostContext& host) -> std::unique_ptr<Component> {
       const O options = T::options_table().read(view);
+      check_options_of<T>(options, view, host);
       if constexpr (std::is_constructible_v<T, const O&, const ConfigView&, HostContext&>)
         return std::make_unique<T>(options, view, host);
       else

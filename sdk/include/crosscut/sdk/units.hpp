@@ -85,7 +85,8 @@ inline std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s
     return bad("unknown duration unit '" + std::string(unit) + "' in '" + std::string(s) +
                "' (use ns, us, ms, s, m, h, d)");
   double total = n * scale;
-  if (total > static_cast<double>(std::numeric_limits<std::int64_t>::max()))
+  // 2^63 itself, the double nearest INT64_MAX, is already out of range.
+  if (total >= static_cast<double>(std::numeric_limits<std::int64_t>::max()))
     return bad("duration '" + std::string(s) + "' is too large");
   return std::chrono::nanoseconds(static_cast<std::int64_t>(total));
 }
