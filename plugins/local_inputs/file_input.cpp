@@ -58,9 +58,12 @@ void seek_to_end(OpenFile& file, LineSplitter& lines) {
 FileInput::FileInput(FileInputOptions options)
     : options_(std::move(options)), name_("file:" + options_.path) {}
 
-FileInput::FileInput(const FileInputOptions& options, const sdk::ConfigView& view,
-                     sdk::HostContext&)
-    : FileInput(check_file_options(options, view)) {}
+void FileInput::check_options(const FileInputOptions& options, const sdk::ConfigView& view,
+                              sdk::HostContext&) {
+  check_file_options(options, view);
+}
+
+FileInput::FileInput(const FileInputOptions& options, sdk::HostContext&) : FileInput(options) {}
 
 void FileInput::run(sdk::InputSink& sink, std::stop_token stop) {
   if (options_.follow)

@@ -24,9 +24,13 @@ namespace crosscut::local_inputs {
 class FileInput : public sdk::Input {
  public:
   explicit FileInput(FileInputOptions options);
-  // From options: the values the host cannot check are ConfigErrors at the option.
   static const sdk::OptionTable<FileInputOptions>& options_table() { return file_input_options(); }
-  FileInput(const FileInputOptions& options, const sdk::ConfigView& view, sdk::HostContext& host);
+  // The values the table cannot check (an empty path, poll_interval over 60s, max_line over
+  // kMaxLineCap) are ConfigErrors at the option. Opens nothing: the file may not exist yet.
+  static void check_options(const FileInputOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  // From checked options.
+  FileInput(const FileInputOptions& options, sdk::HostContext& host);
   void run(sdk::InputSink& sink, std::stop_token stop) override;
 
   const std::string& name() const { return name_; }

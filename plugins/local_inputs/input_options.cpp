@@ -7,14 +7,16 @@
 namespace crosscut::local_inputs {
 namespace {
 
-// The host bounds sizes and durations from below only: these upper bounds are checked here.
-constexpr std::uint64_t kMaxLineLimit = std::uint64_t{1} << 30;
+// The tables bound these from below only; the upper bounds are the checks' (check_*_options).
 constexpr std::chrono::seconds kPollIntervalLimit{60};
+// Each client holds a descriptor and up to max_line of buffered line: far more than any
+// process's descriptor limit is a typing mistake.
+constexpr std::int64_t kMaxClientsLimit = 65536;
 
 template <class S>
 auto max_line_row() {
   return sdk::bind_option("max_line", &S::max_line,
-                          "longer lines are reported as bad input and skipped")
+                          "longer lines are reported as bad input and skipped; at most 64MiB")
       .positive();
 }
 
@@ -48,7 +50,7 @@ const sdk::OptionTable<FileInputOptions>& file_input_options() {
           .choices({{"beginning", StartAt::beginning}, {"end", StartAt::end}}),
       sdk::bind_option("poll_interval", &FileInputOptions::poll_interval,
                        "followed: how often to look at an idle file when inotify is silent")
-          .positive(),
+          .min(sdk::kMinimumInterval),
       max_line_row<FileInputOptions>(),
   };
   return table;
@@ -61,38 +63,47 @@ const sdk::OptionTable<UnixSocketOptions>& unix_input_options() {
           .required(),
       mode_row(),
       sdk::bind_option("max_clients", &UnixSocketOptions::max_clients,
-                       "connections served at once; more wait in the listen backlog")
-          .min(1),
+                       "clients served at once; a connection over it is closed at once")
+          .min(1)
+          .max(kMaxClientsLimit),
+      sdk::bind_option("idle_timeout", &UnixSocketOptions::idle_timeout,
+                       "a client that sends nothing for this long is disconnected; at most 24h")
+          .positive(),
       max_line_row<UnixSocketOptions>(),
   };
   return table;
 }
 
 void check_max_line(sdk::ByteSize max_line, const sdk::ConfigView& view) {
-  if (max_line.bytes > kMaxLineLimit) view.fail("max_line", "must be at most 1GiB");
+  if (max_line.bytes > kMaxLineCap) view.fail("max_line", "must be at most 64MiB");
 }
 
-const FileInputOptions& check_file_options(const FileInputOptions& options,
-                                           const sdk::ConfigView& view) {
+void check_file_options(const FileInputOptions& options, const sdk::ConfigView& view) {
   // Present but empty passes the host's `required` check; it names no file.
   if (options.path.empty()) view.fail("path", "a file path is required");
   if (options.poll_interval > kPollIntervalLimit) view.fail("poll_interval", "must be at most 60s");
   check_max_line(options.max_line, view);
-  return options;
 }
 
-UnixSocketOptions check_unix_options(UnixSocketOptions options, const sdk::ConfigView& view) {
+void check_unix_options(const UnixSocketOptions& options, const sdk::ConfigView& view) {
   if (options.path.empty()) view.fail("path", "a socket path is required");
-  if (view.has("mode")) {
-    const std::string mode = view.get_string("mode");
-    if (!parse_socket_mode(mode, options.mode) || options.mode > 07777)
-      view.fail("mode", "expected octal permissions such as 0660, got '" + mode + "'");
-  }
+  socket_mode(view);
+  if (options.idle_timeout > kIdleTimeoutCap) view.fail("idle_timeout", "must be at most 24h");
   check_max_line(options.max_line, view);
-  return options;
+}
+
+mode_t socket_mode(const sdk::ConfigView& view) {
+  mode_t mode = UnixSocketOptions{}.mode;
+  if (view.has("mode")) {
+    const std::string text = view.get_string("mode");
+    if (!parse_socket_mode(text, mode))
+      view.fail("mode", "expected octal permissions such as 0660, got '" + text + "'");
+  }
+  return mode;
 }
 
 bool parse_socket_mode(const std::string& text, mode_t& mode) {
+  // At most four digits: 07777 is the largest permission value.
   if (text.empty() || text.size() > 4) return false;
   mode_t value = 0;
   for (char c : text) {

@@ -5,17 +5,13 @@
 #include <cstddef>
 
 namespace crosscut::local_inputs {
-namespace {
 
-std::size_t checked_max_line(const StdinInputOptions& options, const sdk::ConfigView& view) {
+void StdinInput::check_options(const StdinInputOptions& options, const sdk::ConfigView& view,
+                               sdk::HostContext&) {
   check_max_line(options.max_line, view);
-  return static_cast<std::size_t>(options.max_line.bytes);
 }
 
-}  // namespace
-
-StdinInput::StdinInput(const StdinInputOptions& options, const sdk::ConfigView& view,
-                       sdk::HostContext&)
-    : FdLineInput(STDIN_FILENO, "stdin", checked_max_line(options, view)) {}
+StdinInput::StdinInput(const StdinInputOptions& options, sdk::HostContext&)
+    : FdLineInput(STDIN_FILENO, "stdin", static_cast<std::size_t>(options.max_line.bytes)) {}
 
 }  // namespace crosscut::local_inputs

@@ -13,8 +13,11 @@ class StdinInput final : public FdLineInput {
   static const sdk::OptionTable<StdinInputOptions>& options_table() {
     return stdin_input_options();
   }
-  // A max_line above what the host can bound is a ConfigError at the option.
-  StdinInput(const StdinInputOptions& options, const sdk::ConfigView& view, sdk::HostContext& host);
+  // A max_line over kMaxLineCap is a ConfigError at the option. Opens nothing.
+  static void check_options(const StdinInputOptions& options, const sdk::ConfigView& view,
+                            sdk::HostContext& host);
+  // From checked options.
+  StdinInput(const StdinInputOptions& options, sdk::HostContext& host);
 };
 
 }  // namespace crosscut::local_inputs

@@ -96,4 +96,20 @@ TEST(FdLineInput, AReadErrorThrows) {
   EXPECT_THROW(input.run(sink, std::stop_token{}), std::system_error);
 }
 
+TEST(FdLineInput, AcceptsALineUpToMaxLineAboveOneMebibyte) {
+  Pipe pipe;
+  RecordingSink sink;
+  FdLineInput input(pipe.read.get(), "stdin", std::size_t{4} << 20);
+  const std::string big = "{\"big\":\"" + std::string((std::size_t{3} << 20) - 10, 'b') + "\"}";
+  std::thread writer([&] {
+    write_all(pipe.write.get(), big + "\n" + std::string(std::size_t{5} << 20, 'x') + "\n{}\n");
+    pipe.write.reset();
+  });
+  input.run(sink, std::stop_token{});
+  writer.join();
+  EXPECT_EQ(sink.texts("stdin"), (std::vector<std::string>{big, "{}"}));
+  ASSERT_EQ(sink.bad().size(), 1u);  // 5 MiB is over max_line
+  EXPECT_EQ(sink.bad()[0].line, 2u);
+}
+
 }  // namespace

@@ -92,6 +92,17 @@ TEST(FileInput, OverlongLinesAreReportedWithTheirNumber) {
   EXPECT_EQ(sink.bad()[0].line, 2u);
 }
 
+TEST(FileInput, AcceptsALineUpToMaxLineAboveOneMebibyte) {
+  TempDir dir;
+  const std::string big = "{\"big\":\"" + std::string((std::size_t{3} << 20) - 10, 'b') + "\"}";
+  const auto path = dir.write("big.ndjson", big + "\n{\"b\":2}\n");
+  RecordingSink sink;
+  FileInput input(FileInputOptions{.path = path.string(), .max_line = {std::uint64_t{4} << 20}});
+  input.run(sink, std::stop_token{});
+  EXPECT_EQ(sink.texts("file:" + path.string()), (std::vector<std::string>{big, "{\"b\":2}"}));
+  EXPECT_TRUE(sink.bad().empty());
+}
+
 TEST(FileInput, FollowDeliversAppendsAndReturnsOnStop) {
   TempDir dir;
   const auto path = dir.write("live.ndjson", numbered(1) + "\n");

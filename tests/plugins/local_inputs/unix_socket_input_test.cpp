@@ -1,4 +1,5 @@
-// UnixSocketInput: concurrent clients, bad lines, socket mode, stale and live sockets, cleanup.
+// UnixSocketInput: concurrent clients, bad lines, socket mode, stale and live sockets, cleanup,
+// refusal over max_clients.
 #include "local_inputs/unix_socket_input.hpp"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 
 #include "local_inputs/unique_fd.hpp"
 #include "recording_sink.hpp"
+#include "socket_client.hpp"
 #include "support/process.hpp"
 #include "support/test_host.hpp"
 
@@ -26,49 +28,20 @@ namespace {
 using crosscut::local_inputs::UniqueFd;
 using crosscut::local_inputs::UnixSocketInput;
 using crosscut::local_inputs::UnixSocketOptions;
+using crosscut::local_inputs::testing::address_of;
+using crosscut::local_inputs::testing::closed_by_server;
+using crosscut::local_inputs::testing::connect_to;
 using crosscut::local_inputs::testing::RecordingSink;
+using crosscut::local_inputs::testing::Running;
+using crosscut::local_inputs::testing::send_all;
 using crosscut::testing::CapturingLogger;
 using crosscut::testing::TempDir;
-
-sockaddr_un address_of(const std::filesystem::path& p) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, p.c_str(), sizeof a.sun_path - 1);
-  return a;
-}
-
-// A connected client socket, or an invalid one with errno set.
-UniqueFd connect_to(const std::filesystem::path& p) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const auto a = address_of(p);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) return UniqueFd();
-  return fd;
-}
-
-void send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    ASSERT_GT(n, 0);
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 UnixSocketOptions socket_at(const std::filesystem::path& p) {
   UnixSocketOptions o;
   o.path = p.string();
   return o;
 }
-
-// Runs an input on its own thread; stops and joins it on destruction.
-struct Running {
-  UnixSocketInput& input;
-  RecordingSink& sink;
-  std::jthread thread{[this](std::stop_token stop) { input.run(sink, stop); }};
-  void stop() {
-    thread.request_stop();
-    thread.join();
-  }
-};
 
 TEST(UnixSocketInput, ServesManyClientsAtOnceEachInOrder) {
   TempDir dir;
@@ -242,30 +215,45 @@ TEST(UnixSocketInput, StopsWithIdleClientsConnected) {
   EXPECT_EQ(::recv(a.get(), &c, 1, 0), 0);
 }
 
-TEST(UnixSocketInput, ClientsBeyondMaxClientsWaitAndAreServedLater) {
+// Connections over max_clients are accepted and closed at once (not left in the backlog, where
+// their lines would wait unread), counted, and reported in one warning per minute at most.
+TEST(UnixSocketInput, ClientsOverMaxClientsAreRefusedAtOnceAndCounted) {
   TempDir dir;
-  const auto path = dir.path() / "one.sock";
+  const auto path = dir.path() / "two.sock";
   CapturingLogger log("unix_input");
   auto options = socket_at(path);
-  options.max_clients = 1;
+  options.max_clients = 2;
   UnixSocketInput input(options, log);
   RecordingSink sink;
   Running running{input, sink};
   auto first = connect_to(path);
-  ASSERT_TRUE(first.valid());
-  send_all(first.get(), "{\"from\":1}\n");
-  ASSERT_TRUE(sink.wait_for_lines(1));
-  // Accepted by the kernel into the backlog; read only once the first client has gone.
   auto second = connect_to(path);
-  ASSERT_TRUE(second.valid());
+  ASSERT_TRUE(first.valid() && second.valid());
+  send_all(first.get(), "{\"from\":1}\n");
   send_all(second.get(), "{\"from\":2}\n");
-  second.reset();
-  first.reset();
   ASSERT_TRUE(sink.wait_for_lines(2));
+
+  for (int extra = 0; extra < 2; ++extra) {
+    auto over = connect_to(path);
+    ASSERT_TRUE(over.valid()) << "connect() itself succeeds: the refusal comes after accept";
+    EXPECT_TRUE(closed_by_server(over.get())) << "client " << extra + 3 << " was not refused";
+  }
+  // The two served clients are unaffected.
+  send_all(first.get(), "{\"from\":1,\"again\":true}\n");
+  ASSERT_TRUE(sink.wait_for_lines(3));
   running.stop();
-  const auto lines = sink.lines();
-  EXPECT_EQ(lines[1].text, "{\"from\":2}");
-  EXPECT_EQ(lines[1].input, "unix:" + path.string() + "#2");
+
+  const auto counters = input.counters();
+  EXPECT_EQ(counters.served, 2u);
+  EXPECT_EQ(counters.refused, 2u);
+  EXPECT_EQ(counters.closed_idle, 0u);
+  int refusal_warnings = 0;
+  for (const auto& r : log.records())
+    if (r.level == crosscut::sdk::Level::warning &&
+        r.message.find("max_clients") != std::string::npos)
+      ++refusal_warnings;
+  EXPECT_EQ(refusal_warnings, 1) << "refusals within a minute are reported once";
+  EXPECT_EQ(sink.texts("unix:" + path.string() + "#1").size(), 2u);
 }
 
 TEST(UnixSocketInput, RefusesAPathTooLongForSunPath) {
