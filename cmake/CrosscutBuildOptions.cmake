@@ -27,3 +27,23 @@ elseif(CROSSCUT_SANITIZE STREQUAL "thread")
 elseif(NOT CROSSCUT_SANITIZE STREQUAL "off")
   message(FATAL_ERROR "CROSSCUT_SANITIZE must be address, thread or off (got '${CROSSCUT_SANITIZE}')")
 endif()
+
+# libFuzzer targets (tests/fuzz/). Every target of ours is compiled with coverage
+# instrumentation so that the fuzzer sees the library's branches; only the fuzz programs link
+# libFuzzer itself (-fsanitize=fuzzer, in tests/fuzz/). The other programs get the coverage
+# callbacks' no-op definitions from the ASan runtime, hence the sanitizer requirement.
+option(CROSSCUT_FUZZ "Build the libFuzzer targets of tests/fuzz (clang, CROSSCUT_SANITIZE=address)" OFF)
+if(CROSSCUT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "CROSSCUT_FUZZ=ON needs clang (libFuzzer is part of clang), but the C++ "
+                        "compiler is ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER}: configure a "
+                        "fresh build directory with CXX=clang++")
+  endif()
+  if(NOT CROSSCUT_SANITIZE STREQUAL "address")
+    message(FATAL_ERROR "CROSSCUT_FUZZ=ON needs -DCROSSCUT_SANITIZE=address (got '${CROSSCUT_SANITIZE}')")
+  endif()
+  if(NOT CROSSCUT_BUILD_TESTS)
+    message(FATAL_ERROR "CROSSCUT_FUZZ=ON needs CROSSCUT_BUILD_TESTS=ON (the fuzz targets are part of tests/)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
