@@ -211,7 +211,7 @@ TEST(ValidateHasNoSideEffects, CheckConnectionsSaysWhichServerIsDown) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   socklen_t len = sizeof addr;
   ::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(s);
