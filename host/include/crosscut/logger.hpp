@@ -109,3 +109,11 @@ class CROSSCUT_API Logger {
 };
 
 }  // namespace crosscut
+
+// CROSSCUT_LOG(log, crosscut::sdk::Level::debug, "message", {{"key", value}}): the message and
+// fields are evaluated only when the level is enabled, so a disabled call costs one load and
+// one compare. A plain log.debug(...) builds its fields first (a few stores).
+#define CROSSCUT_LOG(logger, level, ...)                             \
+  do {                                                               \
+    if ((logger).enabled(level)) (logger).log((level), __VA_ARGS__); \
+  } while (false)

@@ -5,9 +5,7 @@
 #include "logging/log_engine.hpp"
 
 namespace crosscut::logging {
-namespace {
 
-// {"type":…,"message":…,"nested":[…]}: the shape of `extra.exception` in a record.
 sdk::Value exception_value(const sdk::ExceptionInfo& info) {
   sdk::Value::Array nested;
   nested.reserve(info.nested.size());
@@ -18,8 +16,6 @@ sdk::Value exception_value(const sdk::ExceptionInfo& info) {
   o.emplace_back("nested", sdk::Value(std::move(nested)));
   return sdk::Value(std::move(o));
 }
-
-}  // namespace
 
 EngineLogger::EngineLogger(LogEngine& engine, std::string name, std::string category,
                            sdk::Level level)

@@ -6,10 +6,14 @@
 #include <string_view>
 
 #include "crosscut/logger.hpp"
+#include "crosscut/sdk/events.hpp"
 
 namespace crosscut::logging {
 
 class LogEngine;
+
+// {"type":…,"message":…,"nested":[…]}: the shape of `extra.exception` in a record.
+sdk::Value exception_value(const sdk::ExceptionInfo& info);
 
 // Thread-safe. Owned by its LogEngine; lives until the engine is destroyed.
 class EngineLogger final : public LogEndpoint {

@@ -13,7 +13,6 @@
 #include "core/timestamp.hpp"
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/value.hpp"
-#include "logging/record_scrubber.hpp"
 
 namespace crosscut::logging {
 
@@ -27,15 +26,6 @@ class JsonLineFormatter {
   std::string_view format(std::chrono::system_clock::time_point timestamp, sdk::Level level,
                           std::string_view logger, std::string_view category,
                           std::string_view message, const sdk::Value* extra);
-
-  // Renders a log call straight from its parts, repairing and masking strings on the way,
-  // with `extra` in the order of record_codec.hpp: call fields, exception, suppressed, then
-  // the context fields whose keys are not taken. Names and message need not be valid UTF-8.
-  std::string_view format_call(std::chrono::system_clock::time_point timestamp, sdk::Level level,
-                               std::string_view logger, std::string_view category,
-                               std::string_view message, sdk::Fields fields,
-                               const sdk::Value* exception, std::uint64_t suppressed,
-                               const sdk::Value::Object* context, const RecordScrubber& scrubber);
 
  private:
   using Writer = rapidjson::Writer<rapidjson::StringBuffer>;

@@ -35,13 +35,15 @@ const sdk::OptionTable<LogSamplingOptions>& sampling_table() {
 
 const sdk::OptionTable<LogQueueOptions>& queue_table() {
   static const sdk::OptionTable<LogQueueOptions> table{
-      bind_option("size", &LogQueueOptions::size, "records the queue holds")
-          .min(1)
-          .max(std::int64_t{1} << 24),
+      bind_option("capacity", &LogQueueOptions::capacity,
+                  "bytes each logging thread's queue holds (rounded up to a power of two)")
+          .min(4096)
+          .max(std::int64_t{1} << 30),
       bind_option("overflow", &LogQueueOptions::overflow,
-                  "when full: block the caller, or drop_oldest (counted and reported)")
+                  "when a queue is full: block the caller, or drop_newest (counted and "
+                  "reported)")
           .choices(
-              {{"block", OverflowPolicy::block}, {"drop_oldest", OverflowPolicy::drop_oldest}}),
+              {{"block", OverflowPolicy::block}, {"drop_newest", OverflowPolicy::drop_newest}}),
   };
   return table;
 }
@@ -78,8 +80,11 @@ const sdk::OptionTable<LogOptions>& log_options_table() {
                   "per message template rate limit; the rest is counted and reported")
           .members(sampling_table()),
       bind_option("queue", &LogOptions::queue,
-                  "the asynchronous queue between callers and the logging thread")
+                  "the queue each logging thread owns, drained by the logging thread")
           .members(queue_table()),
+      bind_option("crash_handler", &LogOptions::crash_handler,
+                  "on SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT or std::terminate, write out "
+                  "the queued records and a critical record, then die as before"),
   };
   return table;
 }

@@ -3,10 +3,17 @@
 #include <algorithm>
 #include <utility>
 
+#include "logging/context_fields.hpp"
+
 namespace crosscut {
 namespace {
 thread_local ContextSnapshot t_current;
 }  // namespace
+
+namespace logging {
+thread_local constinit const sdk::Value::Object* t_context_fields
+    __attribute__((tls_model("initial-exec"))) = nullptr;
+}  // namespace logging
 
 ContextSnapshot current_context() noexcept {
   return t_current;
@@ -31,17 +38,22 @@ ContextScope::ContextScope(sdk::Value::Object fields) : previous_(t_current) {
       merged->push_back(std::move(field));
   }
   t_current = std::move(merged);
+  logging::t_context_fields = t_current.get();
 }
 
 ContextScope::~ContextScope() {
   t_current = std::move(previous_);
+  logging::t_context_fields = t_current.get();
 }
 
 ContextRestore::ContextRestore(ContextSnapshot snapshot) noexcept
-    : previous_(std::exchange(t_current, std::move(snapshot))) {}
+    : previous_(std::exchange(t_current, std::move(snapshot))) {
+  logging::t_context_fields = t_current.get();
+}
 
 ContextRestore::~ContextRestore() {
   t_current = std::move(previous_);
+  logging::t_context_fields = t_current.get();
 }
 
 }  // namespace crosscut

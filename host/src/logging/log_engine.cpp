@@ -1,40 +1,20 @@
 #include "logging/log_engine.hpp"
 
-#include <spdlog/async.h>
-#include <spdlog/async_logger.h>
-#include <spdlog/details/periodic_worker.h>
-#include <spdlog/details/thread_pool.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
-#include <thread>
 
-#include "crosscut/log_context.hpp"
+#include "core/system_clock.hpp"
+#include "logging/asymmetric_fence.hpp"
+#include "logging/context_fields.hpp"
 #include "logging/engine_logger.hpp"
-#include "logging/json_line.hpp"
-#include "logging/queue_consumer_sink.hpp"
 #include "logging/record_writer.hpp"
 
 namespace crosscut::logging {
 namespace {
-
-spdlog::level::level_enum spdlog_level(sdk::Level l) {
-  switch (l) {
-    case sdk::Level::debug:
-      return spdlog::level::debug;
-    case sdk::Level::info:
-      return spdlog::level::info;
-    case sdk::Level::warning:
-      return spdlog::level::warn;
-    case sdk::Level::error:
-      return spdlog::level::err;
-    case sdk::Level::critical:
-      return spdlog::level::critical;
-    case sdk::Level::off:
-      return spdlog::level::info;
-  }
-  return spdlog::level::info;
-}
 
 std::int64_t epoch_ns(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -50,30 +30,38 @@ bool covers(std::string_view prefix, std::string_view name) {
          (name.size() > prefix.size() && name.starts_with(prefix) && name[prefix.size()] == '.');
 }
 
-// The calling thread's encode buffer: reused, so a log call does not allocate for it.
-std::string& encode_buffer() {
-  thread_local std::string buf;
-  if (buf.capacity() > (1u << 20)) std::string().swap(buf);  // give back after a huge record
-  buf.clear();
-  return buf;
+// The engine whose logging thread this is. A sink that logs (through HostContext::logger)
+// must not wait on a queue that only its own thread drains: any logging thread writes
+// synchronously.
+thread_local constinit const LogEngine* t_logging_engine
+    __attribute__((tls_model("initial-exec"))) = nullptr;
+
+std::int64_t monotonic_ms() noexcept {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
-// Set while the logging thread runs a sink: a sink that logs (through HostContext::logger)
-// must not wait on the queue that only its own thread drains.
-thread_local bool t_on_logging_thread = false;
+void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
-struct InflightGuard {
-  std::atomic<int>& n;
-  ~InflightGuard() { n.fetch_sub(1); }
-};
+// The shared_ptr that a heap record's header is followed by.
+constexpr std::size_t kHeapRecord = sizeof(QueuedHeader) + sizeof(std::string*);
 
 }  // namespace
 
 LogEngine::LogEngine(LogOptions options, const sdk::Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
+      id_(next_engine_id()),
+      use_ticks_(dynamic_cast<const core::SystemClock*>(&clock) != nullptr &&
+                 tick_clock_available()),
       masker_(options_.pii),
       sampler_(options_.sampling.per_message_per_second) {
+  prepare_asymmetric_fences();
   direct_writer_ =
       std::make_unique<RecordWriter>(options_.utc_offset, std::vector<sdk::LogSink*>{});
 }
@@ -92,35 +80,12 @@ void LogEngine::start() {
   std::lock_guard lock(lifecycle_mu_);
   if (state_ != State::created) throw std::logic_error("LogEngine::start() called twice");
   writer_ = std::make_unique<RecordWriter>(options_.utc_offset, sinks_);
-  auto sink = std::make_shared<QueueConsumerSink>([this](std::string_view p) { consume(p); },
-                                                  [this] {
-                                                    t_on_logging_thread = true;
-                                                    writer_->flush();
-                                                  });
-  pool_ = std::make_shared<spdlog::details::thread_pool>(
-      std::max<std::size_t>(options_.queue.size, 1), 1);
-  pool_raw_ = pool_.get();
-  spd_ =
-      std::make_shared<spdlog::async_logger>("crosscut", std::move(sink), pool_,
-                                             options_.queue.overflow == OverflowPolicy::block
-                                                 ? spdlog::async_overflow_policy::block
-                                                 : spdlog::async_overflow_policy::overrun_oldest);
-  spd_->set_level(spdlog::level::trace);
-  spd_->flush_on(spdlog::level::critical);
-  spd_->set_error_handler([this](const std::string& msg) {
-    lost_.fetch_add(1, std::memory_order_relaxed);
-    std::fprintf(stderr, "crosscut: logging engine error: %s\n", msg.c_str());
-  });
+  if (use_ticks_) ticks_ = std::make_unique<TickConverter>();
+  backend_running_.store(true);
+  backend_ = std::thread([this] { run_backend(); });
   state_ = State::running;
   running_.store(true);
-  flusher_ = std::make_unique<spdlog::details::periodic_worker>(
-      [this] {
-        std::string payload;
-        encode_record(payload, RecordHeader{RecordKind::barrier, nullptr, 0, sdk::Level::info, 0},
-                      {}, {}, nullptr, 0, nullptr);
-        post_if_running(payload, sdk::Level::info);
-      },
-      std::chrono::seconds(1));
+  if (options_.crash_handler) crash_registered_ = register_crash_drain(*this);
 }
 
 sdk::Level LogEngine::level_for(std::string_view name) const {
@@ -164,171 +129,361 @@ void LogEngine::set_level(std::string_view name, sdk::Level level) {
     if (covers(name, key.first)) lg->set_level(level_for(key.first));
 }
 
+// ---- Front end ---------------------------------------------------------------------------
+
+std::shared_ptr<ThreadLogQueue> LogEngine::make_queue(void* engine) {
+  auto* self = static_cast<LogEngine*>(engine);
+  auto q = std::make_shared<ThreadLogQueue>(self->options_.queue.capacity.bytes);
+  std::lock_guard lock(self->queues_mu_);
+  self->registered_.push_back(q);
+  self->registered_version_.fetch_add(1, std::memory_order_release);
+  return q;
+}
+
 void LogEngine::submit(const EngineLogger& logger, sdk::Level level, std::string_view message,
                        sdk::Fields fields, const sdk::Value* exception) noexcept {
-  try {
-    const std::int64_t ns = epoch_ns(clock_.now());
-    const ContextSnapshot context = current_context();
-    // The in-flight count lets shutdown() wait for callers that saw the engine running before
-    // it takes the pending suppressed counts and tears the queue down (both sides
-    // sequentially consistent: a Dekker handshake).
-    inflight_.fetch_add(1);
-    InflightGuard guard{inflight_};
-    std::string& buf = encode_buffer();
-    if (!running_.load() || t_on_logging_thread) {
-      // Before start / after shutdown / from a sink: synchronous, unsampled, stderr.
-      encode_call(buf, RecordHeader{RecordKind::record, &logger, ns, level, 0}, logger, message,
-                  fields, exception, 0, context.get());
-      write_direct(buf);
+  if (t_logging_engine) {
+    submit_direct(logger, level, message, fields, exception);
+    return;
+  }
+  ThreadLogQueue* q = t_queue_cache.engine_id == id_ ? t_queue_cache.queue : nullptr;
+  if (!q) {
+    try {
+      q = attach_thread_queue(id_, &LogEngine::make_queue, this);
+    } catch (...) {
+      q = nullptr;  // out of memory for a new queue: write synchronously
+    }
+    if (!q) {
+      submit_direct(logger, level, message, fields, exception);
       return;
     }
-    const auto decision = sampler_.admit(&logger, message, level, floor_seconds(ns));
-    if (!decision.emit) {
-      suppressed_.fetch_add(1, std::memory_order_relaxed);
-      return;
+  }
+  // A Dekker handshake with shutdown(): either shutdown sees this call in progress and
+  // waits for it, or this call sees the engine stopped and writes synchronously.
+  q->in_call.store(true, std::memory_order_relaxed);
+  light_fence();
+  if (!running_.load(std::memory_order_relaxed)) {
+    q->in_call.store(false, std::memory_order_release);
+    submit_direct(logger, level, message, fields, exception);
+    return;
+  }
+  QueuedHeader header;
+  header.timestamp = use_ticks_ ? static_cast<std::int64_t>(ticks()) : epoch_ns(clock_.now());
+  header.logger = &logger;
+  header.level = level;
+  const sdk::Value::Object* context = t_context_fields;
+  const std::size_t payload = payload_size(message, fields, exception, context);
+  if (payload != SIZE_MAX && sizeof header + payload <= q->ring.max_record()) {
+    if (std::byte* at = reserve(*q, sizeof header + payload)) {
+      std::memcpy(at, &header, sizeof header);
+      write_payload(at + sizeof header, message, fields, exception, context);
+      q->ring.commit();
     }
-    encode_call(buf, RecordHeader{RecordKind::record, &logger, ns, level, 0}, logger, message,
-                fields, exception, decision.suppressed, context.get());
-    post_raw(buf, level);
-  } catch (...) {
+  } else if (payload != SIZE_MAX) {
+    // Larger than half the ring: the payload goes to the heap, the ring holds its address.
+    std::string* body = nullptr;
+    try {
+      body = new std::string(payload, '\0');
+    } catch (...) {
+      body = nullptr;
+    }
+    if (!body) {
+      lost_.fetch_add(1, std::memory_order_relaxed);
+    } else if (std::byte* at = reserve(*q, kHeapRecord)) {
+      write_payload(reinterpret_cast<std::byte*>(body->data()), message, fields, exception,
+                    context);
+      header.kind = QueuedKind::heap;
+      std::memcpy(at, &header, sizeof header);
+      std::memcpy(at + sizeof header, &body, sizeof body);
+      q->ring.commit();
+    } else {
+      delete body;
+    }
+  } else {
     lost_.fetch_add(1, std::memory_order_relaxed);
+  }
+  q->in_call.store(false, std::memory_order_release);
+}
+
+std::byte* LogEngine::reserve(ThreadLogQueue& q, std::size_t size) noexcept {
+  if (std::byte* at = q.ring.reserve(size)) return at;
+  if (options_.queue.overflow != OverflowPolicy::block) {
+    // Only this thread writes its counter: no read-modify-write needed.
+    q.dropped.store(q.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  wake_backend();
+  for (unsigned spins = 0;; ++spins) {
+    if (std::byte* at = q.ring.reserve(size)) return at;
+    if (spins < 64)
+      cpu_relax();
+    else if (spins < 512)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
 
-void LogEngine::post_raw(const std::string& payload, sdk::Level level) noexcept {
+void LogEngine::wake_backend() noexcept {
+  {
+    std::lock_guard lock(wake_mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void LogEngine::submit_direct(const EngineLogger& logger, sdk::Level level,
+                              std::string_view message, sdk::Fields fields,
+                              const sdk::Value* exception) noexcept {
   try {
-    spd_->log(spdlog::source_loc{}, spdlog_level(level),
-              spdlog::string_view_t(payload.data(), payload.size()));
-  } catch (...) {
-    lost_.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void LogEngine::encode_call(std::string& out, const RecordHeader& header,
-                            const EngineLogger& logger, std::string_view message,
-                            sdk::Fields fields, const sdk::Value* exception,
-                            std::uint64_t suppressed, const sdk::Value::Object* context) {
-  // One formatter per thread (its timestamp cache is per thread), rebuilt when the thread
-  // logs to an engine with another offset.
-  thread_local std::unique_ptr<JsonLineFormatter> formatter;
-  thread_local std::chrono::minutes formatter_offset{0};
-  if (!formatter || formatter_offset != options_.utc_offset) {
-    formatter = std::make_unique<JsonLineFormatter>(options_.utc_offset);
-    formatter_offset = options_.utc_offset;
-  }
-  const auto ts = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::nanoseconds(header.timestamp_ns)));
-  const std::string_view json =
-      formatter->format_call(ts, header.level, logger.name(), logger.category(), message, fields,
-                             exception, suppressed, context, scrubber_);
-  encode_record(out, header, message, fields, exception, suppressed, context, json, &scrubber_);
-}
-
-bool LogEngine::post_if_running(const std::string& payload, sdk::Level level) noexcept {
-  inflight_.fetch_add(1);
-  InflightGuard guard{inflight_};
-  if (!running_.load()) return false;
-  post_raw(payload, level);
-  return true;
-}
-
-void LogEngine::write_direct(const std::string& payload) noexcept {
-  std::lock_guard lock(direct_mu_);
-  if (!decode_record(payload, direct_decoded_)) return;
-  if (direct_decoded_.header.kind == RecordKind::record)
+    std::lock_guard lock(direct_mu_);
+    const sdk::Value::Object* context = t_context_fields;
+    const std::size_t size = payload_size(message, fields, exception, context);
+    if (size == SIZE_MAX) throw std::length_error("log record too large");
+    direct_payload_.assign(size, '\0');
+    auto* at = reinterpret_cast<std::byte*>(direct_payload_.data());
+    write_payload(at, message, fields, exception, context);
+    if (!decode_payload({at, size}, 0, direct_decoded_)) throw std::runtime_error("codec");
+    direct_decoded_.timestamp_ns = epoch_ns(clock_.now());
+    direct_decoded_.logger = &logger;
+    direct_decoded_.level = level;
+    scrubber_.scrub(direct_decoded_.message);
+    scrubber_.scrub(direct_decoded_.extra);
     direct_writer_->write(direct_decoded_);
-  else
-    direct_writer_->flush();
+    if (direct_payload_.capacity() > (1u << 20)) std::string().swap(direct_payload_);
+  } catch (...) {
+    lost_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
-void LogEngine::consume(std::string_view payload) noexcept {
-  t_on_logging_thread = true;
-  if (reopen_requested_.load(std::memory_order_relaxed) && reopen_requested_.exchange(false))
-    writer_->reopen();
-  if (!decode_record(payload, decoded_)) {
+// ---- Back end ----------------------------------------------------------------------------
+
+std::int64_t LogEngine::to_epoch_ns(std::int64_t timestamp) const noexcept {
+  return use_ticks_ ? ticks_->to_epoch_ns(static_cast<std::uint64_t>(timestamp)) : timestamp;
+}
+
+void LogEngine::adopt_queues() {
+  const std::uint64_t version = registered_version_.load(std::memory_order_acquire);
+  if (version == queues_version_) return;
+  std::lock_guard lock(queues_mu_);
+  queues_ = registered_;
+  queues_version_ = registered_version_.load(std::memory_order_relaxed);
+}
+
+bool LogEngine::oldest_front(Front& front) {
+  front.queue = nullptr;
+  for (const auto& q : queues_) {
+    const auto r = q->ring.front();
+    if (r.empty()) continue;
+    std::int64_t ts = 0;
+    std::memcpy(&ts, r.data(), sizeof ts);
+    if (!front.queue || ts < front.timestamp) front = {q.get(), r, ts};
+  }
+  return front.queue != nullptr;
+}
+
+void LogEngine::process(std::span<const std::byte> record, DecodedRecord& scratch,
+                        bool sample) noexcept {
+  QueuedHeader header;
+  std::memcpy(&header, record.data(), sizeof header);
+  std::span<const std::byte> payload = record.subspan(sizeof header);
+  std::unique_ptr<std::string> body;
+  if (header.kind == QueuedKind::heap) {
+    std::string* at = nullptr;
+    std::memcpy(&at, payload.data(), sizeof at);
+    body.reset(at);
+    payload = {reinterpret_cast<const std::byte*>(body->data()), body->size()};
+  }
+  try {
+    const std::int64_t ns = to_epoch_ns(header.timestamp);
+    std::uint64_t suppressed = 0;
+    if (sample) {
+      std::string_view message;
+      if (!payload_message(payload, message)) throw std::runtime_error("codec");
+      const auto decision = sampler_.admit(header.logger, message, header.level, floor_seconds(ns));
+      if (!decision.emit) {
+        suppressed_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      suppressed = decision.suppressed;
+    }
+    if (!decode_payload(payload, suppressed, scratch)) throw std::runtime_error("codec");
+    scratch.timestamp_ns = ns;
+    scratch.logger = header.logger;
+    scratch.level = header.level;
+    write_decoded(scratch);
+  } catch (...) {
+    lost_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void LogEngine::write_decoded(DecodedRecord& record) noexcept {
+  try {
+    scrubber_.scrub(record.message);
+    scrubber_.scrub(record.extra);
+  } catch (...) {
     lost_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  switch (decoded_.header.kind) {
-    case RecordKind::record:
-      writer_->write(decoded_);
-      if (options_.queue.overflow == OverflowPolicy::drop_oldest && ++since_drop_check_ >= 256) {
-        since_drop_check_ = 0;
-        report_drops();
-      }
-      break;
-    case RecordKind::barrier: {
-      report_drops();
-      writer_->flush();
-      {
-        std::lock_guard lock(barrier_mu_);
-        barrier_done_ = std::max(barrier_done_, decoded_.header.aux);
-      }
-      barrier_cv_.notify_all();
-      break;
-    }
-    case RecordKind::reopen:
-      break;  // handled by the flag above
+  writer_->write(record);
+  if (record.level == sdk::Level::critical) writer_->flush();
+  // Give back what a huge record took.
+  if (record.message.capacity() > (1u << 20)) std::string().swap(record.message);
+}
+
+void LogEngine::retire_drained_queues() {
+  // A queue whose thread has exited is released once empty; its drop count is kept.
+  std::vector<std::shared_ptr<ThreadLogQueue>> retired;
+  for (const auto& q : queues_)
+    if (q->thread_exited.load(std::memory_order_acquire) && q->ring.front().empty())
+      retired.push_back(q);
+  if (retired.empty()) return;
+  std::lock_guard lock(queues_mu_);
+  for (const auto& q : retired) {
+    dropped_retired_ += q->dropped.load(std::memory_order_relaxed);
+    q->engine_gone.store(true, std::memory_order_release);
+    std::erase(registered_, q);
   }
+  registered_version_.fetch_add(1, std::memory_order_release);
+  queues_ = registered_;
+  queues_version_ = registered_version_.load(std::memory_order_relaxed);
 }
 
 void LogEngine::report_drops() noexcept {
-  if (options_.queue.overflow != OverflowPolicy::drop_oldest || !pool_raw_) return;
-  const std::uint64_t total = pool_raw_->overrun_counter();
+  if (options_.queue.overflow == OverflowPolicy::block) return;
+  std::uint64_t total = dropped_retired_;
+  for (const auto& q : queues_) total += q->dropped.load(std::memory_order_relaxed);
   if (total <= drops_reported_) return;
   const std::uint64_t fresh = total - drops_reported_;
   drops_reported_ = total;
   dropped_.store(total, std::memory_order_relaxed);
-  sdk::Value extra{sdk::Value::Object{}};
-  extra.as_object().emplace_back("dropped", static_cast<long long>(fresh));
-  extra.as_object().emplace_back("dropped_total", static_cast<long long>(total));
-  writer_->write_internal(clock_.now(), sdk::Level::warning,
-                          "log queue full: records dropped (overflow: drop_oldest)", extra);
+  try {
+    sdk::Value extra{sdk::Value::Object{}};
+    extra.as_object().emplace_back("dropped", static_cast<long long>(fresh));
+    extra.as_object().emplace_back("dropped_total", static_cast<long long>(total));
+    writer_->write_internal(clock_.now(), sdk::Level::warning,
+                            "log queue full: records dropped (overflow: drop_newest)", extra);
+  } catch (...) {
+    lost_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
-std::uint64_t LogEngine::encode_barrier(std::string& out) {
-  std::uint64_t seq = 0;
-  {
-    std::lock_guard lock(barrier_mu_);
-    seq = ++barrier_requested_;
+void LogEngine::write_pending_suppressed() noexcept {
+  try {
+    for (auto& p : sampler_.take_pending()) {
+      DecodedRecord r;
+      r.timestamp_ns = epoch_ns(clock_.now());
+      r.logger = p.logger;
+      r.level = p.level;
+      r.message = std::move(p.message);
+      r.extra = sdk::Value::object(
+          {{"shutdown", true}, {"suppressed", static_cast<long long>(p.suppressed)}});
+      write_decoded(r);
+    }
+  } catch (...) {
+    lost_.fetch_add(1, std::memory_order_relaxed);
   }
-  encode_record(out, RecordHeader{RecordKind::barrier, nullptr, 0, sdk::Level::info, seq}, {}, {},
-                nullptr, 0, nullptr);
-  return seq;
+}
+
+void LogEngine::run_backend() noexcept {
+  t_logging_engine = this;
+  std::int64_t last_second = monotonic_ms();
+  std::uint64_t flush_target_seq = 0;  // the flush request being served
+  std::vector<std::pair<ThreadLogQueue*, std::uint64_t>> flush_targets;
+  std::chrono::microseconds idle_wait{50};
+  Front front;
+  for (;;) {
+    if (crash_.load(std::memory_order_acquire)) {
+      // Another thread is crashing and takes over the queues: stay out of its way.
+      backend_parked_.store(true, std::memory_order_release);
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    adopt_queues();
+    if (reopen_requested_.load(std::memory_order_relaxed) && reopen_requested_.exchange(false))
+      writer_->reopen();
+    int done = 0;
+    for (; done < 256 && oldest_front(front); ++done) {
+      processing_ = front.queue;
+      process(front.record, decoded_, true);
+      front.queue->ring.pop();
+      processing_ = nullptr;
+    }
+    report_drops();
+    const std::int64_t now_ms = monotonic_ms();
+    if (now_ms - last_second >= 1000) {
+      last_second = now_ms;
+      writer_->flush();
+      if (ticks_) ticks_->resync();
+      retire_drained_queues();
+    }
+    // flush(): everything committed before the request, then the sinks.
+    const std::uint64_t requested = flush_requested_.load(std::memory_order_acquire);
+    if (requested > flush_target_seq) {
+      flush_target_seq = requested;
+      adopt_queues();
+      flush_targets.clear();
+      for (const auto& q : queues_) flush_targets.emplace_back(q.get(), q->ring.write_position());
+    }
+    if (!flush_targets.empty() || requested > flush_done_) {
+      const bool reached = std::all_of(flush_targets.begin(), flush_targets.end(), [](auto& t) {
+        return t.first->ring.read_position() >= t.second;
+      });
+      if (reached) {
+        flush_targets.clear();
+        if (reopen_requested_.exchange(false)) writer_->reopen();  // asked before the flush
+        report_drops();
+        retire_drained_queues();
+        writer_->flush();
+        {
+          std::lock_guard lock(flush_mu_);
+          flush_done_ = flush_target_seq;
+        }
+        flush_cv_.notify_all();
+      }
+    }
+    if (done > 0) {
+      idle_wait = std::chrono::microseconds(50);
+      continue;
+    }
+    if (stop_.load(std::memory_order_acquire)) {
+      adopt_queues();
+      if (!oldest_front(front)) break;
+      continue;
+    }
+    std::unique_lock lock(wake_mu_);
+    wake_cv_.wait_for(lock, idle_wait, [&] { return wake_; });
+    wake_ = false;
+    idle_wait = std::min(idle_wait * 2, std::chrono::microseconds(1000));
+  }
+  write_pending_suppressed();
+  report_drops();
+  writer_->flush();
+  {
+    std::lock_guard lock(queues_mu_);
+    for (const auto& q : registered_) q->engine_gone.store(true, std::memory_order_release);
+  }
+  backend_running_.store(false, std::memory_order_release);
 }
 
 bool LogEngine::flush(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string payload;
-  const std::uint64_t seq = encode_barrier(payload);
-  if (!post_if_running(payload, sdk::Level::info)) {
+  if (t_logging_engine == this) {  // a sink flushing from inside write()
+    writer_->flush();
+    return true;
+  }
+  if (!running_.load()) {
     std::lock_guard lock(direct_mu_);
     direct_writer_->flush();
     return true;
   }
-  std::unique_lock lock(barrier_mu_);
-  while (barrier_done_ < seq) {
-    // Under drop_oldest the barrier itself may be dropped by a full queue: post it again.
-    const auto slice =
-        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
-    if (barrier_cv_.wait_until(lock, slice, [&] { return barrier_done_ >= seq; })) break;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    if (options_.queue.overflow == OverflowPolicy::drop_oldest) {
-      lock.unlock();
-      post_if_running(payload, sdk::Level::info);
-      lock.lock();
-    }
-  }
-  return true;
+  const std::uint64_t seq = flush_requested_.fetch_add(1) + 1;
+  wake_backend();
+  std::unique_lock lock(flush_mu_);
+  return flush_cv_.wait_for(lock, timeout, [&] { return flush_done_ >= seq; });
 }
 
 void LogEngine::reopen() {
   reopen_requested_.store(true);
-  std::string payload;
-  encode_record(payload, RecordHeader{RecordKind::reopen, nullptr, 0, sdk::Level::info, 0}, {}, {},
-                nullptr, 0, nullptr);
-  post_if_running(payload, sdk::Level::info);
+  wake_backend();
 }
 
 void LogEngine::shutdown() {
@@ -337,36 +492,74 @@ void LogEngine::shutdown() {
     state_ = State::stopped;
     return;
   }
-  flusher_.reset();
-  running_.store(false);
-  while (inflight_.load() != 0) std::this_thread::yield();
-  // No producer is left. Pending suppressed counts go out as one final record per template,
-  // then a last barrier drains the queue and flushes the sinks.
-  for (auto& p : sampler_.take_pending()) {
-    try {
-      std::string& buf = encode_buffer();
-      encode_call(buf,
-                  RecordHeader{RecordKind::record, p.logger, epoch_ns(clock_.now()), p.level, 0},
-                  *static_cast<const EngineLogger*>(p.logger), p.message, {{"shutdown", true}},
-                  nullptr, p.suppressed, nullptr);
-      post_raw(buf, p.level);
-    } catch (...) {
-      lost_.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-  std::string payload;
-  const std::uint64_t seq = encode_barrier(payload);
-  post_raw(payload, sdk::Level::info);
+  if (crash_registered_) unregister_crash_drain(*this);
+  running_.store(false, std::memory_order_seq_cst);
+  heavy_fence();
+  // Calls that saw the engine running finish putting their records in the queues.
+  std::vector<std::shared_ptr<ThreadLogQueue>> queues;
   {
-    std::unique_lock lock(barrier_mu_);
-    barrier_cv_.wait_for(lock, std::chrono::seconds(30), [&] { return barrier_done_ >= seq; });
+    std::lock_guard lock(queues_mu_);
+    queues = registered_;
   }
-  // Join the logging thread first, so the last reference to the spdlog logger is dropped
-  // here and not inside libspdlog's thread.
-  pool_.reset();
-  spd_.reset();
-  writer_->flush();
+  for (const auto& q : queues)
+    while (q->in_call.load(std::memory_order_acquire)) std::this_thread::yield();
+  stop_.store(true, std::memory_order_release);
+  wake_backend();
+  backend_.join();
+  {
+    std::lock_guard lock(flush_mu_);
+    flush_done_ = flush_requested_.load();
+  }
+  flush_cv_.notify_all();
   state_ = State::stopped;
+}
+
+void LogEngine::drain_for_crash(std::string_view message, const sdk::Value& extra) noexcept {
+  if (!backend_running_.load(std::memory_order_acquire)) return;
+  crash_.store(true, std::memory_order_seq_cst);
+  if (t_logging_engine != this) {
+    // The logging thread parks between records; one stuck in a sink is not waited for long.
+    const std::int64_t give_up = monotonic_ms() + 2000;
+    while (!backend_parked_.load(std::memory_order_acquire) &&
+           backend_running_.load(std::memory_order_acquire) && monotonic_ms() < give_up)
+      std::this_thread::yield();
+  } else if (processing_) {
+    processing_->ring.pop();  // the record being written when the logging thread crashed
+    processing_ = nullptr;
+  }
+  try {
+    // The queues as registered now (the crashing thread may hold the lock: then the
+    // logging thread's copy).
+    std::unique_lock lock(queues_mu_, std::try_to_lock);
+    if (lock.owns_lock()) queues_ = registered_;
+    if (lock.owns_lock()) lock.unlock();
+    // Everything committed up to now, oldest first; unsampled, since nothing is to be lost.
+    std::vector<std::pair<ThreadLogQueue*, std::uint64_t>> ends;
+    for (const auto& q : queues_) ends.emplace_back(q.get(), q->ring.write_position());
+    DecodedRecord scratch;
+    Front front;
+    while (oldest_front(front)) {
+      const auto end = std::find_if(ends.begin(), ends.end(),
+                                    [&](const auto& e) { return e.first == front.queue; });
+      if (end != ends.end() && front.queue->ring.read_position() >= end->second) {
+        ends.erase(end);
+        std::erase_if(queues_, [&](const auto& q) { return q.get() == front.queue; });
+        continue;
+      }
+      process(front.record, scratch, false);
+      front.queue->ring.pop();
+    }
+    report_drops();
+    writer_->write_internal(clock_.now(), sdk::Level::critical, message, extra);
+  } catch (...) {
+    lost_.fetch_add(1, std::memory_order_relaxed);
+  }
+  writer_->flush();
+}
+
+std::size_t LogEngine::thread_queues() const {
+  std::lock_guard lock(queues_mu_);
+  return registered_.size();
 }
 
 LogEngineStats LogEngine::stats() const {

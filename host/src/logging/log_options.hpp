@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crosscut/sdk/log.hpp"
+#include "crosscut/sdk/options.hpp"
 #include "crosscut/sdk/overflow.hpp"
 
 namespace crosscut::logging {
@@ -29,10 +30,10 @@ struct LogSamplingOptions {
   std::uint32_t per_message_per_second = 100;  // 0: no sampling
 };
 
-// The asynchronous queue between callers and the logging thread.
+// The queue each logging thread owns, between it and the logging thread.
 struct LogQueueOptions {
-  std::size_t size = 8192;
-  OverflowPolicy overflow = OverflowPolicy::block;  // block or drop_oldest
+  sdk::ByteSize capacity{1u << 20};                 // per thread
+  OverflowPolicy overflow = OverflowPolicy::block;  // block or drop_newest
 };
 
 struct LogOptions {
@@ -43,6 +44,8 @@ struct LogOptions {
   PiiOptions pii;
   LogSamplingOptions sampling;
   LogQueueOptions queue;
+  // Write out the queues and a CRITICAL record on a fatal signal or std::terminate.
+  bool crash_handler = true;
 };
 
 }  // namespace crosscut::logging

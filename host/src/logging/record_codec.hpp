@@ -1,52 +1,56 @@
-// The bytes a log call puts on the queue. spdlog copies a message payload by value, so a
-// record travels as a compact binary encoding rather than as pointers (a record dropped by
-// the overflow policy then leaks nothing). Encoding happens on the calling thread, decoding
-// on the logging thread.
+// The bytes a log call leaves in its thread's queue: the record's parts copied in binary
+// (level, logger, timestamp, message, typed fields, the exception description and the
+// context fields), nothing rendered. The calling thread sizes and writes them in place; the
+// logging thread decodes them, then samples, repairs, masks and renders.
 #pragma once
 
-#include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "crosscut/sdk/log.hpp"
 #include "crosscut/sdk/value.hpp"
-#include "logging/record_scrubber.hpp"
 
 namespace crosscut::logging {
 
-enum class RecordKind : std::uint8_t {
-  record,   // an ordinary log record
-  barrier,  // flush sinks, then mark barrier `aux` done
-  reopen,   // reopen the sinks' files
+enum class QueuedKind : std::uint8_t {
+  call,  // the payload follows the header
+  heap,  // too large for the ring: the header is followed by a std::string* holding it
 };
 
-struct RecordHeader {
-  RecordKind kind = RecordKind::record;
+// The fixed part at the start of every queued record.
+struct QueuedHeader {
+  std::int64_t timestamp = 0;    // clock ticks or epoch ns: the engine knows which
   const void* logger = nullptr;  // the engine's logger endpoint (lives as long as the engine)
-  std::int64_t timestamp_ns = 0;
+  QueuedKind kind = QueuedKind::call;
   sdk::Level level = sdk::Level::info;
-  std::uint64_t aux = 0;  // barrier sequence number
 };
 
-// Appends a record to `out`. Fields are written in call order, then `exception` and
-// `suppressed` when present, then the context fields whose keys the call did not use.
-// `json` is the record already rendered (see JsonLineFormatter::format_call). With a
-// scrubber, strings are stored repaired and masked (and values of sensitive keys masked), so
-// the decoded parts need no further work.
-void encode_record(std::string& out, const RecordHeader& header, std::string_view message,
-                   sdk::Fields fields, const sdk::Value* exception, std::uint64_t suppressed,
-                   const sdk::Value::Object* context, std::string_view json = {},
-                   const RecordScrubber* scrubber = nullptr);
+// The size write_payload() needs, or SIZE_MAX when a string is longer than 4 GiB.
+std::size_t payload_size(std::string_view message, sdk::Fields fields, const sdk::Value* exception,
+                         const sdk::Value::Object* context) noexcept;
+// Writes exactly payload_size() bytes at `out` (no alignment needed). Never allocates.
+void write_payload(std::byte* out, std::string_view message, sdk::Fields fields,
+                   const sdk::Value* exception, const sdk::Value::Object* context) noexcept;
+
+// The message of an encoded payload (the sampler's key), or nullopt-like empty on garbage.
+bool payload_message(std::span<const std::byte> payload, std::string_view& message) noexcept;
 
 struct DecodedRecord {
-  RecordHeader header;
+  std::int64_t timestamp_ns = 0;
+  const void* logger = nullptr;
+  sdk::Level level = sdk::Level::info;
   std::string message;
   sdk::Value extra;  // an object (possibly empty)
-  std::string json;  // the rendered line
 };
 
-// False for a malformed payload (never produced by encode_record).
-bool decode_record(std::string_view in, DecodedRecord& out);
+// Decodes a payload into `out`, reusing its storage. `extra` holds, in order: the call's
+// fields, "exception" when present, "suppressed" when `suppressed` > 0, then the context
+// fields whose keys are not taken. Strings are as the caller passed them (not yet repaired
+// or masked). False for a payload write_payload() did not produce.
+bool decode_payload(std::span<const std::byte> payload, std::uint64_t suppressed,
+                    DecodedRecord& out);
 
 }  // namespace crosscut::logging

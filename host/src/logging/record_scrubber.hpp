@@ -1,5 +1,5 @@
 // Makes a record's strings safe to leave the process: invalid UTF-8 repaired, personal data
-// masked. Borrowed strings that need neither are passed through without a copy.
+// masked.
 #pragma once
 
 #include <string>
@@ -15,20 +15,11 @@ class RecordScrubber {
  public:
   explicit RecordScrubber(const PiiMasker& masker) : masker_(masker) {}
 
-  // A string value: `s` itself, or `scratch` holding the repaired and masked copy.
-  std::string_view text(std::string_view s, std::string& scratch) const;
-  // A key or a name: repaired, never masked.
-  std::string_view key(std::string_view s, std::string& scratch) const;
-  // A nested value: `v` itself, or `scratch` holding the repaired and masked copy.
-  const sdk::Value& value(const sdk::Value& v, sdk::Value& scratch) const;
-  bool sensitive(std::string_view key) const noexcept { return masker_.is_sensitive_key(key); }
   // Repairs and masks in place (owned data).
   void scrub(std::string& s) const;
   void scrub(sdk::Value& v) const;
 
  private:
-  bool needs_work(const sdk::Value& v) const;
-
   const PiiMasker& masker_;
 };
 

@@ -9,21 +9,21 @@ namespace crosscut::logging {
 RecordWriter::RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks)
     : formatter_(utc_offset), sinks_(std::move(sinks)) {}
 
-void RecordWriter::write(DecodedRecord& r) noexcept {
+void RecordWriter::write(const DecodedRecord& r) noexcept {
   try {
-    const auto* logger = static_cast<const EngineLogger*>(r.header.logger);
+    const auto* logger = static_cast<const EngineLogger*>(r.logger);
     const auto ts = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::nanoseconds(r.header.timestamp_ns)));
+            std::chrono::nanoseconds(r.timestamp_ns)));
     const bool has_extra = r.extra.is_object() && !r.extra.as_object().empty();
     sdk::LogRecord rec;
     rec.timestamp = ts;
-    rec.level = r.header.level;
+    rec.level = r.level;
     rec.logger = logger->name();
     rec.category = logger->category();
     rec.message = r.message;
     rec.extra = has_extra ? &r.extra : nullptr;
-    rec.json = r.json;
+    rec.json = formatter_.format(ts, rec.level, rec.logger, rec.category, rec.message, rec.extra);
     deliver(rec);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "crosscut: log record lost: %s\n", e.what());

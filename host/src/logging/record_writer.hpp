@@ -1,5 +1,5 @@
-// The logging thread's half of a record: delivery to the log sinks (or to stderr when there
-// are none). Callers render, repair and mask records before they are queued.
+// The last step of a record: rendering its JSON line and handing it to the log sinks (or to
+// stderr when there are none). Records arrive repaired and masked.
 #pragma once
 
 #include <atomic>
@@ -22,9 +22,9 @@ class RecordWriter {
  public:
   RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks);
 
-  // Delivers one record (header.kind == record) rendered, repaired and masked by the caller.
-  void write(DecodedRecord& record) noexcept;
-  // Delivers an engine-made record (drop reports) that needs no repair or masking.
+  // Renders and delivers one record (its strings already repaired and masked).
+  void write(const DecodedRecord& record) noexcept;
+  // Delivers an engine-made record (drop reports, crashes) that needs no repair or masking.
   void write_internal(std::chrono::system_clock::time_point at, sdk::Level level,
                       std::string_view message, const sdk::Value& extra) noexcept;
   void flush() noexcept;

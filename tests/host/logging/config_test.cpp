@@ -31,7 +31,8 @@ sinks:
   - {type: console, format: json}
 pii: {enabled: true, patterns: [phone_kr, email], custom: ["acct-[0-9]+"], keys: [api_key]}
 sampling: {per_message_per_second: 50}
-queue: {size: 1024, overflow: drop_oldest}
+queue: {capacity: 64KiB, overflow: drop_newest}
+crash_handler: false
 )");
   const auto o = parse_log_options(c.view());
   EXPECT_EQ(o.level, sdk::Level::info);
@@ -42,8 +43,9 @@ queue: {size: 1024, overflow: drop_oldest}
   EXPECT_EQ(o.pii.patterns, (std::vector<std::string>{"phone_kr", "email"}));
   EXPECT_EQ(o.pii.custom, (std::vector<std::string>{"acct-[0-9]+"}));
   EXPECT_EQ(o.sampling.per_message_per_second, 50u);
-  EXPECT_EQ(o.queue.size, 1024u);
-  EXPECT_EQ(o.queue.overflow, sdk::OverflowPolicy::drop_oldest);
+  EXPECT_EQ(o.queue.capacity.bytes, 64u << 10);
+  EXPECT_EQ(o.queue.overflow, sdk::OverflowPolicy::drop_newest);
+  EXPECT_FALSE(o.crash_handler);
 }
 
 TEST(LogConfig, EmptySectionGivesDefaults) {
@@ -52,6 +54,8 @@ TEST(LogConfig, EmptySectionGivesDefaults) {
   EXPECT_EQ(o.level, sdk::Level::info);
   EXPECT_TRUE(o.pii.enabled);
   EXPECT_EQ(o.queue.overflow, sdk::OverflowPolicy::block);
+  EXPECT_EQ(o.queue.capacity.bytes, 1u << 20);
+  EXPECT_TRUE(o.crash_handler);
 }
 
 TEST(LogConfig, ErrorsNamePositionKeyAndProblem) {
@@ -69,8 +73,11 @@ TEST(LogConfig, ErrorsNamePositionKeyAndProblem) {
   EXPECT_NE(e.find("missing )"), std::string::npos) << e;  // RE2's own words
   e = error_of("pii: {patterns: [phone_us]}\n");
   EXPECT_NE(e.find("unknown pii pattern 'phone_us'"), std::string::npos) << e;
-  e = error_of("queue: {overflow: drop_newest}\n");
+  // A thread's queue can only refuse the new record: the oldest belongs to the logging thread.
+  e = error_of("queue: {overflow: drop_oldest}\n");
   EXPECT_NE(e.find("logging.queue.overflow"), std::string::npos) << e;
+  e = error_of("queue: {capacity: 1KiB}\n");
+  EXPECT_NE(e.find("logging.queue.capacity"), std::string::npos) << e;
 }
 
 TEST(LogConfig, SchemaDeclaresEveryKey) {
@@ -78,7 +85,7 @@ TEST(LogConfig, SchemaDeclaresEveryKey) {
   std::vector<std::string> keys;
   for (const auto& o : schema) keys.push_back(o.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"level", "levels", "timezone", "sinks", "pii",
-                                            "sampling", "queue"}));
+                                            "sampling", "queue", "crash_handler"}));
   EXPECT_EQ(schema[3].type, sdk::OptionType::any);
   EXPECT_EQ(schema[4].children.size(), 4u);
 }

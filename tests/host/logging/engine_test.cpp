@@ -159,40 +159,12 @@ TEST(LogEngine, ReopenReachesTheSinksInOrder) {
   EXPECT_EQ(t.sink.reopens(), 1);
 }
 
-// A sink that blocks until released, so that the queue overflows deterministically.
-class GateSink : public RecordingSink {
- public:
-  void write(const sdk::LogRecord& r) noexcept override {
-    {
-      std::unique_lock lock(mu_);
-      entered_ = true;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
-    }
-    RecordingSink::write(r);
-  }
-  void wait_entered() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return entered_; });
-  }
-  void open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool entered_ = false, open_ = false;
-};
-
-TEST(LogEngine, DropOldestCountsAndReportsDrops) {
+TEST(LogEngine, DropNewestCountsAndReportsDrops) {
   ManualClock clock;
   GateSink sink;
   auto options = EngineUnderTest::quiet_options();
-  options.queue.size = 16;
-  options.queue.overflow = sdk::OverflowPolicy::drop_oldest;
+  options.queue.capacity.bytes = 4096;
+  options.queue.overflow = sdk::OverflowPolicy::drop_newest;
   logging::LogEngine engine(options, clock);
   engine.add_sink(&sink);
   engine.start();
@@ -259,7 +231,7 @@ TEST(LogEngine, AfterShutdownSinksAreNotTouched) {
 
 TEST(LogEngine, ManyThreadsLoseNothingUnderBlockPolicy) {
   auto options = EngineUnderTest::quiet_options();
-  options.queue.size = 64;
+  options.queue.capacity.bytes = 4096;
   EngineUnderTest t(options);
   constexpr int kThreads = 4, kEach = 2000;
   std::vector<std::thread> threads;
@@ -298,7 +270,7 @@ TEST(LogEngine, SinkThatLogsDoesNotDeadlock) {
   ManualClock clock;
   LoggingSink sink;
   auto options = EngineUnderTest::quiet_options();
-  options.queue.size = 2;
+  options.queue.capacity.bytes = 4096;
   logging::LogEngine engine(options, clock);
   sink.engine = &engine;
   engine.add_sink(&sink);

@@ -3,6 +3,7 @@
 
 #include <rapidjson/document.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -64,5 +65,34 @@ inline bool parse_json_line(const std::string& line, rapidjson::Document& doc) {
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
   return !doc.HasParseError();
 }
+
+// A recording sink that holds the logging thread in write() until opened: records then wait
+// in the queues, so that overflow and ordering can be tested deterministically.
+class GateSink : public RecordingSink {
+ public:
+  void write(const sdk::LogRecord& r) noexcept override {
+    {
+      std::unique_lock lock(mu_);
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+    }
+    RecordingSink::write(r);
+  }
+  void wait_entered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_; });
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, open_ = false;
+};
 
 }  // namespace crosscut::testing
