@@ -16,13 +16,16 @@ namespace crosscut::logging {
 class CrashDrain {
  public:
   virtual void drain_for_crash(std::string_view message, const sdk::Value& extra) noexcept = 0;
+  // The handler chained to returned (it recovered from the signal): carry on logging.
+  virtual void resume_after_crash() noexcept = 0;
 
  protected:
   ~CrashDrain() = default;
 };
 
-// Installs the handlers on the first call (once per process; they chain to whatever was
-// installed before) and registers `drain`. False when the registry (64 engines) is full.
+// Installs the handlers on the first call (once per process, chaining to whatever was
+// installed before; they stay installed and only chain once no drain is registered) and
+// registers `drain`. False when the registry (64 engines) is full.
 bool register_crash_drain(CrashDrain& drain);
 // After this returns the drain is not called again, unless a crash is already under way.
 void unregister_crash_drain(CrashDrain& drain) noexcept;

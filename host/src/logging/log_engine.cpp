@@ -68,6 +68,9 @@ LogEngine::LogEngine(LogOptions options, const sdk::Clock& clock)
 
 LogEngine::~LogEngine() {
   shutdown();
+  // Threads that still hold a queue of this engine let go of it on their next attach.
+  std::lock_guard lock(queues_mu_);
+  for (const auto& q : registered_) q->engine_gone.store(true, std::memory_order_release);
 }
 
 void LogEngine::add_sink(sdk::LogSink* sink) {
@@ -135,6 +138,10 @@ std::shared_ptr<ThreadLogQueue> LogEngine::make_queue(void* engine) {
   auto* self = static_cast<LogEngine*>(engine);
   auto q = std::make_shared<ThreadLogQueue>(self->options_.queue.capacity.bytes);
   std::lock_guard lock(self->queues_mu_);
+  // After the logging thread has ended the caller writes synchronously; the thread drops
+  // the queue on its next first call to another engine.
+  if (!self->backend_running_.load(std::memory_order_acquire))
+    q->engine_gone.store(true, std::memory_order_release);
   self->registered_.push_back(q);
   self->registered_version_.fetch_add(1, std::memory_order_release);
   return q;
@@ -148,6 +155,10 @@ void LogEngine::submit(const EngineLogger& logger, sdk::Level level, std::string
   }
   ThreadLogQueue* q = t_queue_cache.engine_id == id_ ? t_queue_cache.queue : nullptr;
   if (!q) {
+    if (!running_.load(std::memory_order_relaxed)) {  // no queue for a stopped engine
+      submit_direct(logger, level, message, fields, exception);
+      return;
+    }
     try {
       q = attach_thread_queue(id_, &LogEngine::make_queue, this);
     } catch (...) {
@@ -249,7 +260,7 @@ void LogEngine::submit_direct(const EngineLogger& logger, sdk::Level level,
     direct_decoded_.level = level;
     scrubber_.scrub(direct_decoded_.message);
     scrubber_.scrub(direct_decoded_.extra);
-    direct_writer_->write(direct_decoded_);
+    if (!direct_writer_->write(direct_decoded_)) lost_.fetch_add(1, std::memory_order_relaxed);
     if (direct_payload_.capacity() > (1u << 20)) std::string().swap(direct_payload_);
   } catch (...) {
     lost_.fetch_add(1, std::memory_order_relaxed);
@@ -271,8 +282,13 @@ void LogEngine::adopt_queues() {
 }
 
 bool LogEngine::oldest_front(Front& front) {
+  return oldest_front_of(queues_, front);
+}
+
+bool LogEngine::oldest_front_of(const std::vector<std::shared_ptr<ThreadLogQueue>>& queues,
+                                Front& front) {
   front.queue = nullptr;
-  for (const auto& q : queues_) {
+  for (const auto& q : queues) {
     const auto r = q->ring.front();
     if (r.empty()) continue;
     std::int64_t ts = 0;
@@ -325,7 +341,7 @@ void LogEngine::write_decoded(DecodedRecord& record) noexcept {
     lost_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  writer_->write(record);
+  if (!writer_->write(record)) lost_.fetch_add(1, std::memory_order_relaxed);
   if (record.level == sdk::Level::critical) writer_->flush();
   // Give back what a huge record took.
   if (record.message.capacity() > (1u << 20)) std::string().swap(record.message);
@@ -389,23 +405,26 @@ void LogEngine::run_backend() noexcept {
   t_logging_engine = this;
   std::int64_t last_second = monotonic_ms();
   std::uint64_t flush_target_seq = 0;  // the flush request being served
-  std::vector<std::pair<ThreadLogQueue*, std::uint64_t>> flush_targets;
+  std::vector<std::pair<std::shared_ptr<ThreadLogQueue>, std::uint64_t>> flush_targets;
   std::chrono::microseconds idle_wait{50};
   Front front;
   for (;;) {
     if (crash_.load(std::memory_order_acquire)) {
-      // Another thread is crashing and takes over the queues: stay out of its way.
+      // Another thread is crashing and takes over the queues: stay out of its way until the
+      // process dies (or a handler chained to recovers and the crash is called off).
       backend_parked_.store(true, std::memory_order_release);
-      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+      while (crash_.load(std::memory_order_acquire))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      backend_parked_.store(false, std::memory_order_release);
     }
     adopt_queues();
     if (reopen_requested_.load(std::memory_order_relaxed) && reopen_requested_.exchange(false))
       writer_->reopen();
     int done = 0;
-    for (; done < 256 && oldest_front(front); ++done) {
+    for (; done < 256 && !crash_.load(std::memory_order_relaxed) && oldest_front(front); ++done) {
       processing_ = front.queue;
       process(front.record, decoded_, true);
-      front.queue->ring.pop();
+      if (processing_) front.queue->ring.pop();  // else a crash drain on this thread popped it
       processing_ = nullptr;
     }
     report_drops();
@@ -422,7 +441,7 @@ void LogEngine::run_backend() noexcept {
       flush_target_seq = requested;
       adopt_queues();
       flush_targets.clear();
-      for (const auto& q : queues_) flush_targets.emplace_back(q.get(), q->ring.write_position());
+      for (const auto& q : queues_) flush_targets.emplace_back(q, q->ring.write_position());
     }
     if (!flush_targets.empty() || requested > flush_done_) {
       const bool reached = std::all_of(flush_targets.begin(), flush_targets.end(), [](auto& t) {
@@ -478,7 +497,10 @@ bool LogEngine::flush(std::chrono::milliseconds timeout) {
   const std::uint64_t seq = flush_requested_.fetch_add(1) + 1;
   wake_backend();
   std::unique_lock lock(flush_mu_);
-  return flush_cv_.wait_for(lock, timeout, [&] { return flush_done_ >= seq; });
+  // A logging thread that has ended (a shutdown came in between) wrote everything.
+  return flush_cv_.wait_for(lock, timeout, [&] {
+    return flush_done_ >= seq || !backend_running_.load(std::memory_order_acquire);
+  });
 }
 
 void LogEngine::reopen() {
@@ -516,17 +538,34 @@ void LogEngine::shutdown() {
 
 void LogEngine::drain_for_crash(std::string_view message, const sdk::Value& extra) noexcept {
   if (!backend_running_.load(std::memory_order_acquire)) return;
+  const bool on_logging_thread = t_logging_engine == this;
   crash_.store(true, std::memory_order_seq_cst);
-  if (t_logging_engine != this) {
-    // The logging thread parks between records; one stuck in a sink is not waited for long.
+  if (on_logging_thread) {
+    if (processing_) processing_->ring.pop();  // the record being written when it crashed
+    processing_ = nullptr;
+  } else {
+    // The logging thread parks between two records; one stuck in a sink is not waited for long.
     const std::int64_t give_up = monotonic_ms() + 2000;
     while (!backend_parked_.load(std::memory_order_acquire) &&
            backend_running_.load(std::memory_order_acquire) && monotonic_ms() < give_up)
       std::this_thread::yield();
-  } else if (processing_) {
-    processing_->ring.pop();  // the record being written when the logging thread crashed
-    processing_ = nullptr;
+    if (!backend_parked_.load(std::memory_order_acquire) &&
+        backend_running_.load(std::memory_order_acquire)) {
+      // Taking the queues from under a running consumer would corrupt them: say what
+      // happened on stderr, and that the queued records could not be written.
+      std::unique_lock lock(direct_mu_, std::try_to_lock);
+      if (lock.owns_lock())
+        direct_writer_->write_internal(
+            clock_.now(), sdk::Level::critical,
+            std::string(message) +
+                " (queued log records not written: the logging thread is "
+                "stuck in a sink)",
+            extra);
+      return;
+    }
   }
+  // A sink that logs while the queues drain writes synchronously, as on the logging thread.
+  const LogEngine* previous = std::exchange(t_logging_engine, this);
   try {
     // The queues as registered now (the crashing thread may hold the lock: then the
     // logging thread's copy).
@@ -536,14 +575,14 @@ void LogEngine::drain_for_crash(std::string_view message, const sdk::Value& extr
     // Everything committed up to now, oldest first; unsampled, since nothing is to be lost.
     std::vector<std::pair<ThreadLogQueue*, std::uint64_t>> ends;
     for (const auto& q : queues_) ends.emplace_back(q.get(), q->ring.write_position());
+    auto queues = queues_;
     DecodedRecord scratch;
     Front front;
-    while (oldest_front(front)) {
+    while (oldest_front_of(queues, front)) {
       const auto end = std::find_if(ends.begin(), ends.end(),
                                     [&](const auto& e) { return e.first == front.queue; });
-      if (end != ends.end() && front.queue->ring.read_position() >= end->second) {
-        ends.erase(end);
-        std::erase_if(queues_, [&](const auto& q) { return q.get() == front.queue; });
+      if (end == ends.end() || front.queue->ring.read_position() >= end->second) {
+        std::erase_if(queues, [&](const auto& q) { return q.get() == front.queue; });
         continue;
       }
       process(front.record, scratch, false);
@@ -555,6 +594,11 @@ void LogEngine::drain_for_crash(std::string_view message, const sdk::Value& extr
     lost_.fetch_add(1, std::memory_order_relaxed);
   }
   writer_->flush();
+  t_logging_engine = previous;
+}
+
+void LogEngine::resume_after_crash() noexcept {
+  crash_.store(false, std::memory_order_release);
 }
 
 std::size_t LogEngine::thread_queues() const {

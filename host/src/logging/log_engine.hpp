@@ -56,7 +56,8 @@ namespace crosscut::logging {
 class EngineLogger;
 class RecordWriter;
 
-// Every record asked for ends in exactly one of written, suppressed, dropped or lost.
+// Every record asked for ends in exactly one of written, suppressed, dropped or lost; the
+// engine's own records (drop reports, pending suppressed counts, a crash) count in none.
 struct LogEngineStats {
   std::uint64_t written = 0;     // records delivered to the sinks (or stderr)
   std::uint64_t suppressed = 0;  // records held back by sampling (all reported in later records)
@@ -127,6 +128,8 @@ class LogEngine final : private CrashDrain {
   void run_backend() noexcept;
   void adopt_queues();
   bool oldest_front(Front& front);
+  static bool oldest_front_of(const std::vector<std::shared_ptr<ThreadLogQueue>>& queues,
+                              Front& front);
   void process(std::span<const std::byte> record, DecodedRecord& scratch, bool sample) noexcept;
   void write_decoded(DecodedRecord& record) noexcept;
   std::int64_t to_epoch_ns(std::int64_t timestamp) const noexcept;
@@ -134,6 +137,7 @@ class LogEngine final : private CrashDrain {
   void report_drops() noexcept;
   void write_pending_suppressed() noexcept;
   void drain_for_crash(std::string_view message, const sdk::Value& extra) noexcept override;
+  void resume_after_crash() noexcept override;
 
   LogOptions options_;
   const sdk::Clock& clock_;

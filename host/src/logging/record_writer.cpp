@@ -9,7 +9,7 @@ namespace crosscut::logging {
 RecordWriter::RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks)
     : formatter_(utc_offset), sinks_(std::move(sinks)) {}
 
-void RecordWriter::write(const DecodedRecord& r) noexcept {
+bool RecordWriter::write(const DecodedRecord& r) noexcept {
   try {
     const auto* logger = static_cast<const EngineLogger*>(r.logger);
     const auto ts = std::chrono::system_clock::time_point(
@@ -25,8 +25,11 @@ void RecordWriter::write(const DecodedRecord& r) noexcept {
     rec.extra = has_extra ? &r.extra : nullptr;
     rec.json = formatter_.format(ts, rec.level, rec.logger, rec.category, rec.message, rec.extra);
     deliver(rec);
+    written_.fetch_add(1, std::memory_order_relaxed);
+    return true;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "crosscut: log record lost: %s\n", e.what());
+    return false;
   }
 }
 
@@ -56,7 +59,6 @@ void RecordWriter::deliver(const sdk::LogRecord& rec) noexcept {
   } else {
     for (auto* sink : sinks_) sink->write(rec);
   }
-  written_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void RecordWriter::flush() noexcept {

@@ -22,15 +22,16 @@ class RecordWriter {
  public:
   RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks);
 
-  // Renders and delivers one record (its strings already repaired and masked).
-  void write(const DecodedRecord& record) noexcept;
+  // Renders and delivers one record (its strings already repaired and masked); false when
+  // it could not be rendered (out of memory).
+  bool write(const DecodedRecord& record) noexcept;
   // Delivers an engine-made record (drop reports, crashes) that needs no repair or masking.
   void write_internal(std::chrono::system_clock::time_point at, sdk::Level level,
                       std::string_view message, const sdk::Value& extra) noexcept;
   void flush() noexcept;
   void reopen() noexcept;
 
-  // Records delivered (to the sinks or stderr).
+  // Records delivered by write() (to the sinks or stderr); write_internal() ones not counted.
   std::uint64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }
 
  private:

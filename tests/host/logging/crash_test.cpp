@@ -1,4 +1,5 @@
-// Crash safety: a child process logs, then dies of a fatal signal or std::terminate. Every
+// Crash safety: a child process (this program again, started fresh so that no handler of an
+// earlier test is installed) logs, then dies of a fatal signal or std::terminate. Every
 // record it logged must be in its log file, followed by a CRITICAL record naming the cause,
 // and it must die as it would have without crosscut (same signal, so core dumps still come).
 #include <fcntl.h>
@@ -9,10 +10,13 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
-#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "crosscut/runtime.hpp"
@@ -32,7 +36,9 @@
 namespace crosscut::testing {
 namespace {
 
-constexpr int kRecords = 5000;
+// Logged in a few milliseconds, while writing them takes the logging thread far longer: most
+// are still queued when the process crashes.
+constexpr int kRecords = 100'000;
 
 void crash_segv() {
   volatile std::uintptr_t address = 0;
@@ -80,115 +86,43 @@ const Crash kCrashes[] = {
     {"terminate", SIGABRT, crash_terminate, "std::terminate"},
 };
 
-struct Outcome {
-  int status = 0;
-  int records = 0;  // "before the crash" records in the file
-  bool in_order = true;
-  std::string last;   // the last line
-  std::string cause;  // its signal / reason field
-};
-
-// Runs `body` in a child process; it must not return.
-int run_child(const std::function<void()>& body) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    try {
-      body();
-    } catch (...) {
-    }
-    ::_exit(99);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
+const Crash* crash_named(std::string_view name) {
+  for (const auto& c : kCrashes)
+    if (name == c.name) return &c;
+  return nullptr;
 }
 
-Outcome read_log(const std::filesystem::path& path, int status) {
-  Outcome o;
-  o.status = status;
-  std::ifstream in(path);
-  int expect = 0;
-  for (std::string line; std::getline(in, line);) {
-    rapidjson::Document doc;
-    doc.Parse(line.c_str());
-    if (doc.HasParseError() || !doc.IsObject()) continue;
-    o.last = line;
-    o.cause.clear();
-    if (std::string_view(doc["message"].GetString()) == "before the crash") {
-      if (doc["extra"]["i"].GetInt() != expect) o.in_order = false;
-      ++expect;
-      ++o.records;
-    }
-    const auto& extra = doc["extra"];
-    if (extra.HasMember("signal")) o.cause = extra["signal"].GetString();
-    if (extra.HasMember("reason")) o.cause = extra["reason"].GetString();
-  }
-  return o;
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
 }
 
-std::string config_for(const std::filesystem::path& log, bool handler) {
-  return "logging:\n  crash_handler: " + std::string(handler ? "true" : "false") +
-         "\n  sampling: {per_message_per_second: 0}\n  sinks:\n    - {type: rotating_file, path: "
-         "\"" +
-         log.string() + "\"}\n";
+void write_marker(const std::string& text) {
+  std::ofstream(env("CROSSCUT_CRASH_MARKER")) << text << "\n";
 }
 
-void log_then(const std::filesystem::path& log, bool handler, void (*crash)()) {
+// ---- The child --------------------------------------------------------------------------
+
+void log_then_crash(bool handler, void (*crash)()) {
   RuntimeOptions options;
   options.plugin_paths = {CROSSCUT_TEST_PLUGIN_DIR};
-  auto rt = Runtime::from_string(config_for(log, handler), "crash.yaml", options);
+  const std::string config =
+      "logging:\n  crash_handler: " + std::string(handler ? "true" : "false") +
+      "\n  sampling: {per_message_per_second: 0}\n"
+      "  queue: {capacity: 64MiB}\n"
+      "  sinks:\n    - {type: rotating_file, path: \"" +
+      env("CROSSCUT_CRASH_LOG") + "\"}\n";
+  auto rt = Runtime::from_string(config, "crash.yaml", options);
+  if (!handler) {
+    struct sigaction now {};
+    ::sigaction(SIGSEGV, nullptr, &now);
+    write_marker(now.sa_handler == SIG_DFL ? "signals untouched" : "a handler was installed");
+  }
   auto logger = rt->logger("child");
   for (int i = 0; i < kRecords; ++i) logger.info("before the crash", {{"i", i}});
   crash();
 }
 
-void expect_died_of(int status, int signal) {
-#ifdef CROSSCUT_SANITIZED
-  // A sanitizer's own handler, chained to, reports and exits instead.
-  (void)signal;
-  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 99) << "the child did not crash";
-#else
-  ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
-  EXPECT_EQ(WTERMSIG(status), signal);
-#endif
-}
-
-class CrashSafety : public ::testing::TestWithParam<Crash> {};
-
-TEST_P(CrashSafety, EveryQueuedRecordAndTheCrashRecordReachTheFile) {
-#if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "fork() of a process under TSan";
-#endif
-  const Crash& c = GetParam();
-  TempDir dir;
-  const auto log = dir.path() / "crash.log";
-  const int status = run_child([&] { log_then(log, true, c.crash); });
-  expect_died_of(status, c.signal);
-  const Outcome o = read_log(log, status);
-  EXPECT_EQ(o.records, kRecords);
-  EXPECT_TRUE(o.in_order);
-  EXPECT_EQ(o.cause, c.cause) << o.last;
-  EXPECT_NE(o.last.find("\"level\":\"CRITICAL\""), std::string::npos) << o.last;
-}
-
-INSTANTIATE_TEST_SUITE_P(Signals, CrashSafety, ::testing::ValuesIn(kCrashes),
-                         [](const auto& info) { return std::string(info.param.name); });
-
-TEST(CrashHandler, TurnedOffWritesNoCrashRecord) {
-#if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "fork() of a process under TSan";
-#endif
-  TempDir dir;
-  const auto log = dir.path() / "crash.log";
-  const int status = run_child([&] { log_then(log, false, crash_abort); });
-  expect_died_of(status, SIGABRT);
-  const Outcome o = read_log(log, status);
-  EXPECT_EQ(o.cause, "") << o.last;
-}
-
-// Written by the handler installed before crosscut's.
 int g_marker_fd = -1;
 void earlier_handler(int signo) {
   const char note[] = "earlier handler ran\n";
@@ -196,36 +130,10 @@ void earlier_handler(int signo) {
   ::signal(signo, SIG_DFL);  // the fault recurs on return and kills the process
 }
 
-TEST(CrashHandler, ChainsToTheHandlerInstalledBefore) {
-#if defined(__SANITIZE_THREAD__) || defined(CROSSCUT_SANITIZED)
-  GTEST_SKIP() << "the sanitizer runtime owns SIGSEGV";
-#endif
-  TempDir dir;
-  const auto log = dir.path() / "crash.log";
-  const auto marker = dir.path() / "marker";
-  const int status = run_child([&] {
-    g_marker_fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    struct sigaction action {};
-    action.sa_handler = earlier_handler;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGSEGV, &action, nullptr);
-    log_then(log, true, crash_segv);
-  });
-  expect_died_of(status, SIGSEGV);
-  const Outcome o = read_log(log, status);
-  EXPECT_EQ(o.records, kRecords);
-  EXPECT_EQ(o.cause, "SIGSEGV");
-  std::ifstream in(marker);
-  std::string note;
-  std::getline(in, note);
-  EXPECT_EQ(note, "earlier handler ran");
-}
-
-// A sink that writes lines to a buffered file, and one that crashes the logging thread.
+// Writes lines to a buffered file: only the crash path's flush gets the tail to disk.
 class BufferedFileSink : public sdk::LogSink {
  public:
-  explicit BufferedFileSink(const std::filesystem::path& path)
-      : file_(std::fopen(path.c_str(), "w")) {}
+  explicit BufferedFileSink(const std::string& path) : file_(std::fopen(path.c_str(), "w")) {}
   void write(const sdk::LogRecord& r) noexcept override {
     std::fwrite(r.json.data(), 1, r.json.size(), file_);
     std::fputc('\n', file_);
@@ -236,38 +144,173 @@ class BufferedFileSink : public sdk::LogSink {
   std::FILE* file_;
 };
 
+// Holds the logging thread at its first record until everything is queued, then crashes it
+// on "boom", with records still queued behind.
 class CrashingSink : public sdk::LogSink {
  public:
   void write(const sdk::LogRecord& r) noexcept override {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+    lock.unlock();
     if (r.message == "boom") crash_segv();
   }
   void flush() noexcept override {}
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
 };
 
-TEST(CrashHandler, ACrashOnTheLoggingThreadStillWritesTheRest) {
-#if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "fork() of a process under TSan";
-#endif
+void crash_on_the_logging_thread() {
+  ManualClock clock;
+  BufferedFileSink file(env("CROSSCUT_CRASH_LOG"));
+  CrashingSink crashing;
+  logging::LogEngine engine(EngineUnderTest::quiet_options(), clock);
+  engine.add_sink(&file);
+  engine.add_sink(&crashing);
+  engine.start();
+  auto logger = engine.logger("child");
+  for (int i = 0; i < 1000; ++i) logger.info("before the crash", {{"i", i}});
+  logger.info("boom");
+  for (int i = 0; i < 1000; ++i) logger.info("after boom", {{"i", i}});
+  crashing.open();
+  for (;;) ::pause();  // the logging thread crashes the process
+}
+
+// Runs only in a child started by run_child().
+TEST(CrashChild, DISABLED_LogThenCrash) {
+  const std::string mode = env("CROSSCUT_CRASH_CHILD");
+  if (mode.empty()) GTEST_SKIP() << "run by the crash tests in a child process";
+  if (mode == "off") {
+    log_then_crash(false, crash_abort);
+  } else if (mode == "chain") {
+    g_marker_fd = ::open(env("CROSSCUT_CRASH_MARKER").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    struct sigaction action {};
+    action.sa_handler = earlier_handler;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGSEGV, &action, nullptr);
+    log_then_crash(true, crash_segv);
+  } else if (mode == "logging_thread") {
+    crash_on_the_logging_thread();
+  } else if (const Crash* c = crash_named(mode)) {
+    log_then_crash(true, c->crash);
+  }
+  ::_exit(99);  // not crashed: the parent sees it
+}
+
+// ---- The parent -------------------------------------------------------------------------
+
+struct Child {
+  int status = 0;
+  std::map<std::string, int> records;  // per message, the "before"/"after" records
+  bool in_order = true;                // "i" counts up per message
+  std::string last;                    // the last line
+  std::string cause;                   // its "signal" or "reason" field
+  std::string marker;
+};
+
+Child run_child(const std::string& mode) {
   TempDir dir;
   const auto log = dir.path() / "crash.log";
-  const int status = run_child([&] {
-    ManualClock clock;
-    BufferedFileSink file(log);
-    CrashingSink crashing;
-    auto options = EngineUnderTest::quiet_options();
-    logging::LogEngine engine(options, clock);
-    engine.add_sink(&file);
-    engine.add_sink(&crashing);
-    engine.start();
-    auto logger = engine.logger("child");
-    for (int i = 0; i < kRecords; ++i) logger.info("before the crash", {{"i", i}});
-    logger.info("boom");
-    for (;;) ::pause();  // the logging thread crashes the process
-  });
-  expect_died_of(status, SIGSEGV);
-  const Outcome o = read_log(log, status);
-  EXPECT_EQ(o.records, kRecords);
-  EXPECT_EQ(o.cause, "SIGSEGV") << o.last;
+  const auto marker = dir.path() / "marker";
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("CROSSCUT_CRASH_CHILD", mode.c_str(), 1);
+    ::setenv("CROSSCUT_CRASH_LOG", log.c_str(), 1);
+    ::setenv("CROSSCUT_CRASH_MARKER", marker.c_str(), 1);
+    const int out = ::open((dir.path() / "child.out").c_str(), O_WRONLY | O_CREAT, 0600);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    ::execl("/proc/self/exe", "crash-child", "--gtest_filter=CrashChild.DISABLED_LogThenCrash",
+            "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr));
+    ::_exit(98);
+  }
+  Child c;
+  ::waitpid(pid, &c.status, 0);
+  std::ifstream in(log);
+  std::map<std::string, int> next;
+  for (std::string line; std::getline(in, line);) {
+    rapidjson::Document doc;
+    doc.Parse(line.c_str());
+    if (doc.HasParseError() || !doc.IsObject()) continue;
+    c.last = line;
+    c.cause.clear();
+    const std::string message = doc["message"].GetString();
+    const auto& extra = doc["extra"];
+    if (extra.HasMember("i")) {
+      if (extra["i"].GetInt() != next[message]++) c.in_order = false;
+      ++c.records[message];
+    }
+    if (extra.HasMember("signal")) c.cause = extra["signal"].GetString();
+    if (extra.HasMember("reason")) c.cause = extra["reason"].GetString();
+  }
+  std::ifstream m(marker);
+  std::getline(m, c.marker);
+  return c;
+}
+
+void expect_died_of(int status, int signal) {
+  ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 99) << "the child did not crash";
+  ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 98) << "the child did not start";
+#ifdef CROSSCUT_SANITIZED
+  // A sanitizer's own handler, chained to, reports and exits instead.
+  (void)signal;
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+#else
+  ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+  EXPECT_EQ(WTERMSIG(status), signal);
+#endif
+}
+
+class CrashSafety : public ::testing::TestWithParam<Crash> {};
+
+TEST_P(CrashSafety, EveryQueuedRecordAndTheCrashRecordReachTheFile) {
+  const Crash& c = GetParam();
+  const Child child = run_child(c.name);
+  expect_died_of(child.status, c.signal);
+  EXPECT_EQ(child.records.at("before the crash"), kRecords);
+  EXPECT_TRUE(child.in_order);
+  EXPECT_EQ(child.cause, c.cause) << child.last;
+  EXPECT_NE(child.last.find("\"level\":\"CRITICAL\""), std::string::npos) << child.last;
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, CrashSafety, ::testing::ValuesIn(kCrashes),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(CrashHandler, TurnedOffLeavesSignalsAloneAndWritesNoCrashRecord) {
+  Child child = run_child("off");
+  expect_died_of(child.status, SIGABRT);
+  EXPECT_EQ(child.marker, "signals untouched");
+  // The control for the tests above: without the handler, what was still queued is lost.
+  EXPECT_LT(child.records["before the crash"], kRecords);
+  EXPECT_EQ(child.cause, "") << child.last;
+}
+
+TEST(CrashHandler, ChainsToTheHandlerInstalledBefore) {
+#ifdef CROSSCUT_SANITIZED
+  GTEST_SKIP() << "the sanitizer runtime owns SIGSEGV";
+#endif
+  const Child child = run_child("chain");
+  expect_died_of(child.status, SIGSEGV);
+  EXPECT_EQ(child.records.at("before the crash"), kRecords);
+  EXPECT_EQ(child.cause, "SIGSEGV");
+  EXPECT_EQ(child.marker, "earlier handler ran");
+}
+
+TEST(CrashHandler, ACrashOnTheLoggingThreadStillWritesWhatIsQueuedBehind) {
+  const Child child = run_child("logging_thread");
+  expect_died_of(child.status, SIGSEGV);
+  EXPECT_EQ(child.records.at("before the crash"), 1000);
+  EXPECT_EQ(child.records.at("after boom"), 1000);
+  EXPECT_TRUE(child.in_order);
+  EXPECT_EQ(child.cause, "SIGSEGV") << child.last;
 }
 
 }  // namespace
