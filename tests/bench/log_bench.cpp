@@ -124,7 +124,7 @@ double stamp_overhead_ticks() {
       const std::uint64_t a = stamp();
       x = stamp() - a;
     }
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     return static_cast<double>(v[v.size() / 2]);
   }();
   return overhead;
@@ -153,7 +153,8 @@ void burst_latency(benchmark::State& state, Call call) {
   }
   std::sort(samples.begin(), samples.end());
   auto pct = [&](double p) {
-    return samples[std::min(samples.size() - 1, static_cast<std::size_t>(p * samples.size()))];
+    return samples[std::min(samples.size() - 1,
+                            static_cast<std::size_t>(p * static_cast<double>(samples.size())))];
   };
   using benchmark::Counter;
   state.counters["p50_ns"] = Counter(pct(0.50), Counter::kAvgThreads);

@@ -48,8 +48,8 @@ void cpu_relax() noexcept {
 #endif
 }
 
-// The shared_ptr that a heap record's header is followed by.
-constexpr std::size_t kHeapRecord = sizeof(QueuedHeader) + sizeof(std::string*);
+// A heap record in the ring: its header and the payload's address.
+constexpr std::size_t kHeapRecord = sizeof(QueuedHeader) + sizeof(HeapPayload);
 
 }  // namespace
 
@@ -205,7 +205,8 @@ void LogEngine::submit(const EngineLogger& logger, sdk::Level level, std::string
                     context);
       header.kind = QueuedKind::heap;
       std::memcpy(at, &header, sizeof header);
-      std::memcpy(at + sizeof header, &body, sizeof body);
+      const HeapPayload heap{body};
+      std::memcpy(at + sizeof header, &heap, sizeof heap);
       q->ring.commit();
     } else {
       delete body;
@@ -305,9 +306,9 @@ void LogEngine::process(std::span<const std::byte> record, DecodedRecord& scratc
   std::span<const std::byte> payload = record.subspan(sizeof header);
   std::unique_ptr<std::string> body;
   if (header.kind == QueuedKind::heap) {
-    std::string* at = nullptr;
-    std::memcpy(&at, payload.data(), sizeof at);
-    body.reset(at);
+    HeapPayload heap;
+    std::memcpy(&heap, payload.data(), sizeof heap);
+    body.reset(heap.body);
     payload = {reinterpret_cast<const std::byte*>(body->data()), body->size()};
   }
   try {

@@ -85,7 +85,12 @@ void put_field(Out& out, const sdk::FieldValue& f) noexcept {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
+        if constexpr (std::is_same_v<T, const sdk::Value*>) {
+          if (x)
+            put_value(out, *x);
+          else
+            out.template put<std::uint8_t>(t_null);
+        } else if constexpr (std::is_same_v<T, std::monostate>) {
           out.template put<std::uint8_t>(t_null);
         } else if constexpr (std::is_same_v<T, bool>) {
           out.template put<std::uint8_t>(x ? t_true : t_false);
@@ -95,13 +100,10 @@ void put_field(Out& out, const sdk::FieldValue& f) noexcept {
         } else if constexpr (std::is_same_v<T, double>) {
           out.template put<std::uint8_t>(t_double);
           out.template put<double>(x);
-        } else if constexpr (std::is_same_v<T, std::string_view>) {
+        } else {
+          static_assert(std::is_same_v<T, std::string_view>);
           out.template put<std::uint8_t>(t_string);
           put_str(out, x);
-        } else if (x) {
-          put_value(out, *x);
-        } else {
-          out.template put<std::uint8_t>(t_null);
         }
       },
       f.get());

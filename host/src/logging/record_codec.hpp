@@ -20,6 +20,11 @@ enum class QueuedKind : std::uint8_t {
   heap,  // too large for the ring: the header is followed by a std::string* holding it
 };
 
+// What follows the header of a heap record: the payload, owned by the record.
+struct HeapPayload {
+  std::string* body = nullptr;
+};
+
 // The fixed part at the start of every queued record.
 struct QueuedHeader {
   std::int64_t timestamp = 0;    // clock ticks or epoch ns: the engine knows which

@@ -43,10 +43,10 @@ ThreadLogQueue::~ThreadLogQueue() {
   for (auto r = ring.front(); !r.empty(); ring.pop(), r = ring.front()) {
     QueuedHeader h;
     std::memcpy(&h, r.data(), sizeof h);
-    if (h.kind == QueuedKind::heap && r.size() >= sizeof h + sizeof(std::string*)) {
-      std::string* body = nullptr;
-      std::memcpy(&body, r.data() + sizeof h, sizeof body);
-      delete body;
+    if (h.kind == QueuedKind::heap && r.size() >= sizeof h + sizeof(HeapPayload)) {
+      HeapPayload heap;
+      std::memcpy(&heap, r.data() + sizeof h, sizeof heap);
+      delete heap.body;
     }
   }
 }

@@ -41,8 +41,8 @@ namespace {
 constexpr int kRecords = 100'000;
 
 void crash_segv() {
-  volatile std::uintptr_t address = 0;
-  *reinterpret_cast<volatile int*>(address) = 1;
+  volatile int* volatile address = nullptr;  // volatile: the store must not be optimised away
+  *address = 1;
 }
 void crash_fpe() {
 #ifdef CROSSCUT_SANITIZED

@@ -143,7 +143,7 @@ TEST(ThreadQueues, RecordsOfDifferentThreadsAreWrittenInTimestampOrder) {
   // Thread "late" logs first, with later timestamps; thread "early" logs afterwards with
   // earlier ones. Both wait in their queues while the logging thread is held.
   const std::int64_t base = clock.now_ms();
-  auto log_at = [&](const char* name, std::vector<std::int64_t> offsets) {
+  auto log_at = [&](const char* name, const std::vector<std::int64_t>& offsets) {
     std::thread([&, name, offsets] {
       for (auto ms : offsets) {
         clock.set_ms(base + ms);
