@@ -130,6 +130,14 @@ double stamp_overhead_ticks() {
   return overhead;
 }
 
+// Yields rather than sleeps: the logging thread gets the CPU when it has work, and a vCPU
+// that never idles is not moved to another host core between bursts (which would make
+// every burst start on cold caches, for both loggers alike).
+void pause_between_bursts() {
+  const auto until = std::chrono::steady_clock::now() + kPause;
+  while (std::chrono::steady_clock::now() < until) std::this_thread::yield();
+}
+
 template <class Call>
 void burst_latency(benchmark::State& state, Call call) {
   std::vector<double> samples;
@@ -149,7 +157,7 @@ void burst_latency(benchmark::State& state, Call call) {
     }
     state.SetIterationTime(burst_ns / 1e9 / kBurst);  // reported per call
     total_ns += burst_ns;
-    std::this_thread::sleep_for(kPause);
+    pause_between_bursts();
   }
   std::sort(samples.begin(), samples.end());
   auto pct = [&](double p) {

@@ -30,8 +30,21 @@ struct ByteOut {
     std::memcpy(p, &v, sizeof(T));
     p += sizeof(T);
   }
-  void bytes(const void* s, std::size_t k) noexcept {
-    if (k) std::memcpy(p, s, k);
+  // Keys and short values are a few bytes: fixed-size copies (two overlapping ones) are
+  // plain moves, where a call to memcpy would cost more than the copy.
+  void bytes(const void* from, std::size_t k) noexcept {
+    const auto* s = static_cast<const std::byte*>(from);
+    if (k >= 8 && k <= 16) {
+      std::memcpy(p, s, 8);
+      std::memcpy(p + k - 8, s + k - 8, 8);
+    } else if (k >= 4 && k < 8) {
+      std::memcpy(p, s, 4);
+      std::memcpy(p + k - 4, s + k - 4, 4);
+    } else if (k > 16) {
+      std::memcpy(p, s, k);
+    } else {
+      for (std::size_t i = 0; i < k; ++i) p[i] = s[i];
+    }
     p += k;
   }
 };
