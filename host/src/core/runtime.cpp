@@ -61,6 +61,7 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   mutable std::mutex report_mu;
   std::optional<DeliveryReport> final_report;
   MetricsTotals final_metrics;           // once the metrics service is gone
+  BreakerTotals final_breakers;          // once the breaker registry is gone
   std::uint64_t final_log_failures = 0;  // once the log sinks are gone
   core::OwnedComponent<sdk::BreakerBackend> breaker_backend;
   std::unique_ptr<BreakerRegistry> breakers;
@@ -501,11 +502,16 @@ MetricsTotals totals_of(const metrics::MetricsStats& s) {
 }
 }  // namespace
 
+namespace {
+BreakerTotals totals_of(const BreakerRegistryStats& s) {
+  return {s.keys_too_long, s.degraded};
+}
+}  // namespace
+
 BreakerTotals Runtime::breaker_totals() const {
   std::lock_guard lock(impl_->report_mu);
-  if (!impl_->breakers) return {};
-  const BreakerRegistryStats s = impl_->breakers->stats();
-  return {s.keys_too_long, s.degraded};
+  if (!impl_->breakers) return impl_->final_breakers;
+  return totals_of(impl_->breakers->stats());
 }
 
 MetricsTotals Runtime::metrics_totals() const {
@@ -635,7 +641,12 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline,
   }
   dispatcher.reset();
   rules.clear();
-  breakers.reset();
+  {
+    // breaker_totals() may be asked from another thread while the runtime stops.
+    std::lock_guard lock(report_mu);
+    if (breakers) final_breakers = totals_of(breakers->stats());
+    breakers.reset();
+  }
   breaker_backend = {};
   event_bus.reset();
   // Logging goes last but for the closed queues a `record` log sink may still hold: everything

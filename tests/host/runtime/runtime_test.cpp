@@ -24,6 +24,15 @@ RuntimeOptions options_with_fixtures(const crosscut::sdk::Clock* clock = nullptr
 
 }  // namespace
 
+// The agent's final health record reads the totals after the registry is gone.
+TEST(Runtime, BreakerTotalsOutliveTheRegistry) {
+  auto rt = Runtime::from_string("", "empty.yaml", options_with_fixtures());
+  rt->breaker(std::string(300, 'k')).record_failure();  // over the key length limit: refused
+  EXPECT_EQ(rt->breaker_totals().keys_too_long, 1u);
+  rt->shutdown();
+  EXPECT_EQ(rt->breaker_totals().keys_too_long, 1u);
+}
+
 TEST(Runtime, EmptyConfigurationRunsOnTheMemoryBreakerWithTheSeedDefaults) {
   auto rt = Runtime::from_string("", "empty.yaml", options_with_fixtures());
   auto b = rt->breaker("upbit/korea/ticker");
