@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/kafka_mock_cluster.hpp"
 #include "support/process.hpp"
 
 using crosscut::testing::run_crosscut;
@@ -223,6 +224,30 @@ TEST(ValidateHasNoSideEffects, CheckConnectionsSaysWhichServerIsDown) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("UNREACHABLE"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("127.0.0.1:" + port), std::string::npos) << r.out;
+}
+
+// Against a real Kafka protocol peer (librdkafka's mock cluster), the sink's brokers answer
+// with their metadata.
+TEST(ValidateHasNoSideEffects, CheckConnectionsReachesAKafkaCluster) {
+  crosscut::testing::KafkaMockCluster cluster(2);
+  TempDir dir;
+  dir.write("cfg.yaml", "crosscut: 1\nsinks: {main: {type: kafka, brokers: '" +
+                            cluster.bootstrap_servers() + "'}}\nerrors: {sink: main}\n");
+  const auto r =
+      run_crosscut({"validate", "--check-connections", "-c", (dir.path() / "cfg.yaml").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("reachable    sinks.main (kafka) " + cluster.bootstrap_servers() +
+                       ": cluster metadata (2 brokers)"),
+            std::string::npos)
+      << r.out;
+  // With every broker's listener closed, the same check says so and fails.
+  cluster.set_down();
+  const auto down =
+      run_crosscut({"validate", "--check-connections", "-c", (dir.path() / "cfg.yaml").string()});
+  EXPECT_EQ(down.exit_code, 1) << down.out << down.err;
+  EXPECT_NE(down.out.find("UNREACHABLE  sinks.main (kafka) " + cluster.bootstrap_servers()),
+            std::string::npos)
+      << down.out;
 }
 
 // What run refuses at configuration time, validate refuses with the same line and exit 2;
