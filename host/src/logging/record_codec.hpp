@@ -40,7 +40,7 @@ std::size_t payload_size(std::string_view message, sdk::Fields fields, const sdk
 void write_payload(std::byte* out, std::string_view message, sdk::Fields fields,
                    const sdk::Value* exception, const sdk::Value::Object* context) noexcept;
 
-// The message of an encoded payload (the sampler's key), or nullopt-like empty on garbage.
+// The message of an encoded payload (the sampler's key); false for a payload too short.
 bool payload_message(std::span<const std::byte> payload, std::string_view& message) noexcept;
 
 struct DecodedRecord {

@@ -10,18 +10,17 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <string>
 
 #include "crosscut/runtime.hpp"
 #include "engine_fixture.hpp"
 #include "logging/log_engine.hpp"
+#include "support/gate.hpp"
 #include "support/process.hpp"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -167,22 +166,14 @@ class BufferedFileSink : public sdk::LogSink {
 class CrashingSink : public sdk::LogSink {
  public:
   void write(const sdk::LogRecord& r) noexcept override {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return open_; });
-    lock.unlock();
+    gate_.wait();
     if (r.message == "boom") crash_segv();
   }
   void flush() noexcept override {}
-  void open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
+  void open() { gate_.open(); }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
+  Gate gate_;
 };
 
 void crash_on_the_logging_thread() {

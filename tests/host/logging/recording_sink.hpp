@@ -3,12 +3,12 @@
 
 #include <rapidjson/document.h>
 
-#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "crosscut/sdk/log.hpp"
+#include "support/gate.hpp"
 
 namespace crosscut::testing {
 
@@ -71,28 +71,14 @@ inline bool parse_json_line(const std::string& line, rapidjson::Document& doc) {
 class GateSink : public RecordingSink {
  public:
   void write(const sdk::LogRecord& r) noexcept override {
-    {
-      std::unique_lock lock(mu_);
-      entered_ = true;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
-    }
+    gate_.wait();
     RecordingSink::write(r);
   }
-  void wait_entered() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return entered_; });
-  }
-  void open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
-  }
+  void wait_entered() { gate_.wait_until_entered(); }
+  void open() { gate_.open(); }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool entered_ = false, open_ = false;
+  Gate gate_;
 };
 
 }  // namespace crosscut::testing
