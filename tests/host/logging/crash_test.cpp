@@ -194,6 +194,29 @@ void crash_on_the_logging_thread() {
 
 void run_child_mode(const std::string& mode);
 
+// A logging thread stuck in a sink (a full pipe, say) while another thread crashes: the
+// queues cannot be taken from under it, so the crash is reported on stderr instead.
+class StuckSink : public sdk::LogSink {
+ public:
+  void write(const sdk::LogRecord&) noexcept override { gate_.wait(); }
+  void flush() noexcept override {}
+  Gate& gate() { return gate_; }
+
+ private:
+  Gate gate_;  // never opened
+};
+
+void crash_while_the_logging_thread_is_stuck() {
+  ManualClock clock;
+  StuckSink stuck;
+  logging::LogEngine engine(EngineUnderTest::quiet_options(), clock);
+  engine.add_sink(&stuck);
+  engine.start();
+  engine.logger("child").info("stuck in the sink");
+  stuck.gate().wait_until_entered();
+  crash_abort();
+}
+
 // Runs only in a child started by run_child().
 TEST(CrashChild, DISABLED_LogThenCrash) {
   const std::string mode = env("CROSSCUT_CRASH_CHILD");
@@ -219,6 +242,8 @@ void run_child_mode(const std::string& mode) {
     log_then_crash(true, crash_segv);
   } else if (mode == "logging_thread") {
     crash_on_the_logging_thread();
+  } else if (mode == "stuck") {
+    crash_while_the_logging_thread_is_stuck();
   } else if (const Crash* c = crash_named(mode)) {
     log_then_crash(true, c->crash);
   }
@@ -339,6 +364,17 @@ TEST(CrashHandler, ACrashOnTheLoggingThreadStillWritesWhatIsQueuedBehind) {
   EXPECT_EQ(child.records["after boom"], 1000);
   EXPECT_TRUE(child.in_order);
   EXPECT_EQ(child.cause, "SIGSEGV") << child.last;
+}
+
+TEST(CrashHandler, ALoggingThreadStuckInASinkGetsTheCrashReportedOnStderr) {
+  SKIP_UNDER_TSAN();
+  Child child = run_child("stuck");
+  expect_died_of(child, SIGABRT);
+  EXPECT_NE(child.output.find("\"level\":\"CRITICAL\""), std::string::npos) << child.output;
+  EXPECT_NE(child.output.find("fatal signal SIGABRT (queued log records not written: the "
+                              "logging thread is stuck in a sink)"),
+            std::string::npos)
+      << child.output;
 }
 
 }  // namespace
