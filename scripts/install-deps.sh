@@ -10,4 +10,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libhiredis-dev librdkafka-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev rapidjson-dev libre2-dev \
   redis-server kcat rpm rpm2cpio cpio lintian dpkg-dev python3 clang-format clang-tidy \
-  clang libclang-rt-14-dev abigail-tools xz-utils >/dev/null
+  clang libclang-rt-14-dev abigail-tools xz-utils libcpp-httplib-dev libsystemd-dev prometheus \
+  curl >/dev/null

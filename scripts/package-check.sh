@@ -221,6 +221,14 @@ check_root() {  # format root libdir [cmake-option...]
     problems="$(systemd-analyze verify --man=no "$root/usr/lib/systemd/system/crosscut.service" 2>&1 |
       grep -v -e 'is not executable' -e '^$' || true)"
     [ -z "$problems" ] || fail "$format: crosscut.service: $problems"
+    # The hardening: an exposure level of 2.0 or less.
+    local exposure
+    exposure="$(systemd-analyze security --offline=true "$root/usr/lib/systemd/system/crosscut.service" 2>&1 |
+      sed -n 's/.*Overall exposure level for crosscut.service: \([0-9.]*\).*/\1/p')"
+    [ -n "$exposure" ] || fail "$format: systemd-analyze security did not rate crosscut.service"
+    awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' ||
+      fail "$format: crosscut.service exposure level $exposure is above 2.0"
+    echo "crosscut.service exposure level: $exposure"
   fi
 
   step "example plugin against the unpacked crosscut-dev ($format)"

@@ -1,5 +1,7 @@
 #include "agent/agent.hpp"
 
+#include <algorithm>
+
 namespace crosscut::agent {
 
 Agent::Agent(Runtime& runtime, AgentOptions options)
@@ -7,17 +9,102 @@ Agent::Agent(Runtime& runtime, AgentOptions options)
       options_(options),
       log_(runtime.logger("agent", "app")),
       bad_(runtime.logger("agent.input", "app"), options.bad_line_reports) {
-  for (const auto& input : runtime_.inputs()) {
-    std::optional<MarketDataMapping> mapping;
-    if (input.item.get_string("format") == "market_data")
-      mapping.emplace(input.item.child("market_data"));
-    routers_.push_back(std::make_unique<EventRouter>(runtime_, stats_, bad_, std::move(mapping)));
-  }
+  for (const auto& input : runtime_.inputs()) inputs_.push_back(prepare(input));
+  runtime_.set_metrics_collector([this](std::vector<MetricFamily>& out) { collect_metrics(out); });
 }
 
 Agent::~Agent() {
+  runtime_.set_input_runner(nullptr);
+  runtime_.set_metrics_collector({});
   request_stop();
-  threads_.clear();  // jthread: requests stop and joins
+  std::lock_guard lock(mu_);
+  inputs_.clear();  // jthread: requests stop and joins
+}
+
+std::unique_ptr<Agent::RunningInput> Agent::prepare(const RuntimeInput& input) {
+  auto running = std::make_unique<RunningInput>();
+  running->input = input.input;
+  running->name = input.item.path() + " (" + input.type + ")";
+  std::optional<MarketDataMapping> mapping;
+  if (input.item.get_string("format") == "market_data")
+    mapping.emplace(input.item.child("market_data"));
+  running->router = std::make_unique<EventRouter>(runtime_, stats_, bad_, std::move(mapping));
+  auto& per_input = input_stats_[running->name];
+  if (!per_input) per_input = std::make_unique<AgentStats>();
+  running->router->count_also_in(*per_input);
+  return running;
+}
+
+void Agent::start(RunningInput& running) {
+  ++inputs_running_;
+  sdk::Input* input = running.input;
+  EventRouter* router = running.router.get();
+  const std::string name = running.name;
+  running.thread = std::jthread([this, input, router, name](std::stop_token stop) {
+    std::string failure;
+    try {
+      input->run(*router, stop);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    } catch (...) {
+      failure = "unknown exception";
+    }
+    if (!failure.empty()) log_.error("input failed", {{"input", name}, {"reason", failure}});
+    {
+      std::lock_guard lock(mu_);
+      if (!failure.empty()) failed_inputs_.push_back("input " + name + " failed: " + failure);
+      --inputs_running_;
+    }
+    cv_.notify_all();
+  });
+}
+
+void Agent::replace_inputs(const std::vector<RuntimeInput>& stopping,
+                           const std::vector<RuntimeInput>& starting) {
+  std::vector<std::unique_ptr<RunningInput>> next;
+  for (const auto& input : starting) next.push_back(prepare(input));
+  std::vector<std::unique_ptr<RunningInput>> stopped;
+  {
+    std::lock_guard lock(mu_);
+    // Counted as running before the old ones end: the agent must not think every input ended.
+    for (auto& running : next) start(*running);
+    for (const auto& input : stopping) {
+      auto it = std::find_if(inputs_.begin(), inputs_.end(),
+                             [&](const auto& r) { return r->input == input.input; });
+      if (it == inputs_.end()) continue;
+      stopped.push_back(std::move(*it));
+      inputs_.erase(it);
+    }
+    for (auto& running : next) inputs_.push_back(std::move(running));
+  }
+  // Joined outside the lock: their threads take it as they end. What they read is delivered.
+  for (auto& running : stopped) {
+    log_.info("input replaced by a reload", {{"input", running->name}});
+    running->thread = {};
+  }
+}
+
+void Agent::collect_metrics(std::vector<MetricFamily>& out) const {
+  MetricFamily events{"crosscut_input_events_total",
+                      "Events the inputs delivered, by input and kind.",
+                      MetricFamily::Type::counter,
+                      {}};
+  MetricFamily bad{"crosscut_input_bad_lines_total",
+                   "Lines the inputs delivered that were not a valid event.",
+                   MetricFamily::Type::counter,
+                   {}};
+  std::lock_guard lock(mu_);
+  for (const auto& [name, s] : input_stats_) {
+    const std::pair<const char*, std::uint64_t> kinds[] = {{"message", s->messages.load()},
+                                                           {"error", s->errors.load()},
+                                                           {"outcome", s->outcomes.load()},
+                                                           {"log", s->logs.load()}};
+    for (const auto& [event, value] : kinds)
+      events.samples.push_back({{{"input", name}, {"event", event}}, static_cast<double>(value)});
+    bad.samples.push_back({{{"input", name}}, static_cast<double>(s->bad_lines.load())});
+  }
+  out.push_back(std::move(events));
+  out.push_back(std::move(bad));
 }
 
 void Agent::request_stop() {
@@ -63,39 +150,19 @@ void Agent::log_health() {
 }
 
 bool Agent::run() {
-  auto inputs = runtime_.inputs();
+  std::size_t count = 0;
   {
     std::lock_guard lock(mu_);
-    inputs_running_ = inputs.size();
+    for (auto& running : inputs_) start(*running);
+    count = inputs_.size();
   }
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    sdk::Input* input = inputs[i].input;
-    EventRouter* router = routers_[i].get();
-    // "inputs[0] (file)": where the input is configured, which says which one it is.
-    std::string name = inputs[i].item.path() + " (" + inputs[i].type + ")";
-    threads_.emplace_back([this, input, router, name](std::stop_token stop) {
-      std::string failure;
-      try {
-        input->run(*router, stop);
-      } catch (const std::exception& e) {
-        failure = e.what();
-      } catch (...) {
-        failure = "unknown exception";
-      }
-      if (!failure.empty()) log_.error("input failed", {{"input", name}, {"reason", failure}});
-      {
-        std::lock_guard lock(mu_);
-        if (!failure.empty()) failed_inputs_.push_back("input " + name + " failed: " + failure);
-        --inputs_running_;
-      }
-      cv_.notify_all();
-    });
-  }
-  log_.info("crosscut agent started", {{"inputs", static_cast<std::int64_t>(inputs.size())}});
+  runtime_.set_input_runner(this);
+  log_.info("crosscut agent started", {{"inputs", static_cast<std::int64_t>(count)}});
+  runtime_.mark_ready();
 
   {
     std::unique_lock lock(mu_);
-    const bool has_inputs = !inputs.empty();
+    const bool has_inputs = count != 0;
     for (;;) {
       if (stop_requested_) break;
       if (has_inputs && inputs_running_ == 0) {
@@ -112,8 +179,16 @@ bool Agent::run() {
       }
     }
   }
-  for (auto& t : threads_) t.request_stop();
-  threads_.clear();  // joins: inputs return promptly once asked to stop
+  // Not ready from here on, and no reload replaces inputs (one under way ends first).
+  runtime_.mark_stopping();
+  runtime_.set_input_runner(nullptr);
+  std::vector<std::unique_ptr<RunningInput>> stopping;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& running : inputs_) running->thread.request_stop();
+    stopping.swap(inputs_);
+  }
+  stopping.clear();  // joins: inputs return promptly once asked to stop
   // The last health record comes once the sinks are closed: its figures are the final ones.
   bool ok = runtime_.shutdown(options_.shutdown_timeout, [this] { log_health(); });
   if (!ok) log_.error("shutdown did not deliver everything in time");

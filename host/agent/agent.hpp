@@ -4,6 +4,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -15,7 +16,9 @@
 
 namespace crosscut::agent {
 
-class Agent {
+// Also the runtime's InputRunner: a reload that changes an input stops its thread and starts
+// the new one, while the unchanged inputs run on.
+class Agent final : private InputRunner {
  public:
   // Builds one router per input of the runtime (built with BuildScope::agent).
   Agent(Runtime& runtime, AgentOptions options);
@@ -38,21 +41,34 @@ class Agent {
   const AgentStats& stats() const { return stats_; }
 
  private:
+  struct RunningInput {
+    sdk::Input* input = nullptr;
+    std::string name;  // "inputs[0] (unix)": where it is configured, and its type
+    std::unique_ptr<EventRouter> router;
+    std::jthread thread;  // declared last: joined before the router goes
+  };
+
   void log_health();
+  std::unique_ptr<RunningInput> prepare(const RuntimeInput& input);
+  void start(RunningInput& running);  // under mu_
+  void replace_inputs(const std::vector<RuntimeInput>& stopping,
+                      const std::vector<RuntimeInput>& starting) override;
+  void collect_metrics(std::vector<MetricFamily>& out) const;
 
   Runtime& runtime_;
   AgentOptions options_;
   Logger log_;
   AgentStats stats_;
   BadLineReporter bad_;
-  std::vector<std::unique_ptr<EventRouter>> routers_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_requested_ = false;
   std::size_t inputs_running_ = 0;
   std::vector<std::string> failed_inputs_;
-  std::vector<std::jthread> threads_;
+  std::vector<std::unique_ptr<RunningInput>> inputs_;  // guarded by mu_
+  // Each input's own figures, by name: kept across reloads, so that they never go back.
+  std::map<std::string, std::unique_ptr<AgentStats>> input_stats_;  // guarded by mu_
 };
 
 }  // namespace crosscut::agent

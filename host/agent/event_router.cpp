@@ -129,8 +129,13 @@ EventRouter::EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& b
   own_counting_ = std::move(own_counting);
 }
 
+void EventRouter::bump(std::atomic<std::uint64_t> AgentStats::*which) {
+  (stats_.*which).fetch_add(1, std::memory_order_relaxed);
+  if (input_stats_) (input_stats_->*which).fetch_add(1, std::memory_order_relaxed);
+}
+
 void EventRouter::on_bad_input(const sdk::InputPosition& where, std::string_view reason) {
-  stats_.bad_lines.fetch_add(1, std::memory_order_relaxed);
+  bump(&AgentStats::bad_lines);
   bad_.report(where, reason);
 }
 
@@ -147,7 +152,7 @@ bool EventRouter::count_message(const sdk::Target& target, std::string_view symb
       target.request_type.size() > kMaxTargetFieldBytes ||
       !counting_.count(target, symbol, event_time_ms))
     return false;
-  stats_.messages.fetch_add(1, std::memory_order_relaxed);
+  bump(&AgentStats::messages);
   return true;
 }
 
@@ -157,7 +162,7 @@ std::string EventRouter::refused_reason() {
 }
 
 void EventRouter::on_line(std::string_view line, const sdk::InputPosition& where) {
-  stats_.lines.fetch_add(1, std::memory_order_relaxed);
+  bump(&AgentStats::lines);
   if (line.size() > kMaxLine) return on_bad_input(where, "line longer than 64 MiB");
   rapidjson::Document doc;
   // Iterative: a line of nested '[' (a megabyte of them fits) must not exhaust the stack.
@@ -172,7 +177,7 @@ void EventRouter::on_line(std::string_view line, const sdk::InputPosition& where
   if (market_data_) {
     auto m = market_data_->read(doc, problem);
     if (!m) return on_bad_input(where, problem);
-    stats_.messages.fetch_add(1, std::memory_order_relaxed);
+    bump(&AgentStats::messages);
     if (m->time_ms)
       market_data_counter_->increment(m->symbol, *m->time_ms);
     else
@@ -236,7 +241,7 @@ std::string EventRouter::route_error(const rapidjson::Value& doc) {
   if (!problem.empty()) return problem;
   e.correlation_id = std::string(correlation);
   e.timestamp = runtime_.clock().now();
-  stats_.errors.fetch_add(1, std::memory_order_relaxed);
+  bump(&AgentStats::errors);
   runtime_.errors().dispatch(std::move(e));
   return {};
 }
@@ -249,7 +254,7 @@ std::string EventRouter::route_outcome(const rapidjson::Value& doc) {
   const rapidjson::Value* success = member(doc, "success");
   if (!success) return "missing 'success'";
   if (!success->IsBool()) return "'success' must be true or false";
-  stats_.outcomes.fetch_add(1, std::memory_order_relaxed);
+  bump(&AgentStats::outcomes);
   auto breaker = runtime_.breaker(resource);
   if (success->GetBool())
     breaker.record_success();
@@ -275,7 +280,7 @@ std::string EventRouter::route_log(const rapidjson::Value& doc) {
     if (!x->IsObject()) return "'extra' must be an object";
     extra = to_value(*x);
   }
-  stats_.logs.fetch_add(1, std::memory_order_relaxed);
+  bump(&AgentStats::logs);
   Logger log = runtime_.logger(name.empty() ? "agent" : name, category.empty() ? "app" : category);
   if (!log.enabled(*level)) return {};
   // The sender's fields reach the record's `extra` as context fields of this call.

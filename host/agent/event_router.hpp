@@ -82,6 +82,10 @@ class EventRouter : public sdk::InputSink {
   EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
               std::optional<MarketDataMapping> market_data, MessageCounting& counting);
 
+  // Counts also in `per_input` (the figures of this router's input alone), which must
+  // outlive the router. Before the input runs.
+  void count_also_in(AgentStats& per_input) { input_stats_ = &per_input; }
+
   void on_line(std::string_view line, const sdk::InputPosition& where) override;
   void on_message(const sdk::Target& target, std::string_view symbol,
                   std::optional<std::int64_t> event_time_ms) override;
@@ -98,12 +102,14 @@ class EventRouter : public sdk::InputSink {
   bool count_message(const sdk::Target& target, std::string_view symbol,
                      std::optional<std::int64_t> event_time_ms);
   static std::string refused_reason();
+  void bump(std::atomic<std::uint64_t> AgentStats::*which);
   EventRouter(Runtime& runtime, AgentStats& stats, BadLineReporter& bad,
               std::optional<MarketDataMapping> market_data,
               std::unique_ptr<MessageCounting> own_counting);
 
   Runtime& runtime_;
   AgentStats& stats_;
+  AgentStats* input_stats_ = nullptr;
   BadLineReporter& bad_;
   std::optional<MarketDataMapping> market_data_;
   MinuteBatchCounter* market_data_counter_ = nullptr;

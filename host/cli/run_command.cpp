@@ -1,5 +1,7 @@
 #include <pthread.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include <unistd.h>
 
@@ -14,6 +16,58 @@
 
 namespace crosscut::cli {
 namespace {
+
+// Tells systemd (Type=notify) where the agent is; nothing happens outside a notify unit.
+void notify_systemd(Readiness r) {
+  switch (r) {
+    case Readiness::ready:
+      sd_notify(0, "READY=1\nSTATUS=running");
+      return;
+    case Readiness::reloading: {
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      const auto usec = static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
+                        static_cast<unsigned long long>(now.tv_nsec) / 1000ULL;
+      sd_notifyf(0, "RELOADING=1\nSTATUS=reloading the configuration\nMONOTONIC_USEC=%llu", usec);
+      return;
+    }
+    case Readiness::stopping:
+      sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+      return;
+    case Readiness::starting:
+      return;
+  }
+}
+
+// Pings the systemd watchdog at half its period while the agent runs (WatchdogSec=).
+class WatchdogPinger {
+ public:
+  WatchdogPinger() {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    const auto period = std::chrono::microseconds(usec / 2);
+    thread_ = std::thread([this, period] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, period, [&] { return stop_; })) sd_notify(0, "WATCHDOG=1");
+    });
+  }
+  ~WatchdogPinger() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  WatchdogPinger(const WatchdogPinger&) = delete;
+  WatchdogPinger& operator=(const WatchdogPinger&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 struct RunArgs {
   std::string config;
@@ -36,6 +90,8 @@ int run_agent(const RunArgs& args) {
       agent::agent_options_table().read(rt->config_section("agent"));
   agent::Agent agent(*rt, agent_options);
   auto log = rt->logger("agent", "app");
+  rt->set_readiness_listener(notify_systemd);
+  WatchdogPinger watchdog;
 
   // A stop signal ends the process within shutdown_timeout plus one second, whatever a sink
   // or an input does: past that the process says what it could not deliver and exits.
@@ -56,8 +112,11 @@ int run_agent(const RunArgs& args) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        log.info("reopening log files", {{"signal", "SIGHUP"}});
+        // Log files are reopened at once; the reload runs on the runtime's reload thread, and
+        // SIGHUPs arriving meanwhile are merged into one more reload.
+        log.info("reopening log files and reloading the configuration", {{"signal", "SIGHUP"}});
         rt->reopen_logs();
+        rt->request_reload();
         continue;
       }
       if (sig == SIGUSR1) {
@@ -80,6 +139,7 @@ int run_agent(const RunArgs& args) {
   finished_cv.notify_all();
   pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
+  rt->set_readiness_listener({});
   int code = ok ? kExitOk : kExitFailure;
   for (const auto& failure : agent.failed_inputs()) {
     print_error(failure);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "crosscut/export.hpp"
@@ -103,12 +104,20 @@ class CROSSCUT_API ErrorDispatcher {
                 sdk::Value context = {});
   void dispatch(sdk::ErrorEvent event);
 
+  // A reloaded `errors` section with its rules and sink (as in DispatcherParts) for every
+  // later dispatch. Returns once no dispatch uses the old rules or sink, which may then be
+  // destroyed. Held duplicates and stats carry over. Not to be called from a rule or a sink.
+  void reconfigure(ErrorsOptions options, std::vector<const sdk::ExceptionRule*> rules,
+                   sdk::RecordSink* sink);
+
   // Publishes the held duplicates whose period has ended.
   void flush_expired();
   // Publishes every held duplicate now (at shutdown). Dispatching afterwards still works.
   void shutdown();
 
   DispatcherStats stats() const;
+  // Errors dispatched, by the kind decided for them (at most 64 kinds; the rest as "other").
+  std::vector<std::pair<std::string, std::uint64_t>> dispatched_by_kind() const;
   const ErrorsOptions& options() const;
 
  private:

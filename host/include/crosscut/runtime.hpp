@@ -115,6 +115,60 @@ struct BreakerTotals {
   std::uint64_t degraded = 0;       // answered by a fallback (store full, Redis unreachable)
 };
 
+// Transitions this process's breakers made, by the state they entered.
+struct BreakerTransitions {
+  std::uint64_t to_closed = 0;
+  std::uint64_t to_open = 0;
+  std::uint64_t to_half_open = 0;
+};
+
+// What a reload did: `message` is "configuration reloaded", or the one-line reason the running
+// configuration was kept ("crosscut.yaml:12:7: errors.rules[0].match: ...").
+struct ReloadOutcome {
+  bool ok = false;
+  std::string message;
+};
+
+struct ReloadStats {
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::int64_t last_success_unix_s = 0;  // the start counts as one
+};
+
+// Where the runtime is, as `GET /ready` tells it.
+enum class Readiness : std::uint8_t {
+  starting,  // building, or (agent scope) until the inputs run
+  ready,
+  reloading,  // building the next configuration beside the running one
+  stopping,
+};
+
+// What runs the inputs of BuildScope::agent (the agent). A reload calls it, on the reloading
+// thread, with the inputs whose configuration changed or went (destroyed once it returns: it
+// must have stopped them) and the ones it built for the new configuration (to start).
+class InputRunner {
+ public:
+  virtual ~InputRunner() = default;
+  virtual void replace_inputs(const std::vector<RuntimeInput>& stopping,
+                              const std::vector<RuntimeInput>& starting) = 0;
+};
+
+// Samples of one metric for `GET /metrics`, from the application embedding the runtime (the
+// agent's per-input figures). Names follow Prometheus: a counter's ends in `_total`.
+struct MetricFamily {
+  enum class Type : std::uint8_t { counter, gauge };
+  std::string name;
+  std::string help;
+  Type type = Type::counter;
+  struct Sample {
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+  std::vector<Sample> samples;
+};
+// Called on the admin endpoint's thread for each scrape; must be thread-safe.
+using MetricsCollector = std::function<void(std::vector<MetricFamily>& out)>;
+
 struct CROSSCUT_API DeliveryReport {
   std::vector<SinkDelivery> sinks;
   std::uint64_t lost() const;
@@ -197,9 +251,40 @@ class CROSSCUT_API Runtime {
   std::vector<ConnectionCheck> check_connections(std::chrono::milliseconds timeout);
   MetricsTotals metrics_totals() const;
   BreakerTotals breaker_totals() const;
+  BreakerTransitions breaker_transitions() const;
   // Every record sink's delivery figures: live while running, final once shutdown() flushed
   // and closed the sinks. Thread-safe, also during shutdown().
   DeliveryReport delivery_report() const;
+
+  // Re-reads the configuration file and, when all of it is valid and every changed component
+  // is built, swaps it in; otherwise the running configuration stays and the outcome says
+  // why (also logged). Components whose configuration did not change carry on untouched;
+  // counters, breaker state (unless the backend changed) and delivery figures carry over;
+  // replaced record sinks deliver what they hold before they close. The sections `crosscut`,
+  // `service`, `plugins`, `bus`, `admin`, `logging.queue`, `logging.crash_handler` and the
+  // application's own sections change only at a restart. Thread-safe: concurrent calls and
+  // request_reload() are served by one reload that starts after each call.
+  ReloadOutcome reload();
+  // Asks for a reload and returns at once (a signal-handling thread). Requests made while a
+  // reload runs are merged into one more reload.
+  void request_reload();
+  // The agent, which runs the inputs a reload replaces. Null: none.
+  void set_input_runner(InputRunner* runner);
+  // The agent's inputs run: Readiness::ready (other scopes are ready once built).
+  void mark_ready();
+  // The agent stops: Readiness::stopping, and reloads are refused from now on.
+  void mark_stopping();
+  Readiness readiness() const;
+  // Called with each new readiness, on the thread that changed it (systemd notification).
+  void set_readiness_listener(std::function<void(Readiness)> listener);
+  // Where the admin endpoint listens ("127.0.0.1:9464", its port resolved), "" when off.
+  std::string admin_address() const;
+  ReloadStats reload_stats() const;
+  // What `GET /metrics` adds to the runtime's own metrics; empty: nothing. Replaces the last.
+  void set_metrics_collector(MetricsCollector collector);
+  // The Prometheus text exposition (format 0.0.4) of the runtime's metrics and the
+  // collector's, as `GET /metrics` serves it.
+  std::string prometheus_metrics() const;
 
   // Stops inputs, drains the bus, publishes what is pending and flushes sinks, all before
   // `deadline`; closes the sinks (what is undelivered stays in a spool, or is counted lost);

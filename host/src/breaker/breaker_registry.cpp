@@ -10,36 +10,62 @@ BreakerRegistry::BreakerRegistry(sdk::BreakerBackend& backend, sdk::BreakerPolic
                                  std::map<std::string, sdk::BreakerPolicy> overrides,
                                  sdk::Logger& log, const sdk::Clock& clock, sdk::EventBus* bus,
                                  std::size_t max_key_bytes)
-    : backend_(backend),
-      defaults_(defaults),
-      overrides_(overrides.begin(), overrides.end()),
+    : backend_(&backend),
+      policies_(std::make_shared<const Policies>(
+          Policies{std::make_shared<const sdk::BreakerPolicy>(defaults),
+                   {overrides.begin(), overrides.end()}})),
       log_(log),
       clock_(clock),
       bus_(bus),
-      default_ptr_(std::make_shared<const sdk::BreakerPolicy>(defaults)),
       max_key_bytes_(max_key_bytes) {}
 
-const sdk::BreakerPolicy& BreakerRegistry::policy_for(std::string_view key) const {
-  auto it = overrides_.find(key);
-  return it == overrides_.end() ? defaults_ : it->second;
+std::shared_ptr<const BreakerRegistry::Policies> BreakerRegistry::policies() const {
+  std::lock_guard lock(policies_mu_);
+  return policies_;
+}
+
+sdk::BreakerPolicy BreakerRegistry::policy_for(std::string_view key) const {
+  const auto p = policies();
+  auto it = p->overrides.find(key);
+  return it == p->overrides.end() ? *p->defaults : it->second;
 }
 
 Breaker BreakerRegistry::breaker(std::string_view key) {
-  auto it = overrides_.find(key);
-  auto policy = it == overrides_.end() ? default_ptr_
-                                       : std::make_shared<const sdk::BreakerPolicy>(it->second);
+  const auto p = policies();
+  auto it = p->overrides.find(key);
+  auto policy = it == p->overrides.end() ? p->defaults
+                                         : std::make_shared<const sdk::BreakerPolicy>(it->second);
   return Breaker(this, std::make_shared<const std::string>(key), std::move(policy));
 }
 
-sdk::BreakerResult BreakerRegistry::apply(const std::string& key, const sdk::BreakerPolicy& policy,
+void BreakerRegistry::reconfigure(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
+                                  std::map<std::string, sdk::BreakerPolicy> overrides) {
+  auto next = std::make_shared<const Policies>(Policies{
+      std::make_shared<const sdk::BreakerPolicy>(defaults), {overrides.begin(), overrides.end()}});
+  {
+    std::lock_guard lock(policies_mu_);
+    policies_ = std::move(next);
+  }
+  policies_version_.fetch_add(1, std::memory_order_release);
+  backend_.store(&backend, std::memory_order_release);
+}
+
+sdk::BreakerResult BreakerRegistry::apply(const std::string& key,
+                                          const sdk::BreakerPolicy& handle_policy,
                                           sdk::BreakerOp op, std::optional<std::int64_t> now_ms) {
+  // Handles made before a reload carry the policy of their time: look up the current one.
+  std::optional<sdk::BreakerPolicy> current;
+  if (policies_version_.load(std::memory_order_acquire) != 0) [[unlikely]]
+    current = policy_for(key);
+  const sdk::BreakerPolicy& policy = current ? *current : handle_policy;
   if (key.size() > max_key_bytes_) [[unlikely]]
     return refuse(key, policy, op, now_ms);
-  sdk::BreakerResult r = backend_.apply(key, op, policy, now_ms);
+  sdk::BreakerResult r = backend_.load(std::memory_order_acquire)->apply(key, op, policy, now_ms);
   if (r.degraded) [[unlikely]]
     degraded_.fetch_add(1, std::memory_order_relaxed);
   if (r.transition) {
     const auto& t = *r.transition;
+    transitions_to_[static_cast<std::size_t>(t.to)].fetch_add(1, std::memory_order_relaxed);
     log_.warning("circuit breaker transition",
                  {{"breaker", key},
                   {"from", sdk::state_name(t.from)},
@@ -90,6 +116,8 @@ BreakerRegistryStats BreakerRegistry::stats() const {
   BreakerRegistryStats s;
   s.keys_too_long = too_long_.load(std::memory_order_relaxed);
   s.degraded = degraded_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < s.transitions_to.size(); ++i)
+    s.transitions_to[i] = transitions_to_[i].load(std::memory_order_relaxed);
   return s;
 }
 

@@ -2,6 +2,9 @@
 // on the configured backend, announcing each transition on the bus and in the log.
 #pragma once
 
+#include <array>
+#include <mutex>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +30,8 @@ struct BreakerRegistryStats {
   // Operations the backend answered by a fallback instead of its store (`degraded`): Redis
   // unreachable, or a full memory store that could not keep a new key.
   std::uint64_t degraded = 0;
+  // Transitions this process made, by the state entered (indexed by sdk::BreakerState).
+  std::array<std::uint64_t, 3> transitions_to{};
 };
 
 // Thread-safety: every member may be called from any thread (set_bus only before use).
@@ -43,10 +48,18 @@ class BreakerRegistry {
                   std::size_t max_key_bytes = kMaxResourceKeyBytes);
 
   Breaker breaker(std::string_view key);
-  const sdk::BreakerPolicy& policy_for(std::string_view key) const;
+  sdk::BreakerPolicy policy_for(std::string_view key) const;
+  // An operation through a handle made with `policy`: after a reconfigure() the key's
+  // current policy applies instead.
   sdk::BreakerResult apply(const std::string& key, const sdk::BreakerPolicy& policy,
                            sdk::BreakerOp op, std::optional<std::int64_t> now_ms);
-  sdk::BreakerBackend& backend() { return backend_; }
+  sdk::BreakerBackend& backend() { return *backend_.load(std::memory_order_acquire); }
+  // A reloaded `breakers` section: its policies for every later operation, handles made
+  // before included, and its backend (the same one, or a new one whose breakers start
+  // fresh). The old backend must outlive every operation that may still be using it: the
+  // runtime keeps it until it stops.
+  void reconfigure(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
+                   std::map<std::string, sdk::BreakerPolicy> overrides);
   void set_bus(sdk::EventBus* bus) { bus_ = bus; }
   BreakerRegistryStats stats() const;
 
@@ -54,14 +67,23 @@ class BreakerRegistry {
   sdk::BreakerResult refuse(const std::string& key, const sdk::BreakerPolicy& policy,
                             sdk::BreakerOp op, std::optional<std::int64_t> now_ms);
 
-  sdk::BreakerBackend& backend_;
-  sdk::BreakerPolicy defaults_;
-  std::map<std::string, sdk::BreakerPolicy, std::less<>> overrides_;
+  struct Policies {
+    std::shared_ptr<const sdk::BreakerPolicy> defaults;
+    std::map<std::string, sdk::BreakerPolicy, std::less<>> overrides;
+  };
+  std::shared_ptr<const Policies> policies() const;
+
+  std::atomic<sdk::BreakerBackend*> backend_;
+  mutable std::mutex policies_mu_;
+  std::shared_ptr<const Policies> policies_;  // guarded by policies_mu_
+  // 0 until a reconfigure(): until then a handle's own policy is the current one.
+  std::atomic<std::uint64_t> policies_version_{0};
   sdk::Logger& log_;
   const sdk::Clock& clock_;
   sdk::EventBus* bus_;
-  std::shared_ptr<const sdk::BreakerPolicy> default_ptr_;
   const std::size_t max_key_bytes_;
+
+  std::array<std::atomic<std::uint64_t>, 3> transitions_to_{};
 
   std::atomic<std::uint64_t> too_long_{0};
   std::atomic<std::uint64_t> degraded_{0};

@@ -290,6 +290,16 @@ class AsyncEventBus::Core {
     return s;
   }
 
+  std::uint64_t queue_depth() const {
+    std::uint64_t depth = 0;
+    for (const auto& q : queues_) {
+      const std::uint64_t done = q->done.load(std::memory_order_relaxed);
+      const std::uint64_t pushed = q->ring.pushed();
+      depth += pushed > done ? pushed - done : 0;
+    }
+    return depth;
+  }
+
  private:
   // false: the event was not queued (dropped and counted).
   bool overflow(WorkerQueue& q, Item& item) {
@@ -484,6 +494,10 @@ bool AsyncEventBus::drain(std::chrono::milliseconds timeout) {
 
 BusStats AsyncEventBus::stats() const {
   return core_->stats();
+}
+
+std::uint64_t AsyncEventBus::queue_depth() const {
+  return core_->queue_depth();
 }
 
 }  // namespace crosscut

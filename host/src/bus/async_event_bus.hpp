@@ -58,6 +58,8 @@ class AsyncEventBus final : public sdk::EventBus {
   bool drain(std::chrono::milliseconds timeout) override;
 
   BusStats stats() const;
+  // Events queued and not yet handled, over every worker.
+  std::uint64_t queue_depth() const;
   const BusOptions& options() const { return options_; }
 
   class Core;

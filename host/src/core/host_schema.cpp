@@ -75,6 +75,13 @@ sdk::ConfigSchema host_schema() {
        .type = OptionType::object,
        .description = "event bus queue",
        .children = bus_options_table().schema()},
+      {.key = "admin",
+       .type = OptionType::object,
+       .description = "the admin endpoint: /health, /ready, /metrics, POST /reload",
+       .children = {{.key = "listen",
+                     .type = OptionType::string,
+                     .default_value = "",
+                     .description = "\"host:port\" or a Unix socket path; empty: off"}}},
       handlers_schema(),
       any("inputs", "agent-mode inputs"),
   };

@@ -22,13 +22,43 @@ void RuntimeHost::detach_dispatcher() {
   dispatcher_ = nullptr;
 }
 
-sdk::RecordSink* RuntimeHost::record_sink(std::string_view name) {
-  if (record_sinks_)
-    for (auto& s : *record_sinks_)
-      if (s->name() == name) return s.get();
-  for (const auto& n : unbuilt_names_)
+namespace {
+thread_local const RuntimeHost::SinkTable* t_staged = nullptr;
+thread_local RuntimeHost::SinkLookups* t_lookups = nullptr;
+}  // namespace
+
+RuntimeHost::StagedSinks::StagedSinks(const SinkTable& table) {
+  t_staged = &table;
+}
+RuntimeHost::StagedSinks::~StagedSinks() {
+  t_staged = nullptr;
+}
+
+RuntimeHost::SinkLookups::SinkLookups() : outer_(t_lookups) {
+  t_lookups = this;
+}
+RuntimeHost::SinkLookups::~SinkLookups() {
+  t_lookups = outer_;
+}
+
+void RuntimeHost::set_record_sinks(SinkTable table) {
+  std::unique_lock lock(sinks_mu_);
+  sinks_ = std::move(table);
+}
+
+sdk::RecordSink* RuntimeHost::find_sink(const SinkTable& table, std::string_view name) {
+  for (const auto& [n, sink] : table.built)
+    if (n == name) return sink;
+  for (const auto& n : table.unbuilt)
     if (n == name) return &unbuilt_sink_;
   return nullptr;
+}
+
+sdk::RecordSink* RuntimeHost::record_sink(std::string_view name) {
+  if (t_lookups) t_lookups->names_.emplace_back(name);
+  if (t_staged) return find_sink(*t_staged, name);
+  std::shared_lock lock(sinks_mu_);
+  return find_sink(sinks_, name);
 }
 
 void RuntimeHost::report_error(sdk::ErrorEvent error) {

@@ -29,13 +29,40 @@ class RuntimeHost final : public sdk::HostContext {
 
   void attach_logging(logging::LogEngine& engine) { log_engine_ = &engine; }
   void attach_bus(sdk::EventBus& bus) { bus_ = &bus; }
-  // Components see each sink through its delivery queue.
-  void attach_record_sinks(const std::vector<std::unique_ptr<delivery::DeliveryQueue>>& sinks) {
-    record_sinks_ = &sinks;
-  }
-  // Names under `sinks:` that record_sink() answers with a sink refusing everything while
-  // the real one is not built (or never will be, in a scope that builds no sinks).
-  void declare_unbuilt_sinks(std::vector<std::string> names) { unbuilt_names_ = std::move(names); }
+  // What record_sink() answers: each sink through its delivery queue, and the names under
+  // `sinks:` answered with a sink refusing everything while the real one is not built (or
+  // never will be, in a scope that builds no sinks).
+  struct SinkTable {
+    std::vector<std::pair<std::string, sdk::RecordSink*>> built;
+    std::vector<std::string> unbuilt;
+  };
+  // The table every thread sees (replaced by a reload).
+  void set_record_sinks(SinkTable table);
+  // While it lives, record_sink() on this thread answers from `table` (the configuration
+  // being built, which may still grow) instead: a reload builds its components against its
+  // own sinks while the running ones keep theirs. Also records the names looked up.
+  class StagedSinks {
+   public:
+    explicit StagedSinks(const SinkTable& table);
+    ~StagedSinks();
+    StagedSinks(const StagedSinks&) = delete;
+    StagedSinks& operator=(const StagedSinks&) = delete;
+  };
+  // The names record_sink() was asked for on this thread while it lives (what a component
+  // looked up while it was built, so that a reload replacing one of them rebuilds it).
+  class SinkLookups {
+   public:
+    SinkLookups();
+    ~SinkLookups();
+    SinkLookups(const SinkLookups&) = delete;
+    SinkLookups& operator=(const SinkLookups&) = delete;
+    std::vector<std::string> take() { return std::move(names_); }
+
+   private:
+    friend class RuntimeHost;
+    std::vector<std::string> names_;
+    SinkLookups* outer_;
+  };
   // Dispatches the errors held so far, then every later one.
   void attach_dispatcher(ErrorDispatcher& dispatcher);
   // Blocks until no report is being dispatched; later reports are logged, not dispatched.
@@ -61,8 +88,10 @@ class RuntimeHost final : public sdk::HostContext {
   const sdk::Clock& clock_;
   logging::LogEngine* log_engine_ = nullptr;
   sdk::EventBus* bus_ = nullptr;
-  const std::vector<std::unique_ptr<delivery::DeliveryQueue>>* record_sinks_ = nullptr;
-  std::vector<std::string> unbuilt_names_;
+  sdk::RecordSink* find_sink(const SinkTable& table, std::string_view name);
+
+  std::shared_mutex sinks_mu_;
+  SinkTable sinks_;  // guarded by sinks_mu_
   UnbuiltRecordSink unbuilt_sink_;
 
   std::mutex early_mu_;

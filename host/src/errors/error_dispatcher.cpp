@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <climits>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
 
 #include "core/exception_description.hpp"
 #include "crosscut/bus.hpp"
@@ -69,18 +72,22 @@ class ErrorDispatcher::Impl {
 
     ErrorRecord r = normalise(event, now);
     std::optional<sdk::Decision> decision;
-    evaluate_rules(r, decision);
+    {
+      std::shared_lock config(config_mu_);
+      evaluate_rules(r, decision);
+    }
     const sdk::Decision d = decision.value_or(sdk::Decision{});
     if (d.kind && !d.kind->empty()) r.kind = *d.kind;
     r.severity = d.severity.value_or(sdk::Severity::error);
     if (d.breaker.value_or(sdk::BreakerAction::trip) == sdk::BreakerAction::trip)
       record_breaker_failure(r);
+    count_kind(r.kind);
     const bool publish = d.publish.value_or(true);
     const auto suppress_for = d.suppress_for.value_or(std::chrono::milliseconds(0));
 
     emit_on_bus(event, r);
 
-    if (!publish || parts_.sink == nullptr) {
+    if (!publish || !has_sink()) {
       log_error(r);
       add(not_published_);
       return;
@@ -98,6 +105,15 @@ class ErrorDispatcher::Impl {
     }
     log_error(r);
     publish_record(r, 0);
+  }
+
+  void reconfigure(ErrorsOptions options, std::vector<const sdk::ExceptionRule*> rules,
+                   sdk::RecordSink* sink) {
+    std::unique_lock config(config_mu_);
+    offset_ = options.utc_offset.value_or(std::chrono::minutes(0));
+    options_ = std::move(options);
+    parts_.rules = std::move(rules);
+    parts_.sink = sink;
   }
 
   void flush_expired() { publish_held(suppressor_.expired(parts_.clock.now())); }
@@ -119,7 +135,22 @@ class ErrorDispatcher::Impl {
 
   const ErrorsOptions& options() const { return options_; }
 
+  std::vector<std::pair<std::string, std::uint64_t>> dispatched_by_kind() const {
+    std::lock_guard lock(kinds_mu_);
+    return {kinds_.begin(), kinds_.end()};
+  }
+
  private:
+  // Kinds come from callers and rules: a bounded number is told apart, the rest is "other".
+  static constexpr std::size_t kMaxKinds = 64;
+  void count_kind(const std::string& kind) {
+    std::lock_guard lock(kinds_mu_);
+    auto it = kinds_.find(kind);
+    if (it == kinds_.end())
+      it = kinds_.emplace(kinds_.size() < kMaxKinds ? kind : std::string("other"), 0).first;
+    ++it->second;
+  }
+
   ErrorRecord normalise(sdk::ErrorEvent& event, std::chrono::system_clock::time_point now) {
     ErrorRecord r;
     if (event.info.type.empty() && event.info.message.empty() && event.exception)
@@ -219,7 +250,18 @@ class ErrorDispatcher::Impl {
     for (auto& h : held) publish_record(h.record, h.duplicates);
   }
 
+  bool has_sink() const {
+    std::shared_lock config(config_mu_);
+    return parts_.sink != nullptr;
+  }
+
+  // Under a shared lock of config_mu_: reconfigure() waits for a publish under way.
   void publish_record(const ErrorRecord& r, std::uint64_t duplicates) {
+    std::shared_lock config(config_mu_);
+    if (parts_.sink == nullptr) {  // the sink went in a reload: a held duplicate is logged
+      add(not_published_);
+      return;
+    }
     sdk::Record record;
     record.topic = options_.topic;
     record.key = r.resource_key;
@@ -252,10 +294,15 @@ class ErrorDispatcher::Impl {
                                                     {"reason", failure}});
   }
 
-  const ErrorsOptions options_;
+  // options_, offset_, parts_.rules and parts_.sink: replaced by reconfigure() under an
+  // exclusive lock, read under a shared one.
+  mutable std::shared_mutex config_mu_;
+  ErrorsOptions options_;
   DispatcherParts parts_;
-  const std::chrono::minutes offset_;
+  std::chrono::minutes offset_;
   DuplicateSuppressor suppressor_;
+  mutable std::mutex kinds_mu_;
+  std::map<std::string, std::uint64_t> kinds_;  // guarded by kinds_mu_
 
   std::atomic<std::uint64_t> seen_{0}, published_{0}, represented_{0}, suppressed_{0},
       not_published_{0}, publish_failures_{0}, rule_failures_{0}, breaker_failures_{0},
@@ -283,11 +330,19 @@ void ErrorDispatcher::dispatch(std::exception_ptr e, std::string kind, sdk::Targ
 void ErrorDispatcher::dispatch(sdk::ErrorEvent event) {
   impl_->dispatch(std::move(event));
 }
+void ErrorDispatcher::reconfigure(ErrorsOptions options,
+                                  std::vector<const sdk::ExceptionRule*> rules,
+                                  sdk::RecordSink* sink) {
+  impl_->reconfigure(std::move(options), std::move(rules), sink);
+}
 void ErrorDispatcher::flush_expired() {
   impl_->flush_expired();
 }
 void ErrorDispatcher::shutdown() {
   impl_->shutdown();
+}
+std::vector<std::pair<std::string, std::uint64_t>> ErrorDispatcher::dispatched_by_kind() const {
+  return impl_->dispatched_by_kind();
 }
 DispatcherStats ErrorDispatcher::stats() const {
   return impl_->stats();

@@ -21,6 +21,9 @@ namespace crosscut::logging {
 class JsonLineFormatter {
  public:
   explicit JsonLineFormatter(std::chrono::minutes utc_offset);
+  void set_utc_offset(std::chrono::minutes utc_offset) {
+    timestamps_ = core::TimestampFormatter(utc_offset);
+  }
 
   // The rendered line (no newline), valid until the next call.
   std::string_view format(std::chrono::system_clock::time_point timestamp, sdk::Level level,

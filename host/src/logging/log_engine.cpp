@@ -59,8 +59,9 @@ LogEngine::LogEngine(LogOptions options, const sdk::Clock& clock)
       id_(next_engine_id()),
       use_ticks_(dynamic_cast<const core::SystemClock*>(&clock) != nullptr &&
                  tick_clock_available()),
-      masker_(options_.pii),
-      sampler_(options_.sampling.per_message_per_second) {
+      masker_(std::make_unique<PiiMasker>(options_.pii)),
+      scrubber_(std::make_unique<RecordScrubber>(*masker_)),
+      sampler_(std::make_unique<LogSampler>(options_.sampling.per_message_per_second)) {
   prepare_asymmetric_fences();
   direct_writer_ =
       std::make_unique<RecordWriter>(options_.utc_offset, std::vector<sdk::LogSink*>{});
@@ -259,8 +260,8 @@ void LogEngine::submit_direct(const EngineLogger& logger, sdk::Level level,
     direct_decoded_.timestamp_ns = epoch_ns(clock_.now());
     direct_decoded_.logger = &logger;
     direct_decoded_.level = level;
-    scrubber_.scrub(direct_decoded_.message);
-    scrubber_.scrub(direct_decoded_.extra);
+    scrubber_->scrub(direct_decoded_.message);
+    scrubber_->scrub(direct_decoded_.extra);
     if (!direct_writer_->write(direct_decoded_)) lost_.fetch_add(1, std::memory_order_relaxed);
     if (direct_payload_.capacity() > (1u << 20)) std::string().swap(direct_payload_);
   } catch (...) {
@@ -317,7 +318,8 @@ void LogEngine::process(std::span<const std::byte> record, DecodedRecord& scratc
     if (sample) {
       std::string_view message;
       if (!payload_message(payload, message)) throw std::runtime_error("codec");
-      const auto decision = sampler_.admit(header.logger, message, header.level, floor_seconds(ns));
+      const auto decision =
+          sampler_->admit(header.logger, message, header.level, floor_seconds(ns));
       if (!decision.emit) {
         suppressed_.fetch_add(1, std::memory_order_relaxed);
         return;
@@ -336,8 +338,8 @@ void LogEngine::process(std::span<const std::byte> record, DecodedRecord& scratc
 
 void LogEngine::write_decoded(DecodedRecord& record) noexcept {
   try {
-    scrubber_.scrub(record.message);
-    scrubber_.scrub(record.extra);
+    scrubber_->scrub(record.message);
+    scrubber_->scrub(record.extra);
   } catch (...) {
     lost_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -385,16 +387,16 @@ void LogEngine::report_drops() noexcept {
   }
 }
 
-void LogEngine::write_pending_suppressed() noexcept {
+void LogEngine::write_pending_suppressed(const char* why) noexcept {
   try {
-    for (auto& p : sampler_.take_pending()) {
+    for (auto& p : sampler_->take_pending()) {
       DecodedRecord r;
       r.timestamp_ns = epoch_ns(clock_.now());
       r.logger = p.logger;
       r.level = p.level;
       r.message = std::move(p.message);
-      r.extra = sdk::Value::object(
-          {{"shutdown", true}, {"suppressed", static_cast<long long>(p.suppressed)}});
+      r.extra =
+          sdk::Value::object({{why, true}, {"suppressed", static_cast<long long>(p.suppressed)}});
       write_decoded(r);
     }
   } catch (...) {
@@ -454,6 +456,7 @@ void LogEngine::run_backend() noexcept {
         report_drops();
         retire_drained_queues();
         writer_->flush();
+        if (reconfigure_pending_.load(std::memory_order_acquire)) apply_pending_reconfigure();
         {
           std::lock_guard lock(flush_mu_);
           flush_done_ = flush_target_seq;
@@ -475,7 +478,7 @@ void LogEngine::run_backend() noexcept {
     wake_ = false;
     idle_wait = std::min(idle_wait * 2, std::chrono::microseconds(1000));
   }
-  write_pending_suppressed();
+  write_pending_suppressed("shutdown");
   report_drops();
   writer_->flush();
   {
@@ -507,6 +510,63 @@ bool LogEngine::flush(std::chrono::milliseconds timeout) {
 void LogEngine::reopen() {
   reopen_requested_.store(true);
   wake_backend();
+}
+
+bool LogEngine::reconfigure(const LogOptions& options, std::vector<sdk::LogSink*> sinks,
+                            std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(loggers_mu_);
+    options_.level = options.level;
+    options_.levels = options.levels;
+    for (auto& [key, lg] : loggers_) lg->set_level(level_for(key.first));
+  }
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(reconfigure_mu_);
+    seq = ++reconfigure_requests_;
+    reconfigure_ = PendingReconfigure{options, std::move(sinks), seq};
+    reconfigure_pending_.store(true, std::memory_order_release);
+  }
+  {
+    // A stopped (or never started) engine has no logging thread to hand this to.
+    std::lock_guard lifecycle(lifecycle_mu_);
+    if (state_ != State::running) apply_pending_reconfigure();
+  }
+  flush(timeout);
+  std::lock_guard lock(reconfigure_mu_);
+  return reconfigured_seq_ >= seq;
+}
+
+void LogEngine::apply_pending_reconfigure() noexcept {
+  std::optional<PendingReconfigure> next;
+  {
+    std::lock_guard lock(reconfigure_mu_);
+    next.swap(reconfigure_);
+    reconfigure_pending_.store(false, std::memory_order_relaxed);
+  }
+  if (!next) return;
+  try {
+    if (next->options.sampling.per_message_per_second != options_.sampling.per_message_per_second) {
+      write_pending_suppressed("reload");
+      sampler_ = std::make_unique<LogSampler>(next->options.sampling.per_message_per_second);
+    }
+    auto masker = std::make_unique<PiiMasker>(next->options.pii);
+    auto scrubber = std::make_unique<RecordScrubber>(*masker);
+    if (writer_) writer_->flush();
+    std::lock_guard direct(direct_mu_);
+    scrubber_ = std::move(scrubber);
+    masker_ = std::move(masker);
+    options_.pii = next->options.pii;
+    options_.sampling = next->options.sampling;
+    options_.utc_offset = next->options.utc_offset;
+    sinks_ = next->sinks;
+    direct_writer_->replace_sinks(options_.utc_offset, {});
+    if (writer_) writer_->replace_sinks(options_.utc_offset, std::move(next->sinks));
+  } catch (...) {
+    lost_.fetch_add(1, std::memory_order_relaxed);  // nothing else can be said: out of memory
+  }
+  std::lock_guard lock(reconfigure_mu_);
+  reconfigured_seq_ = std::max(reconfigured_seq_, next->seq);
 }
 
 void LogEngine::shutdown() {
@@ -610,6 +670,11 @@ std::size_t LogEngine::thread_queues() const {
 LogEngineStats LogEngine::stats() const {
   LogEngineStats s;
   s.written = (writer_ ? writer_->written() : 0) + direct_writer_->written();
+  for (std::size_t i = 0; i < s.written_by_level.size(); ++i) {
+    const auto level = static_cast<sdk::Level>(i);
+    s.written_by_level[i] =
+        (writer_ ? writer_->written_at(level) : 0) + direct_writer_->written_at(level);
+  }
   s.suppressed = suppressed_.load(std::memory_order_relaxed);
   s.dropped = dropped_.load(std::memory_order_relaxed);
   s.lost = lost_.load(std::memory_order_relaxed);

@@ -26,6 +26,7 @@
 // nothing logged around startup or teardown is lost or touches a destroyed sink.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -33,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,6 +65,7 @@ struct LogEngineStats {
   std::uint64_t suppressed = 0;  // records held back by sampling (all reported in later records)
   std::uint64_t dropped = 0;     // records refused by a full queue under drop_newest (reported)
   std::uint64_t lost = 0;        // records that failed inside the engine (e.g. out of memory)
+  std::array<std::uint64_t, 5> written_by_level{};  // of written: debug, info, ..., critical
 };
 
 // Thread-safe, except that add_sink/start/shutdown are for the owning thread.
@@ -93,6 +96,14 @@ class LogEngine final : private CrashDrain {
   bool flush(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Asks the sinks to reopen their files (on the logging thread, between records).
   void reopen();
+  // Applies a reloaded `logging` section: the levels at once; the sinks, PII masking,
+  // sampling and the timezone on the logging thread, once the records logged before the
+  // call went to the old sinks. The queue options and the crash handler stay as they were.
+  // The new sinks must be valid from the call; the old ones may be destroyed once it returned
+  // true. False when the logging thread did not apply it within `timeout` (it still will:
+  // keep the old sinks). `options.pii` must be valid (parse_log_options checked it).
+  bool reconfigure(const LogOptions& options, std::vector<sdk::LogSink*> sinks,
+                   std::chrono::milliseconds timeout);
   // Drains every queue, logs one record per template with a pending suppressed count,
   // reports drops, flushes the sinks and stops the thread. Idempotent.
   void shutdown();
@@ -135,7 +146,10 @@ class LogEngine final : private CrashDrain {
   std::int64_t to_epoch_ns(std::int64_t timestamp) const noexcept;
   void retire_drained_queues();
   void report_drops() noexcept;
-  void write_pending_suppressed() noexcept;
+  // One record per template with a pending suppressed count; `why` is the field set true
+  // on it ("shutdown", "reload").
+  void write_pending_suppressed(const char* why) noexcept;
+  void apply_pending_reconfigure() noexcept;  // the logging thread, or a stopped engine
   void drain_for_crash(std::string_view message, const sdk::Value& extra) noexcept override;
   void resume_after_crash() noexcept override;
 
@@ -143,9 +157,11 @@ class LogEngine final : private CrashDrain {
   const sdk::Clock& clock_;
   const std::uint64_t id_;
   const bool use_ticks_;  // timestamps are CPU ticks, converted on the logging thread
-  PiiMasker masker_;
-  RecordScrubber scrubber_{masker_};
-  LogSampler sampler_;
+  // Replaced by a reconfigure() on the logging thread, under direct_mu_ (the synchronous path
+  // scrubs too).
+  std::unique_ptr<PiiMasker> masker_;
+  std::unique_ptr<RecordScrubber> scrubber_;
+  std::unique_ptr<LogSampler> sampler_;  // the logging thread's
   std::vector<sdk::LogSink*> sinks_;
 
   mutable std::mutex loggers_mu_;
@@ -180,6 +196,16 @@ class LogEngine final : private CrashDrain {
   std::atomic<bool> stop_{false};
   std::atomic<bool> reopen_requested_{false};
   std::atomic<std::uint64_t> flush_requested_{0};
+  struct PendingReconfigure {
+    LogOptions options;
+    std::vector<sdk::LogSink*> sinks;
+    std::uint64_t seq = 0;
+  };
+  std::mutex reconfigure_mu_;
+  std::optional<PendingReconfigure> reconfigure_;  // guarded by reconfigure_mu_
+  std::uint64_t reconfigured_seq_ = 0;             // guarded by reconfigure_mu_
+  std::uint64_t reconfigure_requests_ = 0;         // guarded by reconfigure_mu_
+  std::atomic<bool> reconfigure_pending_{false};
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;
   std::uint64_t flush_done_ = 0;

@@ -9,6 +9,12 @@ namespace crosscut::logging {
 RecordWriter::RecordWriter(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks)
     : formatter_(utc_offset), sinks_(std::move(sinks)) {}
 
+void RecordWriter::replace_sinks(std::chrono::minutes utc_offset,
+                                 std::vector<sdk::LogSink*> sinks) {
+  formatter_.set_utc_offset(utc_offset);
+  sinks_ = std::move(sinks);
+}
+
 bool RecordWriter::write(const DecodedRecord& r) noexcept {
   try {
     const auto* logger = static_cast<const EngineLogger*>(r.logger);
@@ -26,6 +32,8 @@ bool RecordWriter::write(const DecodedRecord& r) noexcept {
     rec.json = formatter_.format(ts, rec.level, rec.logger, rec.category, rec.message, rec.extra);
     deliver(rec);
     written_.fetch_add(1, std::memory_order_relaxed);
+    if (const auto i = static_cast<std::size_t>(r.level); i < by_level_.size())
+      by_level_[i].fetch_add(1, std::memory_order_relaxed);
     return true;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "crosscut: log record lost: %s\n", e.what());

@@ -2,6 +2,8 @@
 // stderr when there are none). Records arrive repaired and masked.
 #pragma once
 
+#include <array>
+
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -30,9 +32,16 @@ class RecordWriter {
                       std::string_view message, const sdk::Value& extra) noexcept;
   void flush() noexcept;
   void reopen() noexcept;
+  // A reloaded configuration's sinks and timezone; written() carries on.
+  void replace_sinks(std::chrono::minutes utc_offset, std::vector<sdk::LogSink*> sinks);
 
   // Records delivered by write() (to the sinks or stderr); write_internal() ones not counted.
   std::uint64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }
+  // Of written(), those of `level` (debug to critical).
+  std::uint64_t written_at(sdk::Level level) const noexcept {
+    const auto i = static_cast<std::size_t>(level);
+    return i < by_level_.size() ? by_level_[i].load(std::memory_order_relaxed) : 0;
+  }
 
  private:
   void deliver(const sdk::LogRecord& record) noexcept;
@@ -41,6 +50,7 @@ class RecordWriter {
   std::vector<sdk::LogSink*> sinks_;
   std::string line_;
   std::atomic<std::uint64_t> written_{0};
+  std::array<std::atomic<std::uint64_t>, 5> by_level_{};  // debug..critical
 };
 
 }  // namespace crosscut::logging

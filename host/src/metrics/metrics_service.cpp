@@ -171,6 +171,15 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
   return complete;
 }
 
+void MetricsService::reconfigure(MetricsOptions options, sdk::RecordSink* sink) {
+  std::lock_guard flush(flush_mu_);
+  std::lock_guard thread(thread_mu_);
+  if (sink == nullptr && sink_ != nullptr)
+    log_.info("metrics.sink is not set: minute batches are counted but not published");
+  options_ = std::move(options);
+  sink_ = sink;
+}
+
 MetricsStats MetricsService::stats() const {
   std::size_t retained;
   {

@@ -134,8 +134,12 @@ class MetricsService {
   // the sink confirmed delivery. Counting may go on afterwards; another shutdown() publishes it.
   bool shutdown(std::chrono::steady_clock::time_point deadline);
 
+  // A reloaded `metrics` section and the sink it names (may be null), from the next flush
+  // pass on. Counters, refused batches waiting for the sink and stats carry over; batches the
+  // old sink accepted are its to deliver. A new flush_interval applies after the current wait.
+  void reconfigure(MetricsOptions options, sdk::RecordSink* sink);
+
   MetricsStats stats() const;
-  const MetricsOptions& options() const noexcept { return options_; }
 
  private:
   struct Pending {
@@ -165,8 +169,8 @@ class MetricsService {
   void log_notes(const PassNotes& notes, std::int64_t now_ns);
   MinuteBatchCounter* find_retained(const sdk::Target& target);
 
-  const MetricsOptions options_;
-  sdk::RecordSink* const sink_;
+  MetricsOptions options_;  // guarded by flush_mu_ (flush_interval: also by thread_mu_)
+  sdk::RecordSink* sink_;   // guarded by flush_mu_
   const sdk::Clock& clock_;
   sdk::EventBus& bus_;
   sdk::Logger& log_;

@@ -1,0 +1,230 @@
+// `crosscut run` reloading its configuration while Unix socket clients stream: counts are
+// conserved exactly, connections survive, SIGHUP storms and broken files leave it running.
+// The admin endpoint is reached over a Unix socket with a real HTTP client; synchronisation is
+// on its answers and on the agent's health records, never on time.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <thread>
+
+#include "support/process.hpp"
+
+using crosscut::testing::start_crosscut;
+
+namespace {
+
+int connect_unix(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// False when the connection was closed under the writer.
+bool send_all(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string message_line(int client, int i) {
+  return R"({"event":"message","target":{"exchange":"upbit","region":"korea","request_type":"ticker"},"symbol":"S)" +
+         std::to_string(client) + R"(","ts_ms":)" + std::to_string(1737619200000 + i * 10) + "}\n";
+}
+
+std::uint64_t batch_total(const std::string& out) {
+  std::uint64_t total = 0;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    rapidjson::Document d;
+    d.Parse(line.c_str());
+    if (d.HasParseError() || !d.IsObject() || std::string(d["topic"].GetString()) != "ws.metrics")
+      continue;
+    for (const auto& item : d["value"]["batch"]["items"].GetArray())
+      total += item["total"].GetUint64();
+  }
+  return total;
+}
+
+httplib::Client admin_client(const std::string& socket) {
+  httplib::Client c(socket);
+  c.set_address_family(AF_UNIX);
+  c.set_read_timeout(std::chrono::seconds(60));
+  return c;
+}
+
+std::string agent_config(const std::string& sock, const std::string& admin, int threshold) {
+  return "sinks: {out: {type: stdout}}\nmetrics: {sink: out}\n"
+         "agent: {health_interval: 20ms}\n"
+         "admin: {listen: \"" +
+         admin + "\"}\nbreakers: {defaults: {failure_threshold: " + std::to_string(threshold) +
+         "}}\ninputs: [{type: unix, path: \"" + sock + "\"}]\n";
+}
+
+std::string stop_and_collect(crosscut::testing::RunningProcess& agent) {
+  agent.signal(SIGKILL);
+  return agent.wait().err;
+}
+
+}  // namespace
+
+TEST(AgentReload, CountsAreConservedAcrossTenReloadsWhileFourClientsStream) {
+  crosscut::testing::TempDir dir;
+  const std::string sock = (dir.path() / "events.sock").string();
+  const std::string admin = (dir.path() / "admin.sock").string();
+  const auto config = dir.write("agent.yaml", agent_config(sock, admin, 5));
+  auto agent = start_crosscut({"run", "-c", config.string()});
+  ASSERT_TRUE(agent->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  auto client = admin_client(admin);
+  auto ready = client.Get("/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+
+  constexpr int kClients = 4, kPerClient = 3000;
+  std::vector<int> fds;
+  for (int c = 0; c < kClients; ++c) {
+    fds.push_back(connect_unix(sock));
+    ASSERT_GE(fds.back(), 0);
+  }
+  // Each client streams on its one connection; reloads happen meanwhile, and half of every
+  // client's messages are sent after the last reload, on the same connection.
+  std::atomic<int> reloads_done{0};
+  std::vector<std::thread> writers;
+  std::vector<int> failures(kClients, 0);
+  for (int c = 0; c < kClients; ++c)
+    writers.emplace_back([&, c] {
+      for (int i = 0; i < kPerClient; ++i) {
+        if (i == kPerClient / 2)
+          while (reloads_done.load() < 10) std::this_thread::yield();
+        if (!send_all(fds[static_cast<std::size_t>(c)], message_line(c, i))) {
+          failures[static_cast<std::size_t>(c)] = i + 1;
+          return;
+        }
+      }
+    });
+  for (int r = 0; r < 10; ++r) {
+    dir.write("agent.yaml", agent_config(sock, admin, 5 + (r + 1) % 2));
+    auto res = client.Post("/reload");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200) << res->body;
+    reloads_done.fetch_add(1);
+  }
+  for (auto& w : writers) w.join();
+  for (int c = 0; c < kClients; ++c)
+    EXPECT_EQ(failures[static_cast<std::size_t>(c)], 0) << "client " << c << " was disconnected";
+  for (int fd : fds) close(fd);
+  const int total = kClients * kPerClient;
+  ASSERT_TRUE(agent->wait_for_stderr("\"messages\":" + std::to_string(total) + ",",
+                                     std::chrono::seconds(60)))
+      << stop_and_collect(*agent);
+  auto scrape = client.Get("/metrics");
+  ASSERT_TRUE(scrape);
+  EXPECT_NE(scrape->body.find(
+                "crosscut_input_events_total{input=\"inputs[0] (unix)\",event=\"message\"} " +
+                std::to_string(total) + "\n"),
+            std::string::npos)
+      << scrape->body;
+  EXPECT_NE(scrape->body.find("crosscut_reloads_total{result=\"success\"} 10\n"),
+            std::string::npos);
+  agent->signal(SIGTERM);
+  auto r = agent->wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(batch_total(r.out), static_cast<std::uint64_t>(total));
+  EXPECT_EQ(r.err.find("input replaced by a reload"), std::string::npos);
+}
+
+TEST(AgentReload, ASighupStormAndABrokenFileLeaveTheAgentRunning) {
+  crosscut::testing::TempDir dir;
+  const std::string sock = (dir.path() / "events.sock").string();
+  const std::string admin = (dir.path() / "admin.sock").string();
+  const auto config = dir.write("agent.yaml", agent_config(sock, admin, 5));
+  auto agent = start_crosscut({"run", "-c", config.string()});
+  ASSERT_TRUE(agent->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  for (int i = 0; i < 20; ++i) agent->signal(SIGHUP);
+  auto client = admin_client(admin);
+  auto res = client.Post("/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+
+  // A broken file: the running configuration stays, and the log says where and what.
+  dir.write("agent.yaml", agent_config(sock, admin, 5) + "metrics: {flush_interval: soon}\n");
+  agent->signal(SIGHUP);
+  ASSERT_TRUE(agent->wait_for_stderr("configuration not reloaded", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  ASSERT_TRUE(agent->wait_for_stderr(config.string() + ":", std::chrono::seconds(30)));
+  EXPECT_EQ(client.Get("/ready")->status, 200);
+  const int fd = connect_unix(sock);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, message_line(0, 1) + message_line(0, 2)));
+  close(fd);
+  ASSERT_TRUE(agent->wait_for_stderr("\"messages\":2,", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  auto scrape = client.Get("/metrics");
+  ASSERT_TRUE(scrape);
+  EXPECT_NE(scrape->body.find("crosscut_reloads_total{result=\"failure\"} 1\n"), std::string::npos)
+      << scrape->body;
+  agent->signal(SIGTERM);
+  auto r = agent->wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(batch_total(r.out), 2u);
+}
+
+TEST(AgentReload, AChangedInputIsReplacedAndTheOthersKeepTheirClients) {
+  crosscut::testing::TempDir dir;
+  const std::string kept = (dir.path() / "kept.sock").string();
+  const std::string moved = (dir.path() / "moved.sock").string();
+  const std::string moved_to = (dir.path() / "moved2.sock").string();
+  const std::string admin = (dir.path() / "admin.sock").string();
+  auto write_config = [&](const std::string& second) {
+    return dir.write("agent.yaml",
+                     "sinks: {out: {type: stdout}}\nmetrics: {sink: out}\n"
+                     "agent: {health_interval: 20ms}\nadmin: {listen: \"" +
+                         admin + "\"}\ninputs:\n  - {type: unix, path: \"" + kept +
+                         "\"}\n  - {type: unix, path: \"" + second + "\"}\n");
+  };
+  const auto config = write_config(moved);
+  auto agent = start_crosscut({"run", "-c", config.string()});
+  ASSERT_TRUE(agent->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  const int staying = connect_unix(kept);
+  ASSERT_GE(staying, 0);
+  ASSERT_TRUE(send_all(staying, message_line(0, 1)));
+  write_config(moved_to);
+  auto client = admin_client(admin);
+  auto res = client.Post("/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  ASSERT_TRUE(agent->wait_for_stderr("input replaced by a reload", std::chrono::seconds(30)));
+  // The unchanged input kept its client; the changed one listens at its new path.
+  ASSERT_TRUE(send_all(staying, message_line(0, 2)));
+  close(staying);
+  EXPECT_LT(connect_unix(moved), 0);
+  const int fresh = connect_unix(moved_to);
+  ASSERT_GE(fresh, 0);
+  ASSERT_TRUE(send_all(fresh, message_line(1, 3)));
+  close(fresh);
+  ASSERT_TRUE(agent->wait_for_stderr("\"messages\":3,", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  agent->signal(SIGTERM);
+  auto r = agent->wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(batch_total(r.out), 3u);
+}
