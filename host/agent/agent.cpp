@@ -29,6 +29,7 @@ std::unique_ptr<Agent::RunningInput> Agent::prepare(const RuntimeInput& input) {
   if (input.item.get_string("format") == "market_data")
     mapping.emplace(input.item.child("market_data"));
   running->router = std::make_unique<EventRouter>(runtime_, stats_, bad_, std::move(mapping));
+  std::lock_guard lock(mu_);  // a scrape reads input_stats_
   auto& per_input = input_stats_[running->name];
   if (!per_input) per_input = std::make_unique<AgentStats>();
   running->router->count_also_in(*per_input);
@@ -36,27 +37,32 @@ std::unique_ptr<Agent::RunningInput> Agent::prepare(const RuntimeInput& input) {
 }
 
 void Agent::start(RunningInput& running) {
-  ++inputs_running_;
   sdk::Input* input = running.input;
   EventRouter* router = running.router.get();
   const std::string name = running.name;
-  running.thread = std::jthread([this, input, router, name](std::stop_token stop) {
-    std::string failure;
-    try {
-      input->run(*router, stop);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    } catch (...) {
-      failure = "unknown exception";
-    }
-    if (!failure.empty()) log_.error("input failed", {{"input", name}, {"reason", failure}});
-    {
-      std::lock_guard lock(mu_);
-      if (!failure.empty()) failed_inputs_.push_back("input " + name + " failed: " + failure);
-      --inputs_running_;
-    }
-    cv_.notify_all();
-  });
+  ++inputs_running_;
+  try {
+    running.thread = std::jthread([this, input, router, name](std::stop_token stop) {
+      std::string failure;
+      try {
+        input->run(*router, stop);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      } catch (...) {
+        failure = "unknown exception";
+      }
+      if (!failure.empty()) log_.error("input failed", {{"input", name}, {"reason", failure}});
+      {
+        std::lock_guard lock(mu_);
+        if (!failure.empty()) failed_inputs_.push_back("input " + name + " failed: " + failure);
+        --inputs_running_;
+      }
+      cv_.notify_all();
+    });
+  } catch (const std::system_error& e) {  // no thread to run it on
+    --inputs_running_;
+    failed_inputs_.push_back("input " + name + " failed: cannot start its thread: " + e.what());
+  }
 }
 
 void Agent::replace_inputs(const std::vector<RuntimeInput>& stopping,
@@ -66,8 +72,7 @@ void Agent::replace_inputs(const std::vector<RuntimeInput>& stopping,
   std::vector<std::unique_ptr<RunningInput>> stopped;
   {
     std::lock_guard lock(mu_);
-    // Counted as running before the old ones end: the agent must not think every input ended.
-    for (auto& running : next) start(*running);
+    replacing_ = true;  // the old inputs ending is not "every input has ended"
     for (const auto& input : stopping) {
       auto it = std::find_if(inputs_.begin(), inputs_.end(),
                              [&](const auto& r) { return r->input == input.input; });
@@ -75,13 +80,23 @@ void Agent::replace_inputs(const std::vector<RuntimeInput>& stopping,
       stopped.push_back(std::move(*it));
       inputs_.erase(it);
     }
-    for (auto& running : next) inputs_.push_back(std::move(running));
   }
-  // Joined outside the lock: their threads take it as they end. What they read is delivered.
+  // The old ones end first (joined outside the lock: their threads take it as they end), so
+  // that a new one never shares what the old one held (stdin, a file position). What they
+  // read is delivered.
   for (auto& running : stopped) {
     log_.info("input replaced by a reload", {{"input", running->name}});
     running->thread = {};
   }
+  {
+    std::lock_guard lock(mu_);
+    for (auto& running : next) {
+      start(*running);
+      inputs_.push_back(std::move(running));
+    }
+    replacing_ = false;
+  }
+  cv_.notify_all();
 }
 
 void Agent::collect_metrics(std::vector<MetricFamily>& out) const {
@@ -156,23 +171,26 @@ bool Agent::run() {
     for (auto& running : inputs_) start(*running);
     count = inputs_.size();
   }
-  runtime_.set_input_runner(this);
   log_.info("crosscut agent started", {{"inputs", static_cast<std::int64_t>(count)}});
+  // Ready before reloads are taken: a reload then restores "ready", never "starting".
   runtime_.mark_ready();
+  runtime_.set_input_runner(this);
 
   {
     std::unique_lock lock(mu_);
-    const bool has_inputs = count != 0;
+    // With inputs, the agent ends when they all have; without (none configured, or a reload
+    // removed them all), only when asked to.
+    auto all_ended = [&] { return !inputs_.empty() && !replacing_ && inputs_running_ == 0; };
     for (;;) {
       if (stop_requested_) break;
-      if (has_inputs && inputs_running_ == 0) {
+      if (all_ended()) {
         lock.unlock();
         log_.info("every input has ended");
         lock.lock();
         break;
       }
       if (!cv_.wait_for(lock, options_.health_interval,
-                        [&] { return stop_requested_ || (has_inputs && inputs_running_ == 0); })) {
+                        [&] { return stop_requested_ || all_ended(); })) {
         lock.unlock();
         log_health();
         lock.lock();

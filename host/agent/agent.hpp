@@ -22,7 +22,7 @@ class Agent final : private InputRunner {
  public:
   // Builds one router per input of the runtime (built with BuildScope::agent).
   Agent(Runtime& runtime, AgentOptions options);
-  ~Agent();
+  ~Agent() override;
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
@@ -64,6 +64,7 @@ class Agent final : private InputRunner {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_requested_ = false;
+  bool replacing_ = false;  // a reload is replacing inputs
   std::size_t inputs_running_ = 0;
   std::vector<std::string> failed_inputs_;
   std::vector<std::unique_ptr<RunningInput>> inputs_;  // guarded by mu_

@@ -105,8 +105,9 @@ class CROSSCUT_API ErrorDispatcher {
   void dispatch(sdk::ErrorEvent event);
 
   // A reloaded `errors` section with its rules and sink (as in DispatcherParts) for every
-  // later dispatch. Returns once no dispatch uses the old rules or sink, which may then be
-  // destroyed. Held duplicates and stats carry over. Not to be called from a rule or a sink.
+  // later dispatch. Returns once no dispatch uses the old rules, which may then be
+  // destroyed; the old sink may still see a publish that began before (keep it alive,
+  // closed). Held duplicates and stats carry over. Not to be called from a rule or a sink.
   void reconfigure(ErrorsOptions options, std::vector<const sdk::ExceptionRule*> rules,
                    sdk::RecordSink* sink);
 

@@ -69,12 +69,20 @@ std::string check_listen_address(const std::string& listen) {
 AdminServer::AdminServer(const std::string& listen, AdminRoutes routes, sdk::Logger& log)
     : routes_(std::move(routes)), server_(std::make_unique<httplib::Server>()) {
   auto& s = *server_;
-  // Two workers: a slow scrape or reload does not hold up /health.
-  s.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // A worker serves one connection while it is kept alive: four of them, and idle
+  // connections closed after 2 s, so that a slow reload or a scraper does not hold up /health.
+  s.new_task_queue = [] { return new httplib::ThreadPool(4); };
   s.set_read_timeout(std::chrono::seconds(5));
   s.set_write_timeout(std::chrono::seconds(5));
+  s.set_keep_alive_timeout(2);
   s.set_keep_alive_max_count(100);
   s.set_payload_max_length(64 * 1024);
+  // httplib's default also sets SO_REUSEPORT, which would let a second agent share the port
+  // unnoticed: an address in use must be an error.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const bool ok = routes_.healthy();
     res.status = ok ? 200 : 503;

@@ -148,14 +148,16 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   // Guards gen's sinks while shutdown() closes and destroys them, for delivery_report().
   mutable std::mutex report_mu;
   std::optional<DeliveryReport> final_report;
-  // What replaced sinks did, by name: figures never go back across a reload.
+  // Record sinks a reload replaced or removed, closed (or closing): their figures go on under
+  // their name, so that they never go back; and a publisher still holding one is refused
+  // rather than left with a dangling pointer. Kept until stop().
+  std::vector<std::shared_ptr<SinkPart>> replaced_sinks;  // guarded by report_mu
   struct SinkCounts {
     std::string name;
     delivery::DeliveryCounts counts;
     std::string reason;
   };
-  std::map<std::string, SinkCounts> retired_sinks;
-  std::vector<SinkCounts> sink_counts() const;  // under report_mu: live and retired, by name
+  std::vector<SinkCounts> sink_counts() const;  // under report_mu: live and replaced, by name
   std::uint64_t retired_log_failures = 0;       // of log sinks replaced or gone
   MetricsTotals final_metrics;                  // once the metrics service is gone
   BreakerRegistryStats final_breakers;          // once the breaker registry is gone
@@ -177,6 +179,7 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   ReloadOutcome last_outcome;           // guarded by request_mu
   bool reload_thread_stop = false;      // guarded by request_mu
   std::thread reload_thread;
+  bool reload_thread_running = false;  // guarded by request_mu
   InputRunner* input_runner = nullptr;
   std::atomic<std::uint64_t> reload_successes{0};
   std::atomic<std::uint64_t> reload_failures{0};
@@ -285,7 +288,7 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   ReloadOutcome reload_now();
   ReloadOutcome reload_request();  // Runtime::reload()
   void refuse_restart_only_changes(const config::LoadedTree& next) const;
-  void commit(std::shared_ptr<Generation> next);
+  void commit(const std::shared_ptr<Generation>& next);
   void retire_sink(SinkPart& sink, std::chrono::steady_clock::time_point until);
   void run_reload_thread();
   std::vector<RuntimeInput> input_list(const Generation& g,
@@ -427,8 +430,11 @@ void Runtime::Impl::build(config::LoadedTree loaded) {
   last_reload_success_s.store(std::chrono::duration_cast<std::chrono::seconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count());
-  if (builds(sdk::ComponentKind::record_sink) && !config_path.empty())
+  if (builds(sdk::ComponentKind::record_sink) && !config_path.empty()) {
+    std::lock_guard lock(request_mu);
     reload_thread = std::thread([this] { run_reload_thread(); });
+    reload_thread_running = true;
+  }
   start_admin();
   // Without inputs the runtime is ready once built; the agent says when its inputs run.
   if (options.build != BuildScope::agent) set_readiness(Readiness::ready);
@@ -550,7 +556,9 @@ void Runtime::Impl::build_sinks(core::ComponentBuilder& builder, PassState& stat
     if (sinks.kind != ConfigNode::Kind::map)
       config::fail_at(sinks, state.at("sinks"),
                       "expected a map of named sinks, e.g. {console: {type: stdout}}");
-    for (auto& [name, node] : sinks.entries) {
+    for (auto& entry : sinks.entries) {
+      const std::string& name = entry.first;
+      ConfigNode& node = entry.second;
       const NodeLocation where = state.at(config::child_path("sinks", name));
       const delivery::DeliveryOptions delivery_options = read_delivery_keys(node, where);
       state.sink_names.push_back(name);
@@ -773,7 +781,11 @@ ReloadOutcome Runtime::Impl::reload_now() {
     return {false, "the inputs are not running (the agent has not started, or is stopping)"};
   if (!builds(sdk::ComponentKind::record_sink))
     return {false, "this runtime's scope builds no components to reload"};
-  const Readiness before = set_readiness(Readiness::reloading);
+  Readiness before = readiness.load();
+  do {
+    if (before == Readiness::stopping) return {false, "the runtime is stopping"};
+  } while (!readiness.compare_exchange_weak(before, Readiness::reloading));
+  notify_readiness(Readiness::reloading);
   auto& log = logger("runtime");
   ReloadOutcome outcome;
   try {
@@ -790,7 +802,16 @@ ReloadOutcome Runtime::Impl::reload_now() {
       walk(builder, check);
       walk(builder, build);
     }
-    commit(std::move(next));
+    try {
+      commit(next);
+    } catch (const std::exception& e) {
+      // Out of memory or threads half way through the swap: what was swapped in points into
+      // `next`, which must stay; say that the configuration is mixed.
+      retired.push_back(next);
+      throw std::runtime_error(std::string("the reload failed while it was applied (part of "
+                                           "the new configuration may be in effect): ") +
+                               e.what());
+    }
     outcome = {true, "configuration reloaded"};
     reload_successes.fetch_add(1);
     last_reload_success_s.store(std::chrono::duration_cast<std::chrono::seconds>(
@@ -800,7 +821,7 @@ ReloadOutcome Runtime::Impl::reload_now() {
   } catch (const std::exception& e) {
     outcome = {false, e.what()};
     reload_failures.fetch_add(1);
-    log.error("configuration not reloaded; the running one is kept", {{"error", e.what()}});
+    log.error("configuration not reloaded", {{"error", e.what()}});
   }
   // A stop may have begun meanwhile (mark_stopping): that stays.
   Readiness expected = Readiness::reloading;
@@ -821,18 +842,33 @@ std::vector<RuntimeInput> Runtime::Impl::input_list(
   return out;
 }
 
-void Runtime::Impl::commit(std::shared_ptr<Generation> next) {
+void Runtime::Impl::commit(const std::shared_ptr<Generation>& next) {
   const std::shared_ptr<Generation> old = gen;
   auto kept = [](const auto& list, const auto& part) {
     return std::find(list.begin(), list.end(), part) != list.end();
   };
+  std::vector<PartPtr<sdk::Input>> stopping, starting;
+  for (const auto& i : old->inputs)
+    if (!kept(next->inputs, i)) stopping.push_back(i);
+  for (const auto& i : next->inputs)
+    if (!kept(old->inputs, i)) starting.push_back(i);
+  std::vector<std::shared_ptr<SinkPart>> leaving;
+  for (const auto& s : old->record_sinks)
+    if (!kept(next->record_sinks, s)) leaving.push_back(s);
+  // The replaced sinks stay alive (closed) until stop(), and count under their name, from
+  // the moment the new ones are looked up.
+  {
+    std::lock_guard lock(report_mu);
+    for (const auto& s : leaving) replaced_sinks.push_back(s);
+  }
   // Lookups at run time find the new sinks; the old ones still take what is published now.
   host->set_record_sinks(next->sink_table);
   std::vector<sdk::LogSink*> log_sinks;
   for (const auto& s : next->log_sinks) log_sinks.push_back(s->get());
+  // The old log sinks may still be in the logging thread's hands: keep them (and what they
+  // publish to) until stop().
   if (!log_engine->reconfigure(next->log_options, log_sinks, std::chrono::seconds(5)))
-    for (const auto& s : old->log_sinks)
-      retired.push_back(s);  // still in the logging thread's hands
+    retired.push_back(old);
   if (breakers && next->breaker_backend) {
     if (next->breaker_backend != old->breaker_backend) {
       logger("breaker").warning("breakers.backend changed: breakers start fresh",
@@ -858,41 +894,27 @@ void Runtime::Impl::commit(std::shared_ptr<Generation> next) {
   for (auto& h : next->handlers)
     if (h->subscriptions.empty() && !h->events.empty())
       h->subscriptions = bind_handler(*event_bus, *h->get(), h->events);
-  std::vector<PartPtr<sdk::Input>> stopping, starting;
-  for (const auto& i : old->inputs)
-    if (!kept(next->inputs, i)) stopping.push_back(i);
-  for (const auto& i : next->inputs)
-    if (!kept(old->inputs, i)) starting.push_back(i);
   if (input_runner && (!stopping.empty() || !starting.empty()))
     input_runner->replace_inputs(input_list(*old, stopping), input_list(*next, starting));
   {
     std::lock_guard lock(report_mu);
     gen = next;
-  }
-  // What the replaced sinks hold is delivered before they close.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (auto& s : old->record_sinks)
-    if (!kept(next->record_sinks, s)) retire_sink(*s, until);
-  {
-    std::lock_guard lock(report_mu);
     for (const auto& s : old->log_sinks)
       if (!kept(next->log_sinks, s)) retired_log_failures += s->get()->failures();
   }
+  // What the replaced sinks hold is delivered before they close.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (auto& s : leaving) retire_sink(*s, until);
 }
 
 void Runtime::Impl::retire_sink(SinkPart& sink, std::chrono::steady_clock::time_point until) {
   delivery::DeliveryQueue& q = *sink.queue;
+  q.stop_blocking(until);  // a publisher waiting for room in it is refused by then
   if (!q.flush(until))
     logger("delivery")
         .warning("a replaced sink did not deliver everything before it closed",
                  {{"sink", q.name()}});
   q.close();
-  const delivery::DeliveryCounts c = q.counts();
-  std::lock_guard lock(report_mu);
-  SinkCounts& r = retired_sinks[q.name()];
-  r.name = q.name();
-  add_counts(r.counts, c);
-  if (!q.last_failure().empty()) r.reason = q.last_failure();
 }
 
 void Runtime::Impl::run_reload_thread() {
@@ -934,7 +956,7 @@ ReloadOutcome Runtime::reload() {
 
 ReloadOutcome Runtime::Impl::reload_request() {
   std::unique_lock lock(request_mu);
-  if (!reload_thread.joinable() || reload_thread_stop) {
+  if (!reload_thread_running) {
     lock.unlock();
     return reload_now();  // no reload thread (a string, or a scope without sinks)
   }
@@ -975,7 +997,7 @@ void Runtime::request_reload() {
   Impl& impl = *impl_;
   {
     std::lock_guard lock(impl.request_mu);
-    if (!impl.reload_thread.joinable()) return;
+    if (!impl.reload_thread_running) return;
     ++impl.reloads_requested;
   }
   impl.request_cv.notify_all();
@@ -1109,20 +1131,18 @@ DeliveryReport Runtime::delivery_report() const {
 
 std::vector<Runtime::Impl::SinkCounts> Runtime::Impl::sink_counts() const {
   std::vector<SinkCounts> out;
-  std::map<std::string, SinkCounts> retired_left = retired_sinks;
-  if (gen)
-    for (const auto& part : gen->record_sinks) {
-      const delivery::DeliveryQueue& q = *part->queue;
-      SinkCounts s{q.name(), q.counts(), q.last_failure()};
-      // What the sink of this name did before a reload replaced it.
-      if (auto it = retired_left.find(s.name); it != retired_left.end()) {
-        add_counts(s.counts, it->second.counts);
-        if (s.reason.empty()) s.reason = it->second.reason;
-        retired_left.erase(it);
-      }
-      out.push_back(std::move(s));
+  auto add = [&out](const delivery::DeliveryQueue& q) {
+    auto it = std::find_if(out.begin(), out.end(), [&](auto& s) { return s.name == q.name(); });
+    if (it == out.end()) {
+      out.push_back({q.name(), q.counts(), q.last_failure()});
+      return;
     }
-  for (auto& [name, s] : retired_left) out.push_back(s);  // removed by a reload
+    add_counts(it->counts, q.counts());
+    if (it->reason.empty()) it->reason = q.last_failure();
+  };
+  if (gen)
+    for (const auto& part : gen->record_sinks) add(*part->queue);
+  for (const auto& part : replaced_sinks) add(*part->queue);  // what a reload replaced
   return out;
 }
 
@@ -1196,8 +1216,17 @@ bool Runtime::shutdown(std::chrono::milliseconds deadline,
 bool Runtime::Impl::stop(std::chrono::milliseconds deadline,
                          const std::function<void()>& after_close) {
   {
+    // A full store of undelivered records makes publishers wait no longer than the deadline:
+    // a reload or a scrape waiting for one of them ends too.
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    std::lock_guard lock(report_mu);
+    if (gen)
+      for (auto& s : gen->record_sinks) s->queue->stop_blocking(until);
+  }
+  {
     std::lock_guard lock(request_mu);
     reload_thread_stop = true;
+    reload_thread_running = false;
   }
   request_cv.notify_all();
   if (reload_thread.joinable()) reload_thread.join();
@@ -1279,6 +1308,7 @@ bool Runtime::Impl::stop(std::chrono::milliseconds deadline,
   {
     std::lock_guard lock(report_mu);
     record_sinks.clear();
+    replaced_sinks.clear();
   }
   return ok;
 }

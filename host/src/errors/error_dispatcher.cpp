@@ -255,25 +255,39 @@ class ErrorDispatcher::Impl {
     return parts_.sink != nullptr;
   }
 
-  // Under a shared lock of config_mu_: reconfigure() waits for a publish under way.
+  // The sink and settings are read under a shared lock of config_mu_, the publish made
+  // without it: a sink that blocks (a full queue) must not hold up a reload. A sink a reload
+  // replaced stays alive, closed, so a publish that raced with it is refused, not lost unseen.
   void publish_record(const ErrorRecord& r, std::uint64_t duplicates) {
-    std::shared_lock config(config_mu_);
-    if (parts_.sink == nullptr) {  // the sink went in a reload: a held duplicate is logged
+    sdk::RecordSink* sink = nullptr;
+    std::string sink_name;
+    sdk::Record record;
+    {
+      std::shared_lock config(config_mu_);
+      sink = parts_.sink;
+      sink_name = options_.sink;
+      record.topic = options_.topic;
+      if (sink != nullptr) {
+        record.key = r.resource_key;
+        // The error_id is the record's id too: a consumer drops redelivered reports by either.
+        record.id = make_uuid_v4();
+        record.payload = render_error_dto(r, parts_.service, offset_, record.id, duplicates);
+        record.origin = sdk::RecordOrigin::error_report;
+      }
+    }
+    if (sink == nullptr) {  // a reload removed errors.sink while this duplicate was held
       add(not_published_);
+      parts_.log.warning(
+          "held duplicate error not published: errors.sink was removed",
+          {{"resource", r.resource_key}, {"kind", r.kind}, {"duplicates", duplicates}});
       return;
     }
-    sdk::Record record;
-    record.topic = options_.topic;
-    record.key = r.resource_key;
-    // The error_id is the record's id too: a consumer drops redelivered reports by either.
-    record.id = make_uuid_v4();
-    record.payload = render_error_dto(r, parts_.service, offset_, record.id, duplicates);
-    record.origin = sdk::RecordOrigin::error_report;
+    const std::string topic = record.topic;
     bool accepted = false;
     std::string failure = "the sink refused the record";
     t_publishing = true;
     try {
-      accepted = parts_.sink->publish(std::move(record));
+      accepted = sink->publish(std::move(record));
     } catch (const std::exception& e) {
       failure = e.what();
     } catch (...) {
@@ -286,8 +300,8 @@ class ErrorDispatcher::Impl {
       return;
     }
     add(publish_failures_);
-    parts_.log.error("error report not published", {{"sink", options_.sink},
-                                                    {"topic", options_.topic},
+    parts_.log.error("error report not published", {{"sink", sink_name},
+                                                    {"topic", topic},
                                                     {"resource", r.resource_key},
                                                     {"kind", r.kind},
                                                     {"duplicates", duplicates},

@@ -12,6 +12,7 @@ MetricsService::MetricsService(MetricsOptions options, sdk::RecordSink* sink,
                                ErrorCallback on_error)
     : options_(std::move(options)),
       sink_(sink),
+      flush_interval_(options_.flush_interval),
       clock_(clock),
       bus_(bus),
       log_(log),
@@ -84,6 +85,7 @@ bool MetricsService::count(const sdk::Target& target, std::string_view symbol,
 
 void MetricsService::flush_due() {
   std::unique_lock lock(flush_mu_);
+  apply_pending_config();
   collect(false);
   publish_pending();
   deliver_outbox(lock);
@@ -108,7 +110,7 @@ void MetricsService::start() {
 
 void MetricsService::run_flush_thread() {
   std::unique_lock lock(thread_mu_);
-  while (!wake_.wait_for(lock, options_.flush_interval, [this] { return stopping_; })) {
+  while (!wake_.wait_for(lock, flush_interval_, [this] { return stopping_; })) {
     lock.unlock();
     try {
       flush_due();
@@ -131,6 +133,7 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
   if (flusher.joinable()) flusher.join();
 
   std::unique_lock lock(flush_mu_);
+  apply_pending_config();
   collect(true);
   // A refusing sink may recover before the deadline (a full queue draining): keep offering.
   while (!publish_pending() && std::chrono::steady_clock::now() < deadline)
@@ -172,12 +175,31 @@ bool MetricsService::shutdown(std::chrono::steady_clock::time_point deadline) {
 }
 
 void MetricsService::reconfigure(MetricsOptions options, sdk::RecordSink* sink) {
-  std::lock_guard flush(flush_mu_);
-  std::lock_guard thread(thread_mu_);
-  if (sink == nullptr && sink_ != nullptr)
+  {
+    std::lock_guard thread(thread_mu_);
+    flush_interval_ = options.flush_interval;
+  }
+  {
+    std::lock_guard pending(pending_config_mu_);
+    pending_config_.emplace(std::move(options), sink);
+  }
+  // A flush pass under way (perhaps waiting for a full sink) must not hold up the caller:
+  // the next pass takes the settings then.
+  std::unique_lock flush(flush_mu_, std::try_to_lock);
+  if (flush.owns_lock()) apply_pending_config();
+}
+
+void MetricsService::apply_pending_config() {
+  std::optional<std::pair<MetricsOptions, sdk::RecordSink*>> next;
+  {
+    std::lock_guard pending(pending_config_mu_);
+    next.swap(pending_config_);
+  }
+  if (!next) return;
+  if (next->second == nullptr && sink_ != nullptr)
     log_.info("metrics.sink is not set: minute batches are counted but not published");
-  options_ = std::move(options);
-  sink_ = sink;
+  options_ = std::move(next->first);
+  sink_ = next->second;
 }
 
 MetricsStats MetricsService::stats() const {

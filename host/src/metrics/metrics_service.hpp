@@ -135,8 +135,10 @@ class MetricsService {
   bool shutdown(std::chrono::steady_clock::time_point deadline);
 
   // A reloaded `metrics` section and the sink it names (may be null), from the next flush
-  // pass on. Counters, refused batches waiting for the sink and stats carry over; batches the
-  // old sink accepted are its to deliver. A new flush_interval applies after the current wait.
+  // pass on; returns at once, even while a pass waits for a full sink (which may then still
+  // offer it a batch: keep the old sink alive). Counters, refused batches waiting for the sink
+  // and stats carry over; batches the old sink accepted are its to deliver. A new
+  // flush_interval applies after the current wait.
   void reconfigure(MetricsOptions options, sdk::RecordSink* sink);
 
   MetricsStats stats() const;
@@ -169,8 +171,13 @@ class MetricsService {
   void log_notes(const PassNotes& notes, std::int64_t now_ns);
   MinuteBatchCounter* find_retained(const sdk::Target& target);
 
-  MetricsOptions options_;  // guarded by flush_mu_ (flush_interval: also by thread_mu_)
-  sdk::RecordSink* sink_;   // guarded by flush_mu_
+  void apply_pending_config();  // under flush_mu_
+
+  MetricsOptions options_;                   // guarded by flush_mu_
+  sdk::RecordSink* sink_;                    // guarded by flush_mu_
+  std::chrono::nanoseconds flush_interval_;  // guarded by thread_mu_
+  std::mutex pending_config_mu_;
+  std::optional<std::pair<MetricsOptions, sdk::RecordSink*>> pending_config_;
   const sdk::Clock& clock_;
   sdk::EventBus& bus_;
   sdk::Logger& log_;

@@ -242,3 +242,35 @@ TEST(AdminMetrics, TheScrapeCountsWhatWasSentAndPromtoolAcceptsIt) {
   ASSERT_TRUE(rt->shutdown());
   EXPECT_EQ(rt->metrics_totals().published_increments, 5u);
 }
+
+TEST(AdminEndpoint, AnAddressThatIsNotOneIsRefusedWhereItIsWritten) {
+  try {
+    Runtime::from_string("admin:\n  listen: \"9464\"\n", "bad.yaml", plugins_only());
+    FAIL() << "accepted";
+  } catch (const crosscut::ConfigurationError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.yaml:2:11: admin.listen: expected \"host:port\""),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(AdminEndpoint, AnAddressInUseIsAStartupErrorNamingIt) {
+  crosscut::testing::TempDir dir;
+  auto first = Runtime::from_string("admin: {listen: \"127.0.0.1:0\"}\n", "a.yaml", plugins_only());
+  const std::string taken = first->admin_address();
+  ASSERT_NE(taken.find("127.0.0.1:"), std::string::npos);
+  EXPECT_NE(taken, "127.0.0.1:0");
+  try {
+    Runtime::from_string("admin: {listen: \"" + taken + "\"}\n", "b.yaml", plugins_only());
+    FAIL() << "two endpoints on one port";
+  } catch (const crosscut::StartupError& e) {
+    EXPECT_NE(std::string(e.what()).find("admin.listen '" + taken + "': cannot listen"),
+              std::string::npos)
+        << e.what();
+  }
+  httplib::Client c("127.0.0.1", std::stoi(taken.substr(taken.rfind(':') + 1)));
+  auto health = c.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok\n");
+}
