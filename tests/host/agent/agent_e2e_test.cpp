@@ -14,8 +14,11 @@
 #include <sstream>
 
 #include "support/process.hpp"
+#include "support/unix_client.hpp"
 
+using crosscut::testing::connect_unix;
 using crosscut::testing::run_crosscut;
+using crosscut::testing::send_all;
 using crosscut::testing::start_crosscut;
 
 namespace {
@@ -48,27 +51,6 @@ std::vector<std::string> batch_counts(const std::string& out, std::uint64_t* tot
 std::string stop_and_collect(crosscut::testing::RunningProcess& agent) {
   agent.signal(SIGKILL);
   return agent.wait().err;
-}
-
-int connect_unix(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void send_all(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    ASSERT_GT(n, 0);
-    done += static_cast<std::size_t>(n);
-  }
 }
 
 std::string message_line(const std::string& symbol, std::int64_t ts) {
@@ -143,7 +125,7 @@ TEST(AgentSocket, ThreeClientsWithGarbageThenSigtermCountEveryMessage) {
     for (int c = 0; c < kClients; ++c) {
       std::string chunk = message_line("S" + std::to_string(c), 1737619200000 + i * 100);
       if (i % 97 == 0) chunk += "{not json at all\n\x01\x02\xff\n";
-      send_all(fds[static_cast<std::size_t>(c)], chunk);
+      ASSERT_TRUE(send_all(fds[static_cast<std::size_t>(c)], chunk));
     }
   }
   for (int fd : fds) close(fd);
