@@ -4,6 +4,7 @@
 // on its answers and on the agent's health records, never on time.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <poll.h>
 #include <rapidjson/document.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -214,4 +215,73 @@ TEST(AgentReload, AChangedInputIsReplacedAndTheOthersKeepTheirClients) {
   auto r = agent->wait();
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(batch_total(r.out), 3u);
+}
+
+namespace {
+
+// The service manager's end of $NOTIFY_SOCKET: a datagram socket the agent's sd_notify writes.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~NotifySocket() { ::close(fd_); }
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+  bool bound() const { return bound_; }
+
+  // Reads notifications until one contains `text` (true) or `timeout` passes without it.
+  bool wait_for(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (seen_.find(text) != std::string::npos) {
+        seen_.erase(0, seen_.find(text) + text.size());
+        return true;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) seen_.append(buf, static_cast<std::size_t>(n)).append("\n");
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool bound_ = false;
+  std::string seen_;
+};
+
+}  // namespace
+
+TEST(AgentSystemd, NotifiesReadyReloadingStoppingAndPingsTheWatchdog) {
+  crosscut::testing::TempDir dir;
+  const std::string sock = (dir.path() / "events.sock").string();
+  const std::string admin = (dir.path() / "admin.sock").string();
+  NotifySocket manager((dir.path() / "notify.sock").string());
+  ASSERT_TRUE(manager.bound());
+  const auto config = dir.write("agent.yaml", agent_config(sock, admin, 5));
+  auto agent = start_crosscut(
+      {"run", "-c", config.string()},
+      {{"NOTIFY_SOCKET", (dir.path() / "notify.sock").string()}, {"WATCHDOG_USEC", "200000"}});
+  ASSERT_TRUE(manager.wait_for("READY=1", std::chrono::seconds(30))) << stop_and_collect(*agent);
+  ASSERT_TRUE(manager.wait_for("WATCHDOG=1", std::chrono::seconds(30))) << stop_and_collect(*agent);
+  auto res = admin_client(admin).Post("/reload");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  ASSERT_TRUE(manager.wait_for("RELOADING=1", std::chrono::seconds(30)));
+  ASSERT_TRUE(manager.wait_for("MONOTONIC_USEC=", std::chrono::seconds(30)));
+  ASSERT_TRUE(manager.wait_for("READY=1", std::chrono::seconds(30)));
+  agent->signal(SIGTERM);
+  ASSERT_TRUE(manager.wait_for("STOPPING=1", std::chrono::seconds(30)));
+  auto r = agent->wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }

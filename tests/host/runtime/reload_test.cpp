@@ -106,6 +106,9 @@ TEST(Reload, CountsCarryOverAndAReplacedSinkDeliversWhatItHeld) {
   auto rt = Runtime::from_file(file.string(), plugins_only());
   auto& counter = rt->counter({"upbit", "korea", "ticker"});
   for (int i = 0; i < 700; ++i) counter.increment("BTC");
+  // In flight to the sink the reload replaces: delivered before it closes.
+  rt->errors().dispatch(std::runtime_error("before"), "ws_connection",
+                        {"upbit", "korea", "ticker"});
   // The sink changes (another file): its records go, the counts stay.
   dir.write("crosscut.yaml", config(second, ""));
   ASSERT_TRUE(rt->reload().ok);
@@ -116,10 +119,13 @@ TEST(Reload, CountsCarryOverAndAReplacedSinkDeliversWhatItHeld) {
   // The counts of the minute went out once, through the sink configured at the end.
   EXPECT_EQ(count_of(read_file(second), "\"total\":1000"), 1u) << read_file(second);
   EXPECT_EQ(count_of(read_file(first), "ws.metrics"), 0u);
+  EXPECT_EQ(count_of(read_file(first), "before"), 1u) << read_file(first);
   EXPECT_EQ(count_of(read_file(second), "ws.error"), 1u);
+  EXPECT_EQ(count_of(read_file(second), "before"), 0u);
   // The delivery figures of "out" cover both files' sinks.
   const crosscut::DeliveryReport report = rt->delivery_report();
   ASSERT_EQ(report.sinks.size(), 1u);
+  EXPECT_EQ(report.sinks[0].accepted, 3u);  // two error reports and the minute batch
   EXPECT_EQ(report.sinks[0].accepted, report.sinks[0].delivered);
   EXPECT_EQ(report.lost(), 0u);
 }
