@@ -226,14 +226,16 @@ class CROSSCUT_API Runtime {
   Breaker breaker(std::string_view resource_key);
   // Keys the breaker backend holds state for (empty when it cannot enumerate them).
   std::vector<std::string> breaker_keys();
-  // A record sink declared under `sinks:`, or nullptr.
+  // A record sink declared under `sinks:`, or nullptr. Valid until a reload replaces it (it
+  // is then closed: publishes are refused) and at most until the runtime stops.
   sdk::RecordSink* record_sink(std::string_view name);
   sdk::HostContext& host();
   const sdk::Clock& clock() const;
 
   // The effective configuration (defaults filled in) as YAML, secrets redacted.
   std::string effective_config() const;
-  // One top-level section of the effective configuration (e.g. "agent").
+  // One top-level section of the effective configuration (e.g. "agent"); the view is valid
+  // until a reload swaps the configuration.
   sdk::ConfigView config_section(std::string_view name) const;
   // Inputs built with BuildScope::agent, in configuration order.
   std::vector<RuntimeInput> inputs() const;
