@@ -8,7 +8,8 @@ Agent::Agent(Runtime& runtime, AgentOptions options)
     : runtime_(runtime),
       options_(options),
       log_(runtime.logger("agent", "app")),
-      bad_(runtime.logger("agent.input", "app"), options.bad_line_reports) {
+      bad_(runtime.logger("agent.input", "app"), options.bad_line_reports),
+      flushes_(runtime, kFlushReplyTimeout) {
   for (const auto& input : runtime_.inputs()) inputs_.push_back(prepare(input));
   runtime_.set_metrics_collector([this](std::vector<MetricFamily>& out) { collect_metrics(out); });
 }
@@ -33,6 +34,7 @@ std::unique_ptr<Agent::RunningInput> Agent::prepare(const RuntimeInput& input) {
   auto& per_input = input_stats_[running->name];
   if (!per_input) per_input = std::make_unique<AgentStats>();
   running->router->count_also_in(*per_input);
+  running->router->answer_flushes_through(flushes_);
   return running;
 }
 
@@ -207,6 +209,7 @@ bool Agent::run() {
     stopping.swap(inputs_);
   }
   stopping.clear();  // joins: inputs return promptly once asked to stop
+  flushes_.stop();   // answers the flushes still waiting, while the log sinks are open
   // The last health record comes once the sinks are closed: its figures are the final ones.
   bool ok = runtime_.shutdown(options_.shutdown_timeout, [this] { log_health(); });
   if (!ok) log_.error("shutdown did not deliver everything in time");

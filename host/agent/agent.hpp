@@ -12,6 +12,7 @@
 
 #include "agent/agent_options.hpp"
 #include "agent/event_router.hpp"
+#include "agent/flush_replier.hpp"
 #include "crosscut/runtime.hpp"
 
 namespace crosscut::agent {
@@ -60,6 +61,8 @@ class Agent final : private InputRunner {
   Logger log_;
   AgentStats stats_;
   BadLineReporter bad_;
+  // Before the inputs: their routers hand it flush requests until they are joined.
+  FlushReplier flushes_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

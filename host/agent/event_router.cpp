@@ -1,11 +1,14 @@
 #include "agent/event_router.hpp"
 
 #include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <unordered_map>
 
 #include "agent/json_value.hpp"
 #include "crosscut/log_context.hpp"
+#include "crosscut/version.hpp"
 
 namespace crosscut::agent {
 namespace {
@@ -28,6 +31,12 @@ std::string_view string_member(const rapidjson::Value& obj, const char* name, st
     return {};
   }
   return {v->GetString(), v->GetStringLength()};
+}
+
+std::string_view resource_member(const rapidjson::Value& doc, std::string& problem) {
+  std::string_view resource = string_member(doc, "resource", problem);
+  if (problem.empty() && resource.empty()) problem = "'resource' must not be empty";
+  return resource;
 }
 
 std::optional<sdk::Target> read_target(const rapidjson::Value& doc, std::string& problem,
@@ -60,6 +69,34 @@ std::optional<sdk::Target> read_target(const rapidjson::Value& doc, std::string&
     *field = v.empty() && !required ? "unknown" : std::string(v);
   }
   return target;
+}
+
+// The version of docs/protocol.md this router speaks, and the events it lists in `hello`.
+constexpr int kProtocolVersion = 1;
+constexpr const char* kProtocolEvents =
+    R"(["acquire","breaker","error","flush","hello","log","message","outcome"])";
+
+void append_json_string(std::string& out, std::string_view s) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  out.append(buffer.GetString(), buffer.GetSize());
+}
+
+// The id to echo, as JSON; "" when it is neither an integer nor a string.
+std::string id_json(const rapidjson::Value& id) {
+  if (id.IsInt64()) return std::to_string(id.GetInt64());
+  if (id.IsUint64()) return std::to_string(id.GetUint64());
+  std::string out;
+  if (id.IsString()) append_json_string(out, {id.GetString(), id.GetStringLength()});
+  return out;
+}
+
+void append_breaker_members(std::string& out, const sdk::BreakerResult& r) {
+  out += ",\"state\":\"";
+  out += sdk::state_name(r.state);
+  out += '"';
+  if (r.degraded) out += ",\"degraded\":true";
 }
 
 // Counting through Runtime::count(): the counter of a target named by input is released once
@@ -162,6 +199,16 @@ std::string EventRouter::refused_reason() {
 }
 
 void EventRouter::on_line(std::string_view line, const sdk::InputPosition& where) {
+  handle(line, where, nullptr);
+}
+
+void EventRouter::on_request_line(std::string_view line, const sdk::InputPosition& where,
+                                  const std::shared_ptr<sdk::ReplyChannel>& replies) {
+  handle(line, where, &replies);
+}
+
+void EventRouter::handle(std::string_view line, const sdk::InputPosition& where,
+                         const std::shared_ptr<sdk::ReplyChannel>* replies) {
   bump(&AgentStats::lines);
   if (line.size() > kMaxLine) return on_bad_input(where, "line longer than 64 MiB");
   rapidjson::Document doc;
@@ -185,19 +232,92 @@ void EventRouter::on_line(std::string_view line, const sdk::InputPosition& where
     return;
   }
   if (!doc.IsObject()) return on_bad_input(where, "not a JSON object");
-  problem = route_event(doc);
+  Reply reply;
+  std::string id;
+  if (const rapidjson::Value* id_value = replies ? member(doc, "id") : nullptr) {
+    reply.requested = true;
+    id = id_json(*id_value);
+    if (id.empty()) {
+      id = "null";
+      problem = "'id' must be an integer or a string";
+    }
+  }
+  if (problem.empty()) problem = route_event(doc, reply);
   if (!problem.empty()) on_bad_input(where, problem);
+  if (!reply.requested) return;
+  sdk::ReplyChannel& channel = **replies;
+  const std::uint64_t place = channel.reserve();
+  if (problem.empty() && reply.after_flush) {
+    if (flushes_ != nullptr) return flushes_->enqueue(*replies, place, std::move(id));
+    return channel.send(place,
+                        flush_reply(id, runtime_.flush(kFlushReplyTimeout), kFlushReplyTimeout));
+  }
+  std::string out = "{\"id\":" + id;
+  if (problem.empty()) {
+    out += ",\"ok\":true";
+    out += reply.members;
+  } else {
+    out += ",\"ok\":false,\"error\":";
+    append_json_string(out, problem.substr(0, 300));
+  }
+  out += '}';
+  channel.send(place, out);
 }
 
-std::string EventRouter::route_event(const rapidjson::Value& doc) {
+std::string EventRouter::route_event(const rapidjson::Value& doc, Reply& reply) {
   std::string problem;
   std::string_view event = string_member(doc, "event", problem);
   if (!problem.empty()) return problem;
   if (event == "message") return route_message(doc);
   if (event == "error") return route_error(doc);
-  if (event == "outcome") return route_outcome(doc);
+  if (event == "outcome") return route_outcome(doc, reply);
   if (event == "log") return route_log(doc);
-  return "unknown event '" + std::string(event.substr(0, 64)) + "' (message, error, outcome, log)";
+  const bool request =
+      event == "acquire" || event == "breaker" || event == "flush" || event == "hello";
+  if (!request)
+    return "unknown event '" + std::string(event.substr(0, 64)) +
+           "' (message, error, outcome, log; acquire, breaker, flush, hello with an id)";
+  // Without a way back, the answer that is the point of these is lost: an acquire would take
+  // a HALF_OPEN permit nobody knows of.
+  if (!reply.requested)
+    return "'" + std::string(event) +
+           "' is a request: it needs an 'id', on an input that can reply (unix)";
+  if (event == "acquire") return route_acquire(doc, reply);
+  if (event == "breaker") return route_breaker(doc, reply);
+  if (event == "flush") {
+    reply.after_flush = true;
+    return {};
+  }
+  reply.members = ",\"protocol\":" + std::to_string(kProtocolVersion) + ",\"agent\":";
+  append_json_string(reply.members, std::string("crosscut ") + version());
+  reply.members += ",\"events\":";
+  reply.members += kProtocolEvents;
+  return {};
+}
+
+std::string EventRouter::route_acquire(const rapidjson::Value& doc, Reply& reply) {
+  std::string problem;
+  std::string_view resource = resource_member(doc, problem);
+  if (!problem.empty()) return problem;
+  const sdk::BreakerResult r = runtime_.breaker(resource).apply(sdk::BreakerOp::acquire);
+  reply.members = r.allowed ? ",\"allowed\":true" : ",\"allowed\":false";
+  append_breaker_members(reply.members, r);
+  return {};
+}
+
+std::string EventRouter::route_breaker(const rapidjson::Value& doc, Reply& reply) {
+  std::string problem;
+  std::string_view resource = resource_member(doc, problem);
+  if (!problem.empty()) return problem;
+  const sdk::BreakerResult r = runtime_.breaker(resource).apply(sdk::BreakerOp::state);
+  append_breaker_members(reply.members, r);
+  reply.members += ",\"failures\":" + std::to_string(r.failures);
+  reply.members += ",\"opened_at_ms\":";
+  reply.members += r.opened_at_ms && r.state != sdk::BreakerState::closed
+                       ? std::to_string(*r.opened_at_ms)
+                       : std::string("null");
+  reply.members += r.forced_open ? ",\"forced_open\":true" : ",\"forced_open\":false";
+  return {};
 }
 
 std::string EventRouter::route_message(const rapidjson::Value& doc) {
@@ -246,20 +366,17 @@ std::string EventRouter::route_error(const rapidjson::Value& doc) {
   return {};
 }
 
-std::string EventRouter::route_outcome(const rapidjson::Value& doc) {
+std::string EventRouter::route_outcome(const rapidjson::Value& doc, Reply& reply) {
   std::string problem;
-  std::string_view resource = string_member(doc, "resource", problem);
+  std::string_view resource = resource_member(doc, problem);
   if (!problem.empty()) return problem;
-  if (resource.empty()) return "'resource' must not be empty";
   const rapidjson::Value* success = member(doc, "success");
   if (!success) return "missing 'success'";
   if (!success->IsBool()) return "'success' must be true or false";
   bump(&AgentStats::outcomes);
-  auto breaker = runtime_.breaker(resource);
-  if (success->GetBool())
-    breaker.record_success();
-  else
-    breaker.record_failure();
+  const sdk::BreakerResult r = runtime_.breaker(resource).apply(
+      success->GetBool() ? sdk::BreakerOp::success : sdk::BreakerOp::failure);
+  if (reply.requested) append_breaker_members(reply.members, r);
   return {};
 }
 
@@ -280,12 +397,28 @@ std::string EventRouter::route_log(const rapidjson::Value& doc) {
     if (!x->IsObject()) return "'extra' must be an object";
     extra = to_value(*x);
   }
+  std::optional<sdk::Value> exception;
+  if (const rapidjson::Value* ex = member(doc, "exception")) {
+    if (!ex->IsObject()) return "'exception' must be an object {type, message, traceback}";
+    std::string_view type = string_member(*ex, "type", problem, false);
+    std::string_view text = string_member(*ex, "message", problem, false);
+    std::string_view traceback = string_member(*ex, "traceback", problem, false);
+    if (!problem.empty()) return "exception." + problem;
+    sdk::Value::Object parts{{"type", sdk::Value(std::string(type.empty() ? "unknown" : type))},
+                             {"message", sdk::Value(std::string(text))}};
+    if (!traceback.empty()) parts.emplace_back("traceback", sdk::Value(std::string(traceback)));
+    exception = sdk::Value(std::move(parts));
+  }
   bump(&AgentStats::logs);
   Logger log = runtime_.logger(name.empty() ? "agent" : name, category.empty() ? "app" : category);
   if (!log.enabled(*level)) return {};
   // The sender's fields reach the record's `extra` as context fields of this call.
   sdk::Value::Object fields =
       extra.is_object() ? std::move(extra.as_object()) : sdk::Value::Object{};
+  if (exception) {
+    std::erase_if(fields, [](const auto& field) { return field.first == "exception"; });
+    fields.emplace_back("exception", std::move(*exception));
+  }
   ContextScope scope(std::move(fields));
   log.log(*level, message);
   return {};

@@ -3,6 +3,11 @@
 //   error   -> the error dispatcher
 //   outcome -> the resource's breaker
 //   log     -> the logger (PII masking and sampling apply as for any record)
+// and, on a stream that can answer (sdk::RequestSink), the requests of the socket protocol
+// (docs/protocol.md): a line with an "id" gets exactly one reply. `acquire` and `breaker` ask
+// the resource's breaker, `flush` is answered once the log sinks took what came before,
+// `hello` says what the agent supports; the one-way events with an id are acknowledged once
+// handled, a bad one with ok:false and the reason.
 // A bad line (not JSON, unknown event, missing or mistyped fields, a target field longer than
 // kMaxTargetFieldBytes, over 1 MiB) is counted and reported, rate-limited, with its input and
 // line number, and skipped.
@@ -17,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/flush_replier.hpp"
 #include "agent/market_data_mapping.hpp"
 #include "crosscut/runtime.hpp"
 #include "crosscut/sdk/input.hpp"
@@ -68,7 +74,7 @@ class MessageCounting {
 };
 
 // One per input. Thread-safe (an input may deliver from several threads, e.g. socket clients).
-class EventRouter : public sdk::InputSink {
+class EventRouter : public sdk::InputSink, public sdk::RequestSink {
  public:
   // The inputs' hard cap on max_line: they bound lines themselves, this only guards the parser.
   static constexpr std::size_t kMaxLine = std::size_t{64} << 20;
@@ -85,19 +91,36 @@ class EventRouter : public sdk::InputSink {
   // Counts also in `per_input` (the figures of this router's input alone), which must
   // outlive the router. Before the input runs.
   void count_also_in(AgentStats& per_input) { input_stats_ = &per_input; }
+  // Answers `flush` requests through `flushes` (which must outlive the router) instead of
+  // waiting for Runtime::flush() on the input's thread. Before the input runs.
+  void answer_flushes_through(FlushReplier& flushes) { flushes_ = &flushes; }
 
   void on_line(std::string_view line, const sdk::InputPosition& where) override;
   void on_message(const sdk::Target& target, std::string_view symbol,
                   std::optional<std::int64_t> event_time_ms) override;
   void on_bad_input(const sdk::InputPosition& where, std::string_view reason) override;
+  void on_request_line(std::string_view line, const sdk::InputPosition& where,
+                       const std::shared_ptr<sdk::ReplyChannel>& replies) override;
 
  private:
+  // What the router answers: the reply members after "ok":true (`members`, each starting
+  // with a comma), or a wait for the log sinks first.
+  struct Reply {
+    bool requested = false;  // the line carries an id on a stream that can answer
+    std::string members;
+    bool after_flush = false;
+  };
+
+  void handle(std::string_view line, const sdk::InputPosition& where,
+              const std::shared_ptr<sdk::ReplyChannel>* replies);
   // Each returns "" when the event was handled, else what is wrong with it.
-  std::string route_event(const rapidjson::Value& doc);
+  std::string route_event(const rapidjson::Value& doc, Reply& reply);
   std::string route_message(const rapidjson::Value& doc);
   std::string route_error(const rapidjson::Value& doc);
-  std::string route_outcome(const rapidjson::Value& doc);
+  std::string route_outcome(const rapidjson::Value& doc, Reply& reply);
   std::string route_log(const rapidjson::Value& doc);
+  std::string route_acquire(const rapidjson::Value& doc, Reply& reply);
+  std::string route_breaker(const rapidjson::Value& doc, Reply& reply);
   // Counts one message unless its target is refused; false then.
   bool count_message(const sdk::Target& target, std::string_view symbol,
                      std::optional<std::int64_t> event_time_ms);
@@ -115,6 +138,7 @@ class EventRouter : public sdk::InputSink {
   MinuteBatchCounter* market_data_counter_ = nullptr;
   std::unique_ptr<MessageCounting> own_counting_;  // the first constructor's
   MessageCounting& counting_;
+  FlushReplier* flushes_ = nullptr;  // null: flush on the input's thread
 };
 
 }  // namespace crosscut::agent

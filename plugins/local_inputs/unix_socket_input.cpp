@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "connection_replies.hpp"
 #include "line_splitter.hpp"
 #include "read_chunk.hpp"
 #include "stop_signal.hpp"
@@ -38,12 +39,23 @@ constexpr auto kRefusalReportInterval = std::chrono::minutes(1);
 // How long accepting pauses after accept() ran out of descriptors or memory (unless a client
 // leaves first): the listener stays readable, so trying again at once would spin.
 constexpr auto kAcceptPause = std::chrono::seconds(1);
-// What stop allows for reading what clients had already sent.
+// What stop allows for reading what clients had already sent, then for writing the replies
+// owed to them.
 constexpr auto kStopReadBudget = std::chrono::milliseconds(100);
+constexpr auto kStopReplyBudget = std::chrono::milliseconds(500);
+// A connection is not read while this much of its replies waits to be written (its client is
+// not reading them, or they wait behind a flush): pipelining is bounded per connection.
+constexpr std::size_t kMaxOwedReplyBytes = std::size_t{4} << 20;
+// ... and is read again once it is down to this. The same for the number of replies owed,
+// which bounds what waits for the host (flushes) as the bytes bound what waits for the client.
+constexpr std::size_t kResumeOwedReplyBytes = std::size_t{1} << 20;
+constexpr std::uint64_t kMaxOwedReplies = 65536;
+constexpr std::uint64_t kResumeOwedReplies = 16384;
 
-// epoll tags of the two descriptors that are not clients.
+// epoll tags of the descriptors that are not clients.
 char stop_tag;
 char listener_tag;
+char wakeup_tag;
 
 std::string error_text(int err) {
   char buffer[256];
@@ -78,15 +90,66 @@ struct Client;
 // Owned here, least recently heard from first: the front is the next to become idle.
 using ClientList = std::list<std::unique_ptr<Client>>;
 
-// One connection: its socket, its line stream, and when it last sent anything.
+// Hands the host the lines of one connection together with its way back.
+class ReplyingLineSink final : public sdk::InputSink {
+ public:
+  ReplyingLineSink(sdk::InputSink& sink, sdk::RequestSink& requests,
+                   std::shared_ptr<sdk::ReplyChannel> replies)
+      : sink_(sink), requests_(requests), replies_(std::move(replies)) {}
+  void on_line(std::string_view line, const sdk::InputPosition& where) override {
+    requests_.on_request_line(line, where, replies_);
+  }
+  void on_message(const sdk::Target& target, std::string_view symbol,
+                  std::optional<std::int64_t> event_time_ms) override {
+    sink_.on_message(target, symbol, event_time_ms);
+  }
+  void on_bad_input(const sdk::InputPosition& where, std::string_view reason) override {
+    sink_.on_bad_input(where, reason);
+  }
+
+ private:
+  sdk::InputSink& sink_;
+  sdk::RequestSink& requests_;
+  std::shared_ptr<sdk::ReplyChannel> replies_;
+};
+
+// One connection: its socket, its line stream, the replies owed to it, and when it last sent
+// anything.
 struct Client {
-  Client(UniqueFd socket, LineSplitter splitter, SteadyClock::time_point now)
-      : fd(std::move(socket)), lines(std::move(splitter)), last_heard(now) {}
   UniqueFd fd;
+  std::shared_ptr<ConnectionReplies> replies;  // null: the host takes lines one-way
+  std::unique_ptr<ReplyingLineSink> replying;  // what `lines` delivers to, with `replies`
   LineSplitter lines;
   SteadyClock::time_point last_heard;
   ClientList::iterator at;  // its own place in the list, for moving it to the back
+  std::string unsent;       // reply bytes taken from `replies` and not yet written
+  std::size_t unsent_from = 0;
+  bool reading = true;             // false: too many replies owed, or the client has ended
+  bool ended = false;              // the client shut down its sending side
+  bool retired = false;            // to be dropped at the end of the loop's turn
+  std::uint32_t events = EPOLLIN;  // what epoll watches on `fd`
+
+  Client(UniqueFd socket, std::shared_ptr<ConnectionReplies> owed,
+         std::unique_ptr<ReplyingLineSink> sink, sdk::InputSink& plain, std::string name,
+         std::size_t max_line, SteadyClock::time_point now)
+      : fd(std::move(socket)),
+        replies(std::move(owed)),
+        replying(std::move(sink)),
+        lines(replying ? static_cast<sdk::InputSink&>(*replying) : plain, std::move(name),
+              max_line),
+        last_heard(now) {}
+
+  std::size_t unsent_bytes() const { return unsent.size() - unsent_from; }
+  // Whether a reply is still to be written (or to be sent by the host) to this client.
+  bool owes() const { return unsent_bytes() > 0 || (replies && replies->outstanding() > 0); }
 };
+
+// Newlines in what is left of `bytes` from `from`: the reply lines not (fully) written.
+std::uint64_t lines_in(const std::string& bytes, std::size_t from) {
+  std::uint64_t n = 0;
+  for (std::size_t i = from; i < bytes.size(); ++i) n += bytes[i] == '\n' ? 1 : 0;
+  return n;
+}
 
 UnixSocketOptions with_mode(UnixSocketOptions options, const sdk::ConfigView& view) {
   options.mode = socket_mode(view);
@@ -96,10 +159,11 @@ UnixSocketOptions with_mode(UnixSocketOptions options, const sdk::ConfigView& vi
 }  // namespace
 
 // The state of one run(): the epoll set, the clients, and what is pending to report. Lives on
-// the input's thread only.
+// the input's thread only (but for the replies, which the host may send from anywhere).
 class UnixSocketInput::Session {
  public:
   Session(UnixSocketInput& input, sdk::InputSink& sink, std::stop_token stop);
+  ~Session();  // closes every client, counting the replies it still owed
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -108,18 +172,30 @@ class UnixSocketInput::Session {
   // After stop: takes the connections waiting in the backlog and reads what every client has
   // sent so far, for at most kStopReadBudget.
   void read_what_was_sent();
+  // Then writes the replies owed to clients, for at most kStopReplyBudget.
+  void write_owed_replies();
 
  private:
-  enum class Read { more, drained, closed };
+  enum class Read { more, drained, ended, failed };
 
-  void watch(int fd, void* tag, int op);
+  void watch(int fd, void* tag, int op, std::uint32_t events = EPOLLIN);
   int wait_timeout_ms(SteadyClock::time_point now) const;
   void accept_clients(SteadyClock::time_point now);
   // Takes the next connection from the backlog; false when there is none (or accept failed).
   bool accept_one(SteadyClock::time_point now);
   void admit(int fd, SteadyClock::time_point now);
   void refuse(int fd, SteadyClock::time_point now);
+  void on_client_event(Client& client, std::uint32_t events, SteadyClock::time_point now);
   Read read_once(Client& client, SteadyClock::time_point now);
+  // What read_once() found, for a client not yet retired.
+  void after_read(Client& client, Read read);
+  // Writes what replies are ready; retires the client when its socket fails or when it has
+  // ended and is owed nothing more. Then watches for what the client now needs.
+  void write_replies(Client& client);
+  void watch_needs(Client& client);
+  void write_ready_replies();  // the wakeup: every client whose replies came from elsewhere
+  void retire(Client& client);
+  void drop_retired();
   void drop(Client& client);
   void close_idle(SteadyClock::time_point now);
   void report_refusals(SteadyClock::time_point now);
@@ -129,12 +205,16 @@ class UnixSocketInput::Session {
   UnixSocketInput& input_;
   const UnixSocketOptions& options_;
   sdk::InputSink& sink_;
+  sdk::RequestSink* requests_;  // null: the host cannot reply
   StopSignal stop_;
   UniqueFd epoll_;
+  std::shared_ptr<ReplyWakeup> wakeup_;
   std::unique_ptr<char[]> buffer_;
   ClientList clients_;
+  std::vector<Client*> retired_;
   std::uint64_t connections_ = 0;  // numbers the streams: "unix:<path>#<n>"
   bool accepting_ = true;
+  bool closing_ = false;  // write_owed_replies(): no accepting any more
   SteadyClock::time_point resume_accepting_at_{};
   std::uint64_t refusals_unreported_ = 0;
   std::optional<SteadyClock::time_point> refusals_reported_at_;
@@ -145,17 +225,29 @@ UnixSocketInput::Session::Session(UnixSocketInput& input, sdk::InputSink& sink,
     : input_(input),
       options_(input.options_),
       sink_(sink),
+      requests_(dynamic_cast<sdk::RequestSink*>(&sink)),
       stop_(std::move(stop)),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      wakeup_(std::make_shared<ReplyWakeup>()),
       buffer_(std::make_unique_for_overwrite<char[]>(kReadChunk)) {
   if (!epoll_.valid()) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   watch(stop_.fd(), &stop_tag, EPOLL_CTL_ADD);
   watch(input_.listener_.get(), &listener_tag, EPOLL_CTL_ADD);
+  watch(wakeup_->fd(), &wakeup_tag, EPOLL_CTL_ADD);
 }
 
-void UnixSocketInput::Session::watch(int fd, void* tag, int op) {
+UnixSocketInput::Session::~Session() {
+  std::uint64_t lost = 0;
+  for (const auto& client : clients_) {
+    lost += lines_in(client->unsent, client->unsent_from);
+    if (client->replies) lost += client->replies->close();
+  }
+  if (lost > 0) input_.count(input_.replies_dropped_, "unix_input.replies_dropped", lost);
+}
+
+void UnixSocketInput::Session::watch(int fd, void* tag, int op, std::uint32_t events) {
   epoll_event event{};
-  event.events = EPOLLIN;
+  event.events = events;
   event.data.ptr = tag;
   // Removing cannot fail in a way that matters: closing the descriptor removes it anyway.
   if (::epoll_ctl(epoll_.get(), op, fd, &event) != 0 && op != EPOLL_CTL_DEL)
@@ -174,26 +266,119 @@ void UnixSocketInput::Session::serve() {
     const auto now = SteadyClock::now();
     for (int i = 0; i < n; ++i) {
       // Checked per event: what is left unread here is read by read_what_was_sent().
-      if (stop_.requested()) return;
+      if (stop_.requested()) return drop_retired();
       void* tag = events[i].data.ptr;
       if (tag == &listener_tag) {
         accept_clients(now);
+      } else if (tag == &wakeup_tag) {
+        wakeup_->clear();
+        write_ready_replies();
       } else if (tag != &stop_tag) {
-        // One read per client per turn, level-triggered: epoll comes back for the rest, after
-        // every other ready client had its turn.
-        auto& client = *static_cast<Client*>(tag);
-        if (read_once(client, now) == Read::closed) {
-          // Closed (or reset): what the client sent before is complete.
-          client.lines.finish();
-          drop(client);
-        }
+        on_client_event(*static_cast<Client*>(tag), events[i].events, now);
       }
     }
+    // Retired clients are dropped only here: a later event of this turn may still name one.
+    drop_retired();
     if (stop_.requested()) return;
     close_idle(now);
     report_refusals(now);
     if (!accepting_ && now >= resume_accepting_at_) resume_accepting();
   }
+}
+
+void UnixSocketInput::Session::on_client_event(Client& client, std::uint32_t events,
+                                               SteadyClock::time_point now) {
+  if (client.retired) return;
+  if ((events & EPOLLOUT) != 0) write_replies(client);
+  if (client.retired) return;
+  if (client.reading && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+    // One read per client per turn, level-triggered: epoll comes back for the rest, after
+    // every other ready client had its turn.
+    after_read(client, read_once(client, now));
+  } else if (!client.reading && (events & (EPOLLHUP | EPOLLERR)) != 0) {
+    // Gone both ways while not read: nothing can reach it any more.
+    retire(client);
+  }
+}
+
+void UnixSocketInput::Session::after_read(Client& client, Read read) {
+  switch (read) {
+    case Read::more:
+      write_replies(client);
+      return;
+    case Read::drained:
+      return;
+    case Read::ended:
+      // What the client sent before is complete; it may still read what it is owed.
+      client.lines.finish();
+      client.ended = true;
+      client.reading = false;
+      write_replies(client);
+      return;
+    case Read::failed:
+      client.lines.finish();
+      retire(client);
+      return;
+  }
+}
+
+void UnixSocketInput::Session::write_replies(Client& client) {
+  if (client.replies) {
+    // Compacted before it grows: a client that reads slowly must not make this quadratic.
+    if (client.unsent_from > 0 && client.unsent_from == client.unsent.size()) {
+      client.unsent.clear();
+      client.unsent_from = 0;
+    } else if (client.unsent_from >= kMaxOwedReplyBytes) {
+      client.unsent.erase(0, client.unsent_from);
+      client.unsent_from = 0;
+    }
+    client.replies->take(client.unsent);
+  }
+  while (client.unsent_bytes() > 0) {
+    const ssize_t n = ::send(client.fd.get(), client.unsent.data() + client.unsent_from,
+                             client.unsent_bytes(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      client.unsent_from += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return retire(client);  // reset, or closed its reading side
+  }
+  if (client.ended && !client.owes()) return retire(client);
+  watch_needs(client);
+}
+
+void UnixSocketInput::Session::watch_needs(Client& client) {
+  if (client.replies && !client.ended) {
+    const std::size_t bytes = client.unsent_bytes() + client.replies->held_bytes();
+    const std::uint64_t replies = client.replies->outstanding();
+    if (client.reading && (bytes >= kMaxOwedReplyBytes || replies >= kMaxOwedReplies))
+      client.reading = false;
+    else if (!client.reading && bytes <= kResumeOwedReplyBytes && replies <= kResumeOwedReplies)
+      client.reading = true;
+  }
+  const std::uint32_t events =
+      (client.reading ? EPOLLIN : 0U) | (client.unsent_bytes() > 0 ? EPOLLOUT : 0U);
+  if (events == client.events) return;
+  client.events = events;
+  watch(client.fd.get(), &client, EPOLL_CTL_MOD, events);
+}
+
+void UnixSocketInput::Session::write_ready_replies() {
+  for (const auto& client : clients_)
+    if (!client->retired && client->replies && client->replies->ready()) write_replies(*client);
+}
+
+void UnixSocketInput::Session::retire(Client& client) {
+  if (client.retired) return;
+  client.retired = true;
+  retired_.push_back(&client);
+}
+
+void UnixSocketInput::Session::drop_retired() {
+  for (Client* client : retired_) drop(*client);
+  retired_.clear();
 }
 
 int UnixSocketInput::Session::wait_timeout_ms(SteadyClock::time_point now) const {
@@ -241,11 +426,16 @@ bool UnixSocketInput::Session::accept_one(SteadyClock::time_point now) {
 }
 
 void UnixSocketInput::Session::admit(int fd, SteadyClock::time_point now) {
-  auto owned = std::make_unique<Client>(
-      UniqueFd(fd),
-      LineSplitter(sink_, "unix:" + options_.path + "#" + std::to_string(++connections_),
-                   static_cast<std::size_t>(options_.max_line.bytes)),
-      now);
+  std::shared_ptr<ConnectionReplies> replies;
+  std::unique_ptr<ReplyingLineSink> replying;
+  if (requests_ != nullptr) {
+    replies = std::make_shared<ConnectionReplies>(wakeup_, std::this_thread::get_id());
+    replying = std::make_unique<ReplyingLineSink>(sink_, *requests_, replies);
+  }
+  auto owned =
+      std::make_unique<Client>(UniqueFd(fd), std::move(replies), std::move(replying), sink_,
+                               "unix:" + options_.path + "#" + std::to_string(++connections_),
+                               static_cast<std::size_t>(options_.max_line.bytes), now);
   Client& client = *owned;
   clients_.push_back(std::move(owned));
   client.at = std::prev(clients_.end());
@@ -282,12 +472,16 @@ UnixSocketInput::Session::Read UnixSocketInput::Session::read_once(Client& clien
     client.lines.feed(std::string_view(buffer_.get(), static_cast<std::size_t>(got)));
     return Read::more;
   }
-  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Read::drained;
-  return Read::closed;
+  if (got == 0) return Read::ended;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return Read::drained;
+  return Read::failed;
 }
 
 void UnixSocketInput::Session::drop(Client& client) {
   watch(client.fd.get(), &client, EPOLL_CTL_DEL);
+  std::uint64_t lost = lines_in(client.unsent, client.unsent_from);
+  if (client.replies) lost += client.replies->close();
+  if (lost > 0) input_.count(input_.replies_dropped_, "unix_input.replies_dropped", lost);
   input_.logger_.debug("client disconnected", {{"input", client.lines.name()}});
   clients_.erase(client.at);  // destroys `client`
   // A descriptor is free again.
@@ -298,16 +492,18 @@ void UnixSocketInput::Session::close_idle(SteadyClock::time_point now) {
   while (!clients_.empty()) {
     Client& client = *clients_.front();
     if (now - client.last_heard < options_.idle_timeout) return;
+    // Owed a reply (a flush waiting on the log sinks), a silent client is waiting, not idle.
+    if (client.owes() || client.retired || !client.reading) {
+      client.last_heard = now;
+      clients_.splice(clients_.end(), clients_, client.at);
+      continue;
+    }
     // Data may have arrived since the wait ended: a client that sent something is not idle.
-    switch (read_once(client, now)) {
-      case Read::more:
-        continue;  // moved to the back
-      case Read::closed:
-        client.lines.finish();
-        drop(client);
-        continue;
-      case Read::drained:
-        break;
+    const Read read = read_once(client, now);
+    if (read != Read::drained) {
+      after_read(client, read);
+      if (client.retired) drop_retired();
+      continue;  // moved to the back, or gone
     }
     input_.count(input_.closed_idle_, "unix_input.clients_closed_idle");
     input_.logger_.debug(
@@ -329,6 +525,7 @@ void UnixSocketInput::Session::pause_accepting(SteadyClock::time_point now) {
 }
 
 void UnixSocketInput::Session::resume_accepting() {
+  if (closing_) return;
   watch(input_.listener_.get(), &listener_tag, EPOLL_CTL_ADD);
   accepting_ = true;
 }
@@ -344,7 +541,8 @@ void UnixSocketInput::Session::read_what_was_sent() {
   // sending only uses up the budget, and the others were read in the first rounds.
   std::vector<Client*> unread;
   unread.reserve(clients_.size());
-  for (const auto& client : clients_) unread.push_back(client.get());
+  for (const auto& client : clients_)
+    if (client->reading && !client->retired) unread.push_back(client.get());
   std::vector<Client*> still;
   while (!unread.empty()) {
     still.clear();
@@ -353,21 +551,48 @@ void UnixSocketInput::Session::read_what_was_sent() {
       if (now >= deadline) {
         input_.logger_.debug("stopped with clients still sending",
                              {{"path", options_.path}, {"clients", unread.size()}});
-        return;
+        return drop_retired();
       }
-      switch (read_once(*client, now)) {
-        case Read::more:
-          still.push_back(client);
-          break;
-        case Read::drained:
-          break;
-        case Read::closed:
-          client->lines.finish();
-          drop(*client);
-          break;
-      }
+      const Read read = read_once(*client, now);
+      after_read(*client, read);
+      // Paused (too many replies owed) or gone: not read further.
+      if (read == Read::more && client->reading && !client->retired) still.push_back(client);
     }
     unread.swap(still);
+  }
+  drop_retired();
+}
+
+void UnixSocketInput::Session::write_owed_replies() {
+  const auto deadline = SteadyClock::now() + kStopReplyBudget;
+  // Nothing more is read or accepted; the stop signal stays readable, so it is not watched.
+  watch(stop_.fd(), &stop_tag, EPOLL_CTL_DEL);
+  if (accepting_) pause_accepting(SteadyClock::now());
+  closing_ = true;
+  for (const auto& client : clients_) {
+    client->reading = false;
+    client->ended = true;  // retired once it is owed nothing
+    write_replies(*client);
+  }
+  drop_retired();
+  epoll_event events[kMaxEvents];
+  while (!clients_.empty()) {
+    const auto now = SteadyClock::now();
+    if (now >= deadline) return;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+    const int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(left));
+    if (n < 0 && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &wakeup_tag) {
+        wakeup_->clear();
+        write_ready_replies();
+      } else if (tag != &listener_tag && tag != &stop_tag) {
+        on_client_event(*static_cast<Client*>(tag), events[i].events, now);
+      }
+    }
+    drop_retired();
   }
 }
 
@@ -400,12 +625,13 @@ UnixSocketInput::~UnixSocketInput() {
 }
 
 UnixSocketCounters UnixSocketInput::counters() const {
-  return {served_.load(), refused_.load(), closed_idle_.load()};
+  return {served_.load(), refused_.load(), closed_idle_.load(), replies_dropped_.load()};
 }
 
-void UnixSocketInput::count(std::atomic<std::uint64_t>& counter, std::string_view metric) {
-  counter.fetch_add(1);
-  if (metrics_ != nullptr) metrics_->add_metric(metric, 1);
+void UnixSocketInput::count(std::atomic<std::uint64_t>& counter, std::string_view metric,
+                            std::uint64_t n) {
+  counter.fetch_add(n);
+  if (metrics_ != nullptr) metrics_->add_metric(metric, static_cast<std::int64_t>(n));
 }
 
 void UnixSocketInput::claim_path() {
@@ -462,13 +688,15 @@ void UnixSocketInput::run(sdk::InputSink& sink, std::stop_token stop) {
     Session session(*this, sink, std::move(stop));
     session.serve();
     session.read_what_was_sent();
+    session.write_owed_replies();
   }  // every client closed; a partial line still pending is dropped
   release_path();
   const UnixSocketCounters c = counters();
   logger_.info("unix input stopped", {{"path", options_.path},
                                       {"clients_served", c.served},
                                       {"clients_refused", c.refused},
-                                      {"clients_closed_idle", c.closed_idle}});
+                                      {"clients_closed_idle", c.closed_idle},
+                                      {"replies_dropped", c.replies_dropped}});
 }
 
 }  // namespace crosscut::local_inputs

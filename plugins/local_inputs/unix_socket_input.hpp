@@ -20,9 +20,10 @@ namespace crosscut::local_inputs {
 
 // What run() has done with connections so far.
 struct UnixSocketCounters {
-  std::uint64_t served = 0;       // accepted and read
-  std::uint64_t refused = 0;      // closed at once: max_clients were being served
-  std::uint64_t closed_idle = 0;  // disconnected after idle_timeout without a byte
+  std::uint64_t served = 0;           // accepted and read
+  std::uint64_t refused = 0;          // closed at once: max_clients were being served
+  std::uint64_t closed_idle = 0;      // disconnected after idle_timeout without a byte
+  std::uint64_t replies_dropped = 0;  // owed to a client that was gone before they were written
 };
 
 // The constructor claims the path and listens, so a refusal happens before the agent starts:
@@ -46,11 +47,21 @@ struct UnixSocketCounters {
 //    destructor does the same if run() never ran), logs "unix input stopped" with the
 //    counters, and returns. A partial line of a client still connected is dropped then: it
 //    may be a write in progress.
-// Memory: at most max_clients partial lines of max_line bytes each, plus one read buffer.
+// Replies: when the sink is also an sdk::RequestSink, each connection's lines go to
+// on_request_line with a ConnectionReplies of its own, and the replies are written back in
+// request order, without blocking: what a client does not read waits in memory, and a
+// connection owed more than 4 MiB (or 65536 replies) is not read until it is down to 1 MiB
+// (16384), so one client that pipelines without reading holds up only itself. A client that
+// shuts down its sending side is kept until it has been written everything it is owed; one
+// owed a reply is never closed as idle. On stop, after reading, the replies made are written for
+// at most about 500 ms more. Replies that could not be written (the client left, or stop) are
+// counted in replies_dropped.
+// Memory: at most max_clients partial lines of max_line bytes each, plus one read buffer, plus
+// what is owed to each client (bounded as above, plus one read chunk's replies).
 //
 // counters() may be called from any thread. Built by the factory, the input also adds each
-// count to the host's metrics unix_input.clients_served, unix_input.clients_refused and
-// unix_input.clients_closed_idle.
+// count to the host's metrics unix_input.clients_served, unix_input.clients_refused,
+// unix_input.clients_closed_idle and unix_input.replies_dropped.
 class UnixSocketInput : public sdk::Input {
  public:
   // From options already checked (check_options): max_clients, idle_timeout or max_line out of
@@ -76,7 +87,7 @@ class UnixSocketInput : public sdk::Input {
   UnixSocketInput(UnixSocketOptions options, sdk::Logger& logger, sdk::HostContext* metrics);
   void claim_path();
   void release_path();
-  void count(std::atomic<std::uint64_t>& counter, std::string_view metric);
+  void count(std::atomic<std::uint64_t>& counter, std::string_view metric, std::uint64_t n = 1);
 
   UnixSocketOptions options_;
   sdk::Logger& logger_;
@@ -87,6 +98,7 @@ class UnixSocketInput : public sdk::Input {
   std::atomic<std::uint64_t> served_{0};
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> closed_idle_{0};
+  std::atomic<std::uint64_t> replies_dropped_{0};
 };
 
 }  // namespace crosscut::local_inputs

@@ -205,6 +205,10 @@ class CROSSCUT_API Runtime {
   Logger logger(std::string_view name, std::string_view category = "app");
   // Asks log sinks to reopen their files (SIGHUP after an external rotation).
   void reopen_logs();
+  // Waits until every record logged before the call has been written by the log sinks and
+  // they have flushed; false when that took longer than `timeout`. Errors dispatched before
+  // need no wait: dispatch() hands them to their sink before it returns. Thread-safe.
+  bool flush(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // The event bus: bus().on<sdk::ErrorEvent>(handler), bus().emit(event).
   sdk::EventBus& bus();

@@ -1057,6 +1057,10 @@ void Runtime::reopen_logs() {
   impl_->log_engine->reopen();
 }
 
+bool Runtime::flush(std::chrono::milliseconds timeout) {
+  return impl_->log_engine->flush(timeout);
+}
+
 sdk::ConfigView Runtime::config_section(std::string_view name) const {
   static const ConfigNode empty{};
   const ConfigNode* n = impl_->tree().root.find(name);

@@ -56,8 +56,9 @@ inline bool send_unless_closed(int fd, std::string_view data) {
   return true;
 }
 
-// Waits up to `limit` for the server to close the connection (the input never writes to its
-// clients, so anything readable is the end of the stream). True on end of file or reset.
+// Waits up to `limit` for the server to close the connection (with a host that does not reply
+// the input never writes to its clients, so anything readable is the end of the stream). True on
+// end of file or reset.
 inline bool closed_by_server(int fd, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
   pollfd p{fd, POLLIN | POLLRDHUP, 0};
   const auto deadline = std::chrono::steady_clock::now() + limit;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string_view>
@@ -31,6 +32,36 @@ class CROSSCUT_SDK_API InputSink {
                           std::optional<std::int64_t> event_time_ms) = 0;
   // Input the input itself could not use (e.g. a Kafka message that is not JSON).
   virtual void on_bad_input(const InputPosition& where, std::string_view reason) = 0;
+};
+
+// The way back to the sender of one stream (a socket connection), for inputs that can carry
+// replies. Implemented by the input, one per stream; the host holds it by shared_ptr for as long
+// as it still owes a reply, so it may outlive the stream and the input.
+//
+// Thread-safety: reserve() is called on the thread that delivered the line, while the host
+// handles it; send() from any thread, concurrently.
+class CROSSCUT_SDK_API ReplyChannel {
+ public:
+  virtual ~ReplyChannel() = default;
+  // The place of the next reply in this stream's order. Each place gets exactly one send().
+  virtual std::uint64_t reserve() = 0;
+  // The reply for `place`: one line of JSON, without the newline. Replies leave in the order
+  // of their places, so one whose earlier places are still open waits for them. Once the
+  // stream has closed, replies are discarded (the input counts them). Never blocks on I/O.
+  virtual void send(std::uint64_t place, std::string_view reply) = 0;
+};
+
+// Implemented by the host next to InputSink (the same object): an input that can reply finds it
+// with dynamic_cast<RequestSink*>(&sink) and, when it is there, delivers the lines of a stream
+// that has a way back through on_request_line instead of on_line. A host without it takes the
+// lines one-way. Thread-safe, like InputSink.
+class CROSSCUT_SDK_API RequestSink {
+ public:
+  virtual ~RequestSink() = default;
+  // As InputSink::on_line; a line that asks for an answer (it carries an "id") gets exactly one
+  // reply through `replies`, at once or later from another thread.
+  virtual void on_request_line(std::string_view line, const InputPosition& where,
+                               const std::shared_ptr<ReplyChannel>& replies) = 0;
 };
 
 // Component kind `input`. run() is called once, on a thread of its own; it returns when the
