@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "support/process.hpp"
 #include "support/unix_client.hpp"
@@ -208,4 +209,124 @@ TEST(AgentSignals, SighupReopensLogFilesAfterAnExternalRotation) {
   EXPECT_NE(read(dir.path() / "agent.log.1").find("crosscut agent started"), std::string::npos);
   ASSERT_TRUE(std::filesystem::exists(log));
   EXPECT_NE(read(log).find("\"message\":\"stopping\""), std::string::npos) << read(log);
+}
+
+// The socket protocol against the real agent: several connections pipeline thousands of
+// requests each, mixed with one-way lines; every connection's replies come back in its order,
+// the breaker they share opens for all of them, and every message is counted exactly.
+TEST(AgentProtocol, PipelinedRequestsOnSeveralConnectionsAreAnsweredInOrder) {
+  crosscut::testing::TempDir dir;
+  std::string sock = (dir.path() / "events.sock").string();
+  auto config = dir.write("agent.yaml",
+                          "sinks: {out: {type: stdout}}\nmetrics: {sink: out}\n"
+                          "breakers: {defaults: {failure_threshold: 3, timeout: 1h}}\n"
+                          "inputs: [{type: unix, path: \"" +
+                              sock + "\"}]\n");
+  auto agent = start_crosscut({"run", "-c", config.string()});
+  ASSERT_TRUE(agent->wait_for_stderr("crosscut agent started", std::chrono::seconds(30)))
+      << stop_and_collect(*agent);
+  constexpr int kClients = 3, kPerClient = 5000;
+  std::vector<std::thread> clients;
+  std::vector<int> in_order(kClients, 0);
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      const int fd = connect_unix(sock);
+      if (fd < 0) return;
+      // Every request goes out before a reply is read: the whole burst is in flight at once.
+      std::string burst;
+      for (int i = 0; i < kPerClient; ++i) {
+        const std::string id = std::to_string(c) + "-" + std::to_string(i);
+        if (i % 3 == 0)
+          burst += R"({"event":"acquire","resource":"shared/r/t","id":")" + id + "\"}\n";
+        else if (i % 3 == 1)
+          burst += message_line("S" + std::to_string(c), 1737619200000)
+                       .insert(1, R"("id":")" + id + "\",");
+        else
+          burst +=
+              R"({"event":"message","target":{"exchange":"upbit","region":"korea","request_type":"ticker"},"symbol":"one-way"})"
+              "\n";  // no id: no reply
+      }
+      std::thread writer([&] { send_all(fd, burst); });
+      crosscut::testing::LineReader replies(fd);
+      for (int i = 0; i < kPerClient; ++i) {
+        if (i % 3 == 2) continue;
+        rapidjson::Document r;
+        r.Parse(replies.next().c_str());
+        const std::string id = std::to_string(c) + "-" + std::to_string(i);
+        if (r.HasParseError() || !r.IsObject() || !r.HasMember("id") || !r["id"].IsString() ||
+            r["id"].GetString() != id || !r["ok"].IsTrue())
+          break;
+        in_order[static_cast<std::size_t>(c)] = i + 1;
+      }
+      writer.join();
+      ::close(fd);
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int c = 0; c < kClients; ++c)
+    EXPECT_EQ(in_order[static_cast<std::size_t>(c)], kPerClient) << "client " << c;
+
+  // Three failures reported by one connection open the breaker every connection asks.
+  const int reporter = connect_unix(sock);
+  ASSERT_GE(reporter, 0);
+  std::string failures;
+  for (int i = 0; i < 3; ++i)
+    failures += R"({"event":"outcome","resource":"shared/r/t","success":false})"
+                "\n";
+  ASSERT_TRUE(send_all(reporter, failures + R"({"event":"flush","id":1})" + "\n"));
+  crosscut::testing::LineReader reporter_replies(reporter);
+  EXPECT_EQ(reporter_replies.next(), R"({"id":1,"ok":true})");
+  const int asker = connect_unix(sock);
+  ASSERT_TRUE(send_all(asker, R"({"event":"acquire","resource":"shared/r/t","id":2})"
+                              "\n"));
+  crosscut::testing::LineReader asker_replies(asker);
+  EXPECT_EQ(asker_replies.next(), R"({"id":2,"ok":true,"allowed":false,"state":"OPEN"})");
+  ::close(reporter);
+  ::close(asker);
+
+  agent->signal(SIGTERM);
+  auto r = agent->wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::uint64_t total = 0;
+  batch_counts(r.out, &total);
+  // Two in three lines of each client are messages: the acknowledged and the one-way ones.
+  std::uint64_t messages_per_client = 0;
+  for (int i = 0; i < kPerClient; ++i) messages_per_client += i % 3 != 0 ? 1 : 0;
+  EXPECT_EQ(total, kClients * messages_per_client);
+  EXPECT_NE(r.err.find("\"replies_dropped\":0"), std::string::npos) << r.err;
+}
+
+// A flush is a sync point: once it is answered, the log records sent before it are in the
+// log file.
+TEST(AgentProtocol, AFlushIsAnsweredOnceTheLogRecordsBeforeItAreWritten) {
+  crosscut::testing::TempDir dir;
+  std::string sock = (dir.path() / "events.sock").string();
+  const auto log_file = dir.path() / "agent.log";
+  auto config = dir.write("agent.yaml",
+                          "logging: {sinks: [{type: rotating_file, path: \"" + log_file.string() +
+                              "\"}]}\ninputs: [{type: unix, path: \"" + sock + "\"}]\n");
+  auto agent = start_crosscut({"run", "-c", config.string()});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int fd = -1;
+  while (fd < 0 && std::chrono::steady_clock::now() < deadline) {
+    fd = connect_unix(sock);
+    if (fd < 0) std::this_thread::yield();
+  }
+  ASSERT_GE(fd, 0) << stop_and_collect(*agent);
+  constexpr int kRecords = 3000;
+  std::string lines;
+  for (int i = 0; i < kRecords; ++i)
+    lines += R"({"event":"log","level":"info","logger":"collector","message":"tick )" +
+             std::to_string(i) + "\"}\n";
+  ASSERT_TRUE(send_all(fd, lines + R"({"event":"flush","id":"sync"})" + "\n"));
+  crosscut::testing::LineReader replies(fd);
+  ASSERT_EQ(replies.next(), R"({"id":"sync","ok":true})");
+  std::ifstream in(log_file);
+  int written = 0;
+  for (std::string l; std::getline(in, l);)
+    written += l.find("\"message\":\"tick ") != std::string::npos ? 1 : 0;
+  EXPECT_EQ(written, kRecords);
+  ::close(fd);
+  agent->signal(SIGTERM);
+  EXPECT_EQ(agent->wait().exit_code, 0);
 }

@@ -2,7 +2,6 @@
 // whatever order they are sent in, no connection waiting on another, bounded pipelining with a
 // client that does not read, half-closed clients, and replies counted when their client left.
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -21,6 +20,7 @@
 #include "socket_client.hpp"
 #include "support/process.hpp"
 #include "support/test_host.hpp"
+#include "support/unix_client.hpp"
 
 namespace {
 
@@ -32,6 +32,7 @@ using crosscut::local_inputs::testing::RecordingSink;
 using crosscut::local_inputs::testing::Running;
 using crosscut::local_inputs::testing::send_all;
 using crosscut::testing::CapturingLogger;
+using crosscut::testing::LineReader;
 using crosscut::testing::TempDir;
 namespace sdk = crosscut::sdk;
 
@@ -75,42 +76,6 @@ class EchoRequests : public RecordingSink, public sdk::RequestSink {
   std::size_t reply_bytes_;
   std::mutex mu_;
   std::vector<Held> held_;
-};
-
-// Reads whole lines from a client socket, each within `limit`.
-class LineReader {
- public:
-  explicit LineReader(int fd) : fd_(fd) {}
-  // The next line, or "" when none came within `limit` (or the server closed).
-  std::string next(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      const auto nl = buffer_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        return line;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return {};
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char chunk[65536];
-      const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) {
-        eof_ = n == 0;
-        return {};
-      }
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-  bool at_eof() const { return eof_; }
-
- private:
-  int fd_;
-  std::string buffer_;
-  bool eof_ = false;
 };
 
 struct Fixture {
