@@ -10,28 +10,14 @@ BreakerRegistry::BreakerRegistry(sdk::BreakerBackend& backend, sdk::BreakerPolic
                                  std::map<std::string, sdk::BreakerPolicy> overrides,
                                  sdk::Logger& log, const sdk::Clock& clock, sdk::EventBus* bus,
                                  std::size_t max_key_bytes)
-    : backend_(&backend),
-      policies_(std::make_shared<const Policies>(
-          Policies{std::make_shared<const sdk::BreakerPolicy>(defaults),
-                   {overrides.begin(), overrides.end()}})),
-      log_(log),
-      clock_(clock),
-      bus_(bus),
-      max_key_bytes_(max_key_bytes) {}
-
-std::shared_ptr<const BreakerRegistry::Policies> BreakerRegistry::policies() const {
-  std::lock_guard lock(policies_mu_);
-  return policies_;
-}
-
-sdk::BreakerPolicy BreakerRegistry::policy_for(std::string_view key) const {
-  const auto p = policies();
-  auto it = p->overrides.find(key);
-  return it == p->overrides.end() ? *p->defaults : it->second;
+    : backend_(&backend), log_(log), clock_(clock), bus_(bus), max_key_bytes_(max_key_bytes) {
+  policies_.push_back(std::make_unique<const Policies>(Policies{
+      std::make_shared<const sdk::BreakerPolicy>(defaults), {overrides.begin(), overrides.end()}}));
+  current_.store(policies_.back().get());
 }
 
 Breaker BreakerRegistry::breaker(std::string_view key) {
-  const auto p = policies();
+  const Policies* p = current_.load(std::memory_order_acquire);
   auto it = p->overrides.find(key);
   auto policy = it == p->overrides.end() ? p->defaults
                                          : std::make_shared<const sdk::BreakerPolicy>(it->second);
@@ -40,13 +26,14 @@ Breaker BreakerRegistry::breaker(std::string_view key) {
 
 void BreakerRegistry::reconfigure(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
                                   std::map<std::string, sdk::BreakerPolicy> overrides) {
-  auto next = std::make_shared<const Policies>(Policies{
+  auto next = std::make_unique<const Policies>(Policies{
       std::make_shared<const sdk::BreakerPolicy>(defaults), {overrides.begin(), overrides.end()}});
   {
     std::lock_guard lock(policies_mu_);
-    policies_ = std::move(next);
+    policies_.push_back(std::move(next));
+    current_.store(policies_.back().get(), std::memory_order_release);
   }
-  policies_version_.fetch_add(1, std::memory_order_release);
+  reconfigured_.store(true, std::memory_order_release);
   backend_.store(&backend, std::memory_order_release);
 }
 
@@ -54,10 +41,9 @@ sdk::BreakerResult BreakerRegistry::apply(const std::string& key,
                                           const sdk::BreakerPolicy& handle_policy,
                                           sdk::BreakerOp op, std::optional<std::int64_t> now_ms) {
   // Handles made before a reload carry the policy of their time: look up the current one.
-  std::optional<sdk::BreakerPolicy> current;
-  if (policies_version_.load(std::memory_order_acquire) != 0) [[unlikely]]
-    current = policy_for(key);
-  const sdk::BreakerPolicy& policy = current ? *current : handle_policy;
+  const sdk::BreakerPolicy& policy = reconfigured_.load(std::memory_order_acquire)
+                                         ? current_.load(std::memory_order_acquire)->of(key)
+                                         : handle_policy;
   if (key.size() > max_key_bytes_) [[unlikely]]
     return refuse(key, policy, op, now_ms);
   sdk::BreakerResult r = backend_.load(std::memory_order_acquire)->apply(key, op, policy, now_ms);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "crosscut/breaker.hpp"
 #include "crosscut/sdk/sdk.hpp"
@@ -48,7 +49,6 @@ class BreakerRegistry {
                   std::size_t max_key_bytes = kMaxResourceKeyBytes);
 
   Breaker breaker(std::string_view key);
-  sdk::BreakerPolicy policy_for(std::string_view key) const;
   // An operation through a handle made with `policy`: after a reconfigure() the key's
   // current policy applies instead.
   sdk::BreakerResult apply(const std::string& key, const sdk::BreakerPolicy& policy,
@@ -70,14 +70,22 @@ class BreakerRegistry {
   struct Policies {
     std::shared_ptr<const sdk::BreakerPolicy> defaults;
     std::map<std::string, sdk::BreakerPolicy, std::less<>> overrides;
+    // The policy of `key`; valid as long as this set is.
+    const sdk::BreakerPolicy& of(std::string_view key) const {
+      auto it = overrides.find(key);
+      return it == overrides.end() ? *defaults : it->second;
+    }
   };
-  std::shared_ptr<const Policies> policies() const;
 
   std::atomic<sdk::BreakerBackend*> backend_;
-  mutable std::mutex policies_mu_;
-  std::shared_ptr<const Policies> policies_;  // guarded by policies_mu_
-  // 0 until a reconfigure(): until then a handle's own policy is the current one.
-  std::atomic<std::uint64_t> policies_version_{0};
+  // Every set of policies there has been, the current one last: kept until the registry goes,
+  // so that an operation reads the current set through `current_` without a lock or a count
+  // (reloads are few; each set is a few hundred bytes).
+  std::mutex policies_mu_;
+  std::vector<std::unique_ptr<const Policies>> policies_;  // guarded by policies_mu_
+  std::atomic<const Policies*> current_;
+  // False until a reconfigure(): until then a handle's own policy is the current one.
+  std::atomic<bool> reconfigured_{false};
   sdk::Logger& log_;
   const sdk::Clock& clock_;
   sdk::EventBus* bus_;
