@@ -1,10 +1,11 @@
-# CPack: four DEB and RPM packages from the install components.
+# CPack: five DEB and RPM packages from the install components.
 #   crosscut        component crosscut: host, libcrosscut, plugins without heavy dependencies,
 #                   /etc/crosscut/crosscut.yaml (a conffile), the systemd unit, documentation
 #   crosscut-redis  component redis:    the redis_breaker plugin (hiredis)
 #   crosscut-kafka  component kafka:    the kafka and record_log plugins (librdkafka)
 #   crosscut-dev    component dev:      SDK and runtime headers, CMake package, pkg-config file,
 #                   the example plugin's sources
+#   python3-crosscut component python:  the Python client (architecture-independent)
 # Configure with -DCMAKE_INSTALL_PREFIX=/usr; for RPM also -DCMAKE_INSTALL_LIBDIR=lib64.
 # Library dependencies come from dpkg-shlibdeps (DEB) and rpm's automatic requirements (RPM);
 # the add-on packages require crosscut of the same version.
@@ -18,7 +19,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_GENERATOR DEB RPM)
 set(CPACK_SOURCE_GENERATOR "")
-set(CPACK_COMPONENTS_ALL crosscut redis kafka dev)
+set(CPACK_COMPONENTS_ALL crosscut redis kafka dev python)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_RPM_COMPONENT_INSTALL ON)
 
@@ -48,7 +49,13 @@ set(crosscut_body_DEV
 (find_package(crosscut): crosscut::sdk, crosscut::crosscut and
 crosscut_add_plugin()), the pkg-config file crosscut-sdk.pc and the sources of
 an example plugin.")
-foreach(component CROSSCUT REDIS KAFKA DEV)
+set(crosscut_summary_PYTHON "Python client of the crosscut agent")
+set(crosscut_body_PYTHON
+"The crosscut Python package (standard library only): a synchronous and an
+asyncio client of the crosscut agent's Unix socket, to ask its circuit
+breakers before each call, count messages, dispatch errors and log through a
+logging.Handler, with bounded buffering and reconnection.")
+foreach(component CROSSCUT REDIS KAFKA DEV PYTHON)
   set(CPACK_COMPONENT_${component}_DESCRIPTION
       "${crosscut_summary_${component}}\n${crosscut_body_${component}}")
   set(CPACK_RPM_${component}_PACKAGE_SUMMARY "${crosscut_summary_${component}}")
@@ -64,6 +71,13 @@ set(CPACK_DEBIAN_CROSSCUT_PACKAGE_NAME crosscut)
 set(CPACK_DEBIAN_REDIS_PACKAGE_NAME crosscut-redis)
 set(CPACK_DEBIAN_KAFKA_PACKAGE_NAME crosscut-kafka)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME crosscut-dev)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-crosscut)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+# Talks to the agent over its socket, which may run elsewhere (a container's sidecar): a
+# recommendation, not a dependency.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3 (>= 3.9)")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_RECOMMENDS "crosscut")
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -91,6 +105,11 @@ set(CPACK_RPM_CROSSCUT_PACKAGE_NAME crosscut)
 set(CPACK_RPM_REDIS_PACKAGE_NAME crosscut-redis)
 set(CPACK_RPM_KAFKA_PACKAGE_NAME crosscut-kafka)
 set(CPACK_RPM_DEV_PACKAGE_NAME crosscut-dev)
+set(CPACK_RPM_PYTHON_PACKAGE_NAME python3-crosscut)
+set(CPACK_RPM_PYTHON_PACKAGE_ARCHITECTURE noarch)
+set(CPACK_RPM_PYTHON_PACKAGE_GROUP "Development/Libraries")
+set(CPACK_RPM_PYTHON_PACKAGE_REQUIRES "python3 >= 3.9")
+set(CPACK_RPM_PYTHON_PACKAGE_SUGGESTS "crosscut")
 # CPackRPM ignores component dependencies: name them.
 foreach(component REDIS KAFKA DEV)
   set(CPACK_RPM_${component}_PACKAGE_REQUIRES "crosscut = ${PROJECT_VERSION}")
@@ -103,10 +122,13 @@ set(CPACK_RPM_CROSSCUT_PRE_INSTALL_SCRIPT_FILE "${dir}/rpm/pre-install.sh")
 set(CPACK_RPM_CROSSCUT_POST_INSTALL_SCRIPT_FILE "${dir}/rpm/post-install.sh")
 set(CPACK_RPM_CROSSCUT_PRE_UNINSTALL_SCRIPT_FILE "${dir}/rpm/pre-uninstall.sh")
 set(CPACK_RPM_CROSSCUT_POST_UNINSTALL_SCRIPT_FILE "${dir}/rpm/post-uninstall.sh")
-# Folders owned by the system (filesystem, systemd, cmake, pkgconf), not by crosscut.
+# Folders owned by the system (filesystem, systemd, cmake, pkgconf, python3), not by crosscut.
+set(crosscut_python_site "${CMAKE_INSTALL_PREFIX}/${CROSSCUT_PYTHON_SITE_DIR}")
+get_filename_component(crosscut_python_lib "${crosscut_python_site}" DIRECTORY)
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/lib/systemd /usr/lib/systemd/system /usr/share/lintian /usr/share/lintian/overrides
     /usr/share/man /usr/share/man/man1
-    "${CMAKE_INSTALL_FULL_LIBDIR}/cmake" "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig")
+    "${CMAKE_INSTALL_FULL_LIBDIR}/cmake" "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig"
+    "${crosscut_python_lib}" "${crosscut_python_site}")
 
 include(CPack)

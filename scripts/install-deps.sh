@@ -11,4 +11,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev rapidjson-dev libre2-dev \
   redis-server kcat rpm rpm2cpio cpio lintian dpkg-dev python3 clang-format clang-tidy \
   clang libclang-rt-14-dev abigail-tools xz-utils libcpp-httplib-dev libsystemd-dev prometheus \
-  curl >/dev/null
+  curl python3-pytest >/dev/null

@@ -54,24 +54,36 @@ build_packages() {  # format generator libdir-option...
 
 mkdir -p "$work"
 build_packages deb DEB
-build_packages rpm RPM -DCMAKE_INSTALL_LIBDIR=lib64
+build_packages rpm RPM -DCMAKE_INSTALL_LIBDIR=lib64 -DCROSSCUT_PYTHON_SITE_DIR=lib/python3.9/site-packages
 deb_out="$work/deb/packages"
 rpm_out="$work/rpm/packages"
 
-packages=(crosscut crosscut-redis crosscut-kafka crosscut-dev)
-deb_file() { echo "$deb_out/${1}_${version}_${deb_arch}.deb"; }
-rpm_file() { echo "$rpm_out/${1}-${version}-1.${rpm_arch}.rpm"; }
+packages=(crosscut crosscut-redis crosscut-kafka crosscut-dev python3-crosscut)
+# The Python client is architecture-independent.
+deb_file() {
+  local arch="$deb_arch"
+  [ "$1" = python3-crosscut ] && arch=all
+  echo "$deb_out/${1}_${version}_${arch}.deb"
+}
+rpm_file() {
+  local arch="$rpm_arch"
+  [ "$1" = python3-crosscut ] && arch=noarch
+  echo "$rpm_out/${1}-${version}-1.${arch}.rpm"
+}
+# Where each format puts the Python package (relative to /).
+python_site() { if [ "$1" = deb ]; then echo usr/lib/python3/dist-packages; else echo usr/lib/python3.9/site-packages; fi; }
 
 step "package names"
 for p in "${packages[@]}"; do
   [ -f "$(deb_file "$p")" ] || fail "missing $(basename "$(deb_file "$p")") in $deb_out"
   [ -f "$(rpm_file "$p")" ] || fail "missing $(basename "$(rpm_file "$p")") in $rpm_out"
 done
-[ "$(find "$deb_out" -maxdepth 1 -name '*.deb' | wc -l)" -eq 4 ] || fail "expected exactly 4 DEBs"
-[ "$(find "$rpm_out" -maxdepth 1 -name '*.rpm' | wc -l)" -eq 4 ] || fail "expected exactly 4 RPMs"
+[ "$(find "$deb_out" -maxdepth 1 -name '*.deb' | wc -l)" -eq 5 ] || fail "expected exactly 5 DEBs"
+[ "$(find "$rpm_out" -maxdepth 1 -name '*.rpm' | wc -l)" -eq 5 ] || fail "expected exactly 5 RPMs"
 
 # --- contents ---------------------------------------------------------------------------
-# Files each package must hold, relative to /, with LIBDIR for the format's library folder.
+# Files each package must hold, relative to /, with LIBDIR for the format's library folder and
+# PYSITE for its Python package folder.
 expected_files() {
   case "$1" in
     crosscut)
@@ -92,13 +104,18 @@ expected_files() {
         LIBDIR/cmake/crosscut/crosscutConfig.cmake LIBDIR/cmake/crosscut/crosscutConfigVersion.cmake \
         LIBDIR/pkgconfig/crosscut-sdk.pc usr/share/crosscut/examples/vendor_rules/CMakeLists.txt
       ;;
+    python3-crosscut)
+      echo PYSITE/crosscut/__init__.py PYSITE/crosscut/aio.py usr/share/doc/python3-crosscut/copyright \
+        usr/share/doc/python3-crosscut/examples/collector.py
+      ;;
   esac
 }
 
-check_contents() {  # format package listing-file libdir
-  local listing="$3" libdir="$4" f
+check_contents() {  # format package listing-file libdir python-site
+  local listing="$3" libdir="$4" pysite="$5" f
   for f in $(expected_files "$2"); do
     f="${f/LIBDIR/$libdir}"
+    f="${f/PYSITE/$pysite}"
     grep -qx "/$f" "$listing" || fail "$1 package $2 lacks /$f"
   done
 }
@@ -108,8 +125,10 @@ for p in "${packages[@]}"; do
   dpkg-deb -c "$(deb_file "$p")" | awk '{print $NF}' | sed 's|^\./|/|; s|/$||' >"$work/deb/$p.files"
   # Symlinks list as "name -> target".
   dpkg-deb -c "$(deb_file "$p")" | awk '$1 ~ /^l/ {print $(NF-2)}' | sed 's|^\./|/|' >>"$work/deb/$p.files"
-  check_contents DEB "$p" "$work/deb/$p.files" "$deb_libdir"
+  check_contents DEB "$p" "$work/deb/$p.files" "$deb_libdir" "$(python_site deb)"
 done
+dpkg-deb -f "$(deb_file python3-crosscut)" Depends | grep -q "python3 (>= 3.9)" ||
+  fail "DEB python3-crosscut does not depend on python3 (>= 3.9)"
 for p in crosscut-redis crosscut-kafka crosscut-dev; do
   dpkg-deb -f "$(deb_file "$p")" Depends | grep -q "crosscut (= $version)" ||
     fail "DEB $p does not depend on crosscut (= $version)"
@@ -130,13 +149,15 @@ grep -q "^libcrosscut 1 crosscut" "$control/shlibs" || fail "DEB crosscut: no sh
 step "contents and dependencies (RPM)"
 for p in "${packages[@]}"; do
   rpm -qpl "$(rpm_file "$p")" 2>/dev/null >"$work/rpm/$p.files"
-  check_contents RPM "$p" "$work/rpm/$p.files" "$rpm_libdir"
+  check_contents RPM "$p" "$work/rpm/$p.files" "$rpm_libdir" "$(python_site rpm)"
   grep -q "^/usr/lib/x86_64-linux-gnu" "$work/rpm/$p.files" && fail "RPM $p uses the Debian library folder"
 done
 for p in crosscut-redis crosscut-kafka crosscut-dev; do
   rpm -qp --requires "$(rpm_file "$p")" 2>/dev/null | grep -qx "crosscut = $version" ||
     fail "RPM $p does not require crosscut = $version"
 done
+rpm -qp --requires "$(rpm_file python3-crosscut)" 2>/dev/null | grep -qx "python3 >= 3.9" ||
+  fail "RPM python3-crosscut does not require python3 >= 3.9"
 rpm -qp --requires "$(rpm_file crosscut-redis)" 2>/dev/null | grep -q "libhiredis" ||
   fail "RPM crosscut-redis lacks its hiredis requirement (autoreq)"
 rpm -qp --requires "$(rpm_file crosscut-kafka)" 2>/dev/null | grep -q "librdkafka" ||
@@ -279,6 +300,49 @@ check_root() {  # format root libdir [cmake-option...]
   fi
 
   check_rule_reaches_dto "$root" "$libdir" "$out"
+  check_python_client "$root" "$libdir" "$out" "$(python_site "$format")"
+}
+
+# ---------------------------------------------------------------------------------------
+# check_python_client: the unpacked Python client, against the unpacked host as an agent: a
+# breaker refused after failures, counts acknowledged by a flush, and the counts published.
+# ---------------------------------------------------------------------------------------
+check_python_client() {  # root libdir out python-site
+  local root="$1" libdir="$2" out="$3" pysite="$4"
+  step "Python client against the unpacked agent"
+  local sock="$out/events.sock"
+  rm -f "$sock"
+  cat >"$out/sidecar.yaml" <<EOF
+sinks: {out: {type: stdout}}
+metrics: {sink: out}
+breakers: {defaults: {failure_threshold: 2}}
+inputs: [{type: unix, path: "$sock"}]
+EOF
+  host "$root" "$libdir" run -c "$out/sidecar.yaml" >"$out/sidecar.out" 2>"$out/sidecar.err" &
+  local agent=$!
+  PYTHONPATH="$root/$pysite" PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 - "$sock" "$version" <<'EOF' ||
+import os, sys, time
+import crosscut
+sock, version = sys.argv[1], sys.argv[2]
+assert crosscut.__file__.startswith(os.environ["PYTHONPATH"]), crosscut.__file__
+assert crosscut.__version__ == version, crosscut.__version__
+deadline = time.monotonic() + 30
+while not os.path.exists(sock) and time.monotonic() < deadline:
+    time.sleep(0.01)
+with crosscut.Client(sock) as c:
+    b = c.breaker("upbit/korea/ticker")
+    assert b.allow() and b.state() == "CLOSED"
+    b.record_failure()
+    b.record_failure()
+    assert not b.allow() and b.state() == "OPEN"
+    for _ in range(1000):
+        c.count(("upbit", "korea", "ticker"), "BTC", ts_ms=1737619200000)
+    c.flush()
+EOF
+    { kill "$agent" 2>/dev/null; cat "$out/sidecar.err" >&2; fail "the Python client does not work against the agent"; }
+  kill -TERM "$agent"
+  wait "$agent" || { cat "$out/sidecar.err" >&2; fail "the agent did not stop cleanly"; }
+  grep -q '"total":1000' "$out/sidecar.out" || fail "the 1000 counts of the Python client were not published"
 }
 
 # ---------------------------------------------------------------------------------------

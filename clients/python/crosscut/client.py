@@ -1,0 +1,332 @@
+"""The synchronous client: a connection to the agent's socket shared by every thread.
+
+One-way calls (count, error, record_success/record_failure, logging) append a line to a
+bounded buffer and return: a writer thread sends the buffer in batches. Requests (allow,
+state, flush) take the connection's lock, send what is buffered and then the request, and read
+its reply, so a request never overtakes a one-way line sent before it.
+"""
+
+import collections
+import os
+import socket
+import threading
+import time
+from typing import Any, Dict, Mapping, Optional
+
+from . import _protocol
+from ._availability import Availability
+from .errors import AgentError, AgentUnavailableError, CircuitOpenError
+
+__all__ = ["Client", "Breaker"]
+
+_CLIENT_NAME = "crosscut-python"
+# What a flush may wait: the agent answers it within 5 s (ok:false when its log sinks lag).
+_FLUSH_TIMEOUT = 10.0
+# Lines sent per write by the writer thread.
+_BATCH = 16384
+_READ_CHUNK = 65536
+
+
+class Breaker:
+    """One resource's breaker, kept by the agent and shared with every process that asks it."""
+
+    def __init__(self, client: "Client", resource: str) -> None:
+        if not isinstance(resource, str) or not resource:
+            raise ValueError("a breaker's resource key is a non-empty string")
+        self._client = client
+        self.resource = resource
+
+    def allow(self) -> bool:
+        """Whether a call may proceed now (the breaker's acquire: a HALF_OPEN permit is taken,
+        so report the call's outcome). While the agent is away: the on_unavailable choice."""
+        reply = self._client._request("acquire", self.resource)
+        if reply is None:
+            return self._client._availability.allow_when_away
+        return bool(reply["allowed"])
+
+    def record_success(self) -> None:
+        self._client._send(_protocol.outcome_line(self.resource, True))
+
+    def record_failure(self) -> None:
+        self._client._send(_protocol.outcome_line(self.resource, False))
+
+    def state(self) -> str:
+        """"CLOSED", "OPEN" or "HALF_OPEN". Raises AgentUnavailableError while the agent is away."""
+        return self.info()["state"]
+
+    def info(self) -> Dict[str, Any]:
+        """The agent's `breaker` reply: state, failures, opened_at_ms, forced_open."""
+        reply = self._client._request("breaker", self.resource)
+        if reply is None:
+            raise AgentUnavailableError("crosscut agent unavailable at %s" % self._client.path)
+        return reply
+
+    def guard(self) -> "_Guard":
+        """with breaker.guard(): call() — raises CircuitOpenError when refused; records a
+        success when the body returns and a failure when it raises (and re-raises)."""
+        return _Guard(self)
+
+
+class _Guard:
+    def __init__(self, breaker: Breaker) -> None:
+        self._breaker = breaker
+
+    def __enter__(self) -> Breaker:
+        if not self._breaker.allow():
+            raise CircuitOpenError(self._breaker.resource,
+                                   None if self._breaker._client._availability.away else "OPEN")
+        return self._breaker
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self._breaker.record_success()
+        else:
+            self._breaker.record_failure()
+        return False
+
+
+class Client:
+    """A client of the crosscut agent. Thread-safe; also a context manager (closes on exit).
+
+    path: the agent's Unix socket; default $CROSSCUT_SOCKET, else /run/crosscut/events.sock.
+    on_unavailable: what allow() answers while the agent cannot be reached: "allow" or "deny".
+    timeout: seconds a request waits for its reply (and a write for the socket) before the
+        agent counts as unavailable and the connection is dropped.
+    buffer_size: one-way lines held while they wait to be sent; beyond it they are dropped and
+        counted (stats()["dropped"]).
+    """
+
+    def __init__(self, path: Optional[str] = None, *, on_unavailable: str = "allow",
+                 timeout: float = 1.0, buffer_size: int = 100_000,
+                 reconnect_min: float = 0.05, reconnect_max: float = 2.0) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if buffer_size < 1:
+            raise ValueError("buffer_size must be at least 1")
+        self.path = path or os.environ.get("CROSSCUT_SOCKET") or _protocol.DEFAULT_SOCKET
+        self._timeout = timeout
+        self._availability = Availability(self.path, on_unavailable, reconnect_min, reconnect_max)
+        self._lines = _protocol.MessageLines()
+        self._buffer: "collections.deque[bytes]" = collections.deque()
+        self._limit = buffer_size
+        self._dropped = 0
+        self._sent = 0
+        self._counts_lock = threading.Lock()  # _dropped and _sent
+        self._lock = threading.Lock()  # the connection: writing, and each request's reply
+        self._sock: Optional[socket.socket] = None
+        self._received = b""
+        self._next_id = 1
+        self._wake = threading.Event()
+        self._wake_pending = False
+        self._closed = False
+        with self._lock:
+            self._ensure_connected()
+        self._writer = threading.Thread(target=self._write_loop, name="crosscut-writer",
+                                        daemon=True)
+        self._writer.start()
+
+    # --- the API ------------------------------------------------------------------------
+    def breaker(self, resource: str) -> Breaker:
+        return Breaker(self, resource)
+
+    def count(self, target: _protocol.Target, symbol: str = "", ts_ms: Optional[int] = None) -> None:
+        """One market-data message of `target` ((exchange, region, request_type) or a mapping
+        with those keys), in the minute of ts_ms (epoch ms) or the minute it arrives."""
+        line = self._lines.line(target, symbol, ts_ms)
+        buffer = self._buffer
+        if len(buffer) >= self._limit:
+            self._drop(1)
+            return
+        buffer.append(line)
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._wake.set()
+
+    def error(self, exc: Optional[BaseException], kind: str = "unknown",
+              target: Optional[_protocol.Target] = None,
+              context: Optional[Mapping[str, Any]] = None,
+              correlation_id: Optional[str] = None) -> None:
+        """Dispatch an error through the agent's rules, breaker and error sink."""
+        self._send(_protocol.error_line(exc, kind, target, context, correlation_id))
+
+    def log(self, level: str, message: str, logger: str = "app",
+            extra: Optional[Mapping[str, Any]] = None,
+            exception: Optional[Mapping[str, str]] = None) -> None:
+        """One log record (what LogHandler sends): level debug|info|warning|error|critical."""
+        self._send(_protocol.log_line(level, logger, message, extra, exception))
+
+    def flush(self, timeout: Optional[float] = None) -> None:
+        """Sends what is buffered and returns once the agent has handled it and its log sinks
+        have written it. Raises AgentUnavailableError, or AgentError when the agent's sinks did
+        not take the records in time."""
+        reply = self._request("flush", None, timeout or max(self._timeout, _FLUSH_TIMEOUT))
+        if reply is None:
+            raise AgentUnavailableError("crosscut agent unavailable at %s" % self.path)
+
+    def stats(self) -> Dict[str, int]:
+        """sent: one-way lines written; dropped: lines given up (buffer full, or in a write
+        that failed, so perhaps partly received); buffered: waiting; reconnects."""
+        with self._counts_lock:
+            return {"sent": self._sent, "dropped": self._dropped, "buffered": len(self._buffer),
+                    "reconnects": self._availability.reconnects}
+
+    @property
+    def dropped(self) -> int:
+        with self._counts_lock:
+            return self._dropped
+
+    def close(self) -> None:
+        """Sends what is buffered (for about `timeout` at most if the agent is away or
+        stuck), then closes the connection. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._writer.join(max(2 * self._timeout, 1.0))
+        with self._lock:
+            self._disconnect()
+            # The agent was away until the end: what could not be sent is counted.
+            self._drop(len(self._take(len(self._buffer))))
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- the connection -----------------------------------------------------------------
+    def _send(self, line: bytes) -> None:
+        if len(self._buffer) >= self._limit:
+            self._drop(1)
+            return
+        self._buffer.append(line)
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._wake.set()
+
+    def _drop(self, n: int) -> None:
+        with self._counts_lock:
+            self._dropped += n
+
+    def _request(self, event: str, resource: Optional[str],
+                 timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
+        """The reply to one request, or None when the agent cannot answer in time."""
+        timeout = timeout or self._timeout
+        deadline = time.monotonic() + timeout
+        if not self._lock.acquire(timeout=timeout):
+            return None
+        try:
+            if not self._ensure_connected():
+                return None
+            request_id = self._next_id
+            self._next_id += 1
+            try:
+                one_way = self._take(len(self._buffer))
+                self._write(one_way + [_protocol.request_line(event, request_id, resource)],
+                            deadline, len(one_way))
+                reply = _protocol.parse_reply(self._read_line(deadline), request_id)
+            except (OSError, _protocol.ProtocolError) as e:
+                self._broken(str(e) or type(e).__name__)
+                return None
+        finally:
+            self._lock.release()
+        if not reply.get("ok"):
+            raise AgentError("crosscut agent refused %s: %s" % (event, reply.get("error")), reply)
+        return reply
+
+    def _take(self, n: int) -> list:
+        popleft = self._buffer.popleft
+        return [popleft() for _ in range(min(n, len(self._buffer)))]
+
+    def _write(self, lines: list, deadline: float, one_way: int) -> None:
+        """Writes `lines`, of which the first `one_way` are one-way lines (counted)."""
+        sock = self._sock
+        assert sock is not None
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            sock.sendall(b"".join(lines))
+        except OSError:
+            self._drop(one_way)
+            raise
+        with self._counts_lock:
+            self._sent += one_way
+
+    def _read_line(self, deadline: float) -> bytes:
+        sock = self._sock
+        assert sock is not None
+        while True:
+            newline = self._received.find(b"\n")
+            if newline >= 0:
+                line = self._received[:newline]
+                self._received = self._received[newline + 1:]
+                return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no reply within the timeout")
+            sock.settimeout(left)
+            chunk = sock.recv(_READ_CHUNK)
+            if not chunk:
+                raise ConnectionResetError("the agent closed the connection")
+            self._received += chunk
+
+    def _ensure_connected(self) -> bool:
+        """Under the lock: a connection that has said hello, or False (backing off)."""
+        if self._sock is not None:
+            return True
+        if not self._availability.may_try():
+            return False
+        deadline = time.monotonic() + self._timeout
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self._timeout)
+            sock.connect(self.path)
+            self._sock = sock
+            self._received = b""
+            request_id = self._next_id
+            self._next_id += 1
+            sock.sendall(_protocol.hello_line(request_id, _CLIENT_NAME))
+            _protocol.check_hello(_protocol.parse_reply(self._read_line(deadline), request_id))
+        except (OSError, _protocol.ProtocolError) as e:
+            self._sock = None
+            sock.close()
+            self._availability.failed(str(e) or type(e).__name__)
+            return False
+        self._availability.connected()
+        return True
+
+    def _broken(self, reason: str) -> None:
+        self._disconnect()
+        self._availability.failed(reason)
+
+    def _disconnect(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._received = b""
+
+    def _write_loop(self) -> None:
+        while True:
+            self._wake.wait(0.05)
+            self._wake.clear()
+            self._wake_pending = False
+            closing = self._closed
+            while self._buffer:
+                if not self._send_batch():
+                    break
+            if closing:
+                return
+
+    def _send_batch(self) -> bool:
+        """Sends one batch of the buffer; False when the agent is away (the lines stay)."""
+        with self._lock:
+            if not self._ensure_connected():
+                return False
+            lines = self._take(_BATCH)
+            if not lines:
+                return True
+            try:
+                self._write(lines, time.monotonic() + self._timeout, len(lines))
+            except OSError as e:
+                self._broken(str(e) or type(e).__name__)
+                return False
+        return True
