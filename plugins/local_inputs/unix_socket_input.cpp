@@ -124,9 +124,12 @@ struct Client {
   ClientList::iterator at;  // its own place in the list, for moving it to the back
   std::string unsent;       // reply bytes taken from `replies` and not yet written
   std::size_t unsent_from = 0;
-  bool reading = true;             // false: too many replies owed, or the client has ended
-  bool ended = false;              // the client shut down its sending side
-  bool retired = false;            // to be dropped at the end of the loop's turn
+  bool reading = true;   // false: too many replies owed, or the client has ended
+  bool ended = false;    // the client shut down its sending side
+  bool retired = false;  // to be dropped at the end of the loop's turn
+  // The client cannot receive any more (it closed, or shut its reading side): its replies
+  // are dropped and counted, while what it sent before is still read and handled.
+  bool deaf = false;
   std::uint32_t events = EPOLLIN;  // what epoll watches on `fd`
 
   Client(UniqueFd socket, std::shared_ptr<ConnectionReplies> owed,
@@ -193,6 +196,9 @@ class UnixSocketInput::Session {
   // ended and is owed nothing more. Then watches for what the client now needs.
   void write_replies(Client& client);
   void watch_needs(Client& client);
+  // The client is deaf from now on; what it was owed and not sent is counted as dropped.
+  void stop_replying(Client& client);
+  void discard_unsent(Client& client);
   void write_ready_replies();  // the wakeup: every client whose replies came from elsewhere
   void retire(Client& client);
   void drop_retired();
@@ -296,8 +302,11 @@ void UnixSocketInput::Session::on_client_event(Client& client, std::uint32_t eve
     // every other ready client had its turn.
     after_read(client, read_once(client, now));
   } else if (!client.reading && (events & (EPOLLHUP | EPOLLERR)) != 0) {
-    // Gone both ways while not read: nothing can reach it any more.
-    retire(client);
+    // Gone both ways while not read: nothing can reach it any more. Paused for the replies
+    // it owed, the lines it sent before leaving are still in the socket: read on.
+    if (closing_ || client.ended) return retire(client);
+    stop_replying(client);
+    watch_needs(client);
   }
 }
 
@@ -333,6 +342,7 @@ void UnixSocketInput::Session::write_replies(Client& client) {
       client.unsent_from = 0;
     }
     client.replies->take(client.unsent);
+    if (client.deaf) discard_unsent(client);
   }
   while (client.unsent_bytes() > 0) {
     const ssize_t n = ::send(client.fd.get(), client.unsent.data() + client.unsent_from,
@@ -343,14 +353,28 @@ void UnixSocketInput::Session::write_replies(Client& client) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    return retire(client);  // reset, or closed its reading side
+    if (closing_) return retire(client);
+    stop_replying(client);  // reset, or closed its reading side
   }
   if (client.ended && !client.owes()) return retire(client);
   watch_needs(client);
 }
 
+void UnixSocketInput::Session::stop_replying(Client& client) {
+  client.deaf = true;
+  client.reading = !client.ended;
+  discard_unsent(client);
+}
+
+void UnixSocketInput::Session::discard_unsent(Client& client) {
+  const std::uint64_t lost = lines_in(client.unsent, client.unsent_from);
+  client.unsent.clear();
+  client.unsent_from = 0;
+  if (lost > 0) input_.count(input_.replies_dropped_, "unix_input.replies_dropped", lost);
+}
+
 void UnixSocketInput::Session::watch_needs(Client& client) {
-  if (client.replies && !client.ended) {
+  if (client.replies && !client.ended && !client.deaf) {
     const std::size_t bytes = client.unsent_bytes() + client.replies->held_bytes();
     const std::uint64_t replies = client.replies->outstanding();
     if (client.reading && (bytes >= kMaxOwedReplyBytes || replies >= kMaxOwedReplies))

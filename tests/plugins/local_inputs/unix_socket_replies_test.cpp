@@ -1,6 +1,7 @@
 // UnixSocketInput with a host that replies (sdk::RequestSink): replies in request order
 // whatever order they are sent in, no connection waiting on another, bounded pipelining with a
-// client that does not read, half-closed clients, and replies counted when their client left.
+// client that does not read, half-closed clients, a client that leaves unread (what it sent is
+// still handled), and replies counted when their client left.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -93,6 +94,19 @@ struct Fixture {
   EchoRequests sink;
   UnixSocketInput input;
 };
+
+// Whether the input comes to count at least `n` replies as dropped: each probe connection
+// is a turn of its loop.
+bool wait_for_replies_dropped(Fixture& f, std::uint64_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (f.input.counters().replies_dropped < n) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    auto probe = connect_to(f.path());
+    send_all(probe.get(), "probe\n");
+    LineReader(probe.get()).next();
+  }
+  return true;
+}
 
 TEST(UnixSocketReplies, ComeInRequestOrderWhateverOrderTheyAreSentIn) {
   Fixture f;
@@ -194,6 +208,38 @@ TEST(UnixSocketReplies, AClientThatDoesNotReadItsRepliesIsNotReadEitherAndOthers
   EXPECT_EQ(in_order, kRequests);
 }
 
+TEST(UnixSocketReplies, WhatAClientSentBeforeLeavingUnreadIsStillHandled) {
+  Fixture f(16384);  // 16 KiB replies: one read of 100-byte lines owes more than is held
+  Running running{f.input, f.sink};
+  auto fd = connect_to(f.path());
+  ASSERT_TRUE(fd.valid());
+  constexpr std::size_t kFirst = 300;  // 4.7 MiB of replies: reading this client pauses
+  constexpr std::size_t kLines = 1200;
+  std::string first;
+  std::string rest;
+  for (std::size_t i = 0; i < kLines; ++i) {
+    std::string line = "s" + std::to_string(i);
+    (i < kFirst ? first : rest) += line.append(100 - line.size(), '.') + "\n";
+  }
+  send_all(fd.get(), first);
+  ASSERT_TRUE(f.sink.wait_for_lines(kFirst));
+  send_all(fd.get(), rest);  // 90 KiB: the socket takes it all, and it is not read
+  // Check that the input has paused: handled lines stop growing short of all of them.
+  std::size_t pings = 0;
+  for (std::size_t before = 0; f.sink.line_count() - pings != before;) {
+    before = f.sink.line_count() - pings;
+    auto other = connect_to(f.path());  // a turn of the loop, then look again
+    send_all(other.get(), "ping\n");
+    ASSERT_EQ(LineReader(other.get()).next().substr(0, 5), "ping.");
+    ++pings;
+  }
+  ASSERT_LT(f.sink.line_count() - pings, kLines) << "the input should have paused this client";
+  fd.reset();  // leaves without reading a reply
+  // Its replies cannot be delivered any more, but every line it sent is handled.
+  EXPECT_TRUE(f.sink.wait_for_lines(kLines + pings));
+  EXPECT_TRUE(wait_for_replies_dropped(f, 1));
+}
+
 TEST(UnixSocketReplies, AClientThatShutsDownItsSendingSideStillGetsItsReplies) {
   Fixture f;
   Running running{f.input, f.sink};
@@ -223,12 +269,7 @@ TEST(UnixSocketReplies, RepliesOwedToAClientThatLeftAreCounted) {
     send_all(fd.get(), "hold-1\nhold-2\nthree\n");
     ASSERT_TRUE(f.sink.wait_for_lines(3));
   }  // closed both ways, without reading
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (f.input.counters().replies_dropped < 3 && std::chrono::steady_clock::now() < deadline) {
-    auto probe = connect_to(f.path());  // a turn of the loop, then look again
-    send_all(probe.get(), "probe\n");
-    LineReader(probe.get()).next();
-  }
+  EXPECT_TRUE(wait_for_replies_dropped(f, 3));
   EXPECT_EQ(f.input.counters().replies_dropped, 3U);
   f.sink.release();  // too late: discarded, and not counted twice
   running.stop();
