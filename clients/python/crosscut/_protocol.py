@@ -4,6 +4,7 @@ One JSON object per line in both directions. A line with an ``id`` is a request 
 exactly one reply on the same connection, in request order; the others are one-way.
 """
 
+import functools
 import json
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
@@ -127,11 +128,16 @@ def log_line(level: str, logger: str, message: str, extra: Optional[Mapping[str,
     return (_dumps(event) + "\n").encode()
 
 
-def request_line(event: str, request_id: int, resource: Optional[str] = None) -> bytes:
+@functools.lru_cache(maxsize=4096)
+def _request_start(event: str, resource: Optional[str]) -> bytes:
+    # A breaker asks about the same few resources all the time: render their part once.
     if resource is None:
-        return b'{"event":"%s","id":%d}\n' % (event.encode(), request_id)
-    return ('{"event":"%s","resource":%s,"id":%d}\n'
-            % (event, _dumps(resource), request_id)).encode()
+        return b'{"event":"%s","id":' % event.encode()
+    return ('{"event":"%s","resource":%s,"id":' % (event, _dumps(resource))).encode()
+
+
+def request_line(event: str, request_id: int, resource: Optional[str] = None) -> bytes:
+    return b"%s%d}\n" % (_request_start(event, resource), request_id)
 
 
 def hello_line(request_id: int, client: str) -> bytes:

@@ -14,11 +14,10 @@ methods (they only buffer), so crosscut.LogHandler works with this client too.
 
 import asyncio
 import collections
-import os
-from typing import Any, Deque, Dict, Mapping, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from . import _protocol
-from ._availability import Availability
+from ._client_base import ClientBase
 from .client import _CLIENT_NAME, _FLUSH_TIMEOUT
 from .errors import AgentError, AgentUnavailableError, CircuitOpenError
 
@@ -27,6 +26,18 @@ __all__ = ["Client", "Breaker"]
 
 class _Request(bytes):
     """A request line in the queue (the rest are one-way lines)."""
+
+
+def _one_way_lines_within(batch: List[bytes], written: int) -> int:
+    """How many one-way lines of `batch` lie whole within its first `written` bytes."""
+    taken = 0
+    for line in batch:
+        written -= len(line)
+        if written < 0:
+            break
+        if not isinstance(line, _Request):
+            taken += 1
+    return taken
 
 
 class Breaker:
@@ -79,29 +90,24 @@ class _Guard:
         return False
 
 
-class Client:
+class Client(ClientBase):
     """Options as for crosscut.Client. Create with `await Client.connect(...)`; use from one
     event loop."""
 
     def __init__(self, path: Optional[str] = None, *, on_unavailable: str = "allow",
                  timeout: float = 1.0, buffer_size: int = 100_000,
                  reconnect_min: float = 0.05, reconnect_max: float = 2.0) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
-        if buffer_size < 1:
-            raise ValueError("buffer_size must be at least 1")
-        self.path = path or os.environ.get("CROSSCUT_SOCKET") or _protocol.DEFAULT_SOCKET
-        self._timeout = timeout
-        self._availability = Availability(self.path, on_unavailable, reconnect_min, reconnect_max)
-        self._lines = _protocol.MessageLines()
+        super().__init__(path, on_unavailable, timeout, buffer_size, reconnect_min,
+                         reconnect_max)
         self._queue: Deque[bytes] = collections.deque()  # one-way lines and requests, in order
         self._one_way = 0  # of which one-way (bounded by buffer_size)
-        self._limit = buffer_size
-        self._dropped = 0
-        self._sent = 0
-        # Requests in flight, oldest first: id, the future its reply resolves, its timer.
+        # Requests in flight, oldest first: id, the future its reply resolves, its deadline
+        # (loop time). Replies come in order, so only the oldest deadline needs a timer.
         self._pending: Deque[Tuple[int, "asyncio.Future[Optional[Dict[str, Any]]]",
-                                   asyncio.TimerHandle]] = collections.deque()
+                                   float]] = collections.deque()
+        self._watchdog: Optional[asyncio.TimerHandle] = None
+        # The batch being written and its count of one-way lines, until drain() returns.
+        self._in_flight: Optional[Tuple[List[bytes], int]] = None
         self._next_id = 1
         self._reader: Optional[asyncio.StreamReader] = None
         self._writer: Optional[asyncio.StreamWriter] = None
@@ -123,20 +129,6 @@ class Client:
     # --- the API ------------------------------------------------------------------------
     def breaker(self, resource: str) -> Breaker:
         return Breaker(self, resource)
-
-    def count(self, target: _protocol.Target, symbol: str = "", ts_ms: Optional[int] = None) -> None:
-        self._send(self._lines.line(target, symbol, ts_ms))
-
-    def error(self, exc: Optional[BaseException], kind: str = "unknown",
-              target: Optional[_protocol.Target] = None,
-              context: Optional[Mapping[str, Any]] = None,
-              correlation_id: Optional[str] = None) -> None:
-        self._send(_protocol.error_line(exc, kind, target, context, correlation_id))
-
-    def log(self, level: str, message: str, logger: str = "app",
-            extra: Optional[Mapping[str, Any]] = None,
-            exception: Optional[Mapping[str, str]] = None) -> None:
-        self._send(_protocol.log_line(level, logger, message, extra, exception))
 
     async def flush(self, timeout: Optional[float] = None) -> None:
         reply = await self._request("flush", None, timeout or max(self._timeout, _FLUSH_TIMEOUT))
@@ -196,9 +188,9 @@ class Client:
         self._next_id += 1
         loop = asyncio.get_event_loop()
         future = loop.create_future()
-        # A timer rather than wait_for(): thousands of requests may be in flight.
-        timer = loop.call_later(timeout or self._timeout, self._expire, future)
-        self._pending.append((request_id, future, timer))
+        self._pending.append((request_id, future, loop.time() + (timeout or self._timeout)))
+        if self._watchdog is None:
+            self._watch()
         # Requests are not one-way lines: never dropped, not counted against buffer_size.
         self._queue.append(_Request(_protocol.request_line(event, request_id, resource)))
         self._kick()
@@ -207,10 +199,19 @@ class Client:
             raise AgentError("crosscut agent refused %s: %s" % (event, reply.get("error")), reply)
         return reply
 
-    def _expire(self, future: "asyncio.Future[Optional[Dict[str, Any]]]") -> None:
-        if not future.done():
-            # The replies after this one would be read as the wrong ones: start over.
+    def _watch(self) -> None:
+        """Arms the timer for the oldest request in flight, or breaks the connection when
+        that request is past its deadline: the replies after it would be read as the wrong
+        ones, so the client starts over."""
+        self._watchdog = None
+        if not self._pending:
+            return
+        loop = asyncio.get_event_loop()
+        deadline = self._pending[0][2]
+        if loop.time() >= deadline:
             self._broken("no reply within the timeout")
+            return
+        self._watchdog = loop.call_at(deadline, self._watch)
 
     async def _open(self) -> bool:
         if not self._availability.may_try():
@@ -231,24 +232,31 @@ class Client:
             writer.close()
             self._availability.failed(str(e) or type(e).__name__)
             return False
+        # drain() returns only once the kernel has taken everything: what a broken
+        # connection's transport still holds is then the last batch's tail alone.
+        writer.transport.set_write_buffer_limits(high=0)
         self._reader, self._writer = reader, writer
         self._reading = asyncio.ensure_future(self._read_replies(reader))
         self._availability.connected()
         return True
 
     async def _read_replies(self, reader: asyncio.StreamReader) -> None:
+        received = b""
         try:
             while True:
-                line = await reader.readline()
-                if not line:
+                chunk = await reader.read(1 << 16)
+                if not chunk:
                     raise ConnectionResetError("the agent closed the connection")
-                if not self._pending:
-                    raise _protocol.ProtocolError("a reply nobody asked for: %r" % line[:200])
-                request_id, future, timer = self._pending.popleft()
-                timer.cancel()
-                reply = _protocol.parse_reply(line, request_id)
-                if not future.done():
-                    future.set_result(reply)
+                lines = (received + chunk).split(b"\n")
+                received = lines.pop()  # the start of a line still on its way
+                pending = self._pending
+                for line in lines:
+                    if not pending:
+                        raise _protocol.ProtocolError("a reply nobody asked for: %r" % line[:200])
+                    request_id, future, _ = pending.popleft()
+                    reply = _protocol.parse_reply(line, request_id)
+                    if not future.done():
+                        future.set_result(reply)
         except asyncio.CancelledError:
             raise
         except (OSError, ValueError, _protocol.ProtocolError) as e:
@@ -264,19 +272,43 @@ class Client:
             self._reading.cancel()
         self._reading = None
         if self._writer is not None:
-            self._writer.close()
+            transport = self._writer.transport
+            if self._in_flight is not None:
+                self._account_for_in_flight(transport)
+            # Abort rather than close: what the transport still holds is dropped now (and
+            # counted so), not sent later behind the client's back.
+            transport.abort()
         self._reader = self._writer = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         # Requests in flight cannot be answered on a new connection; what is still queued
         # of them neither.
         while self._pending:
-            _, future, timer = self._pending.popleft()
-            timer.cancel()
+            _, future, _ = self._pending.popleft()
             if not future.done():
                 future.set_result(None)
         kept: Deque[bytes] = collections.deque(
             line for line in self._queue if not isinstance(line, _Request))
         self._queue = kept
         self._one_way = len(kept)
+
+    def _account_for_in_flight(self, transport: asyncio.WriteTransport) -> None:
+        """The batch being written when the connection broke: the lines the kernel took
+        whole reach the agent, the rest (a partial line included, which the agent counts as a
+        bad line) are dropped."""
+        assert self._in_flight is not None
+        batch, one_way = self._in_flight
+        self._in_flight = None
+        if transport.is_closing():
+            # The transport closed itself on an error and emptied its buffer: how much of
+            # the batch got through is unknown, so none of it is claimed.
+            taken = 0
+        else:
+            unsent = transport.get_write_buffer_size()
+            taken = _one_way_lines_within(batch, sum(map(len, batch)) - unsent)
+        self._sent += taken
+        self._dropped += one_way - taken
 
     async def _run(self) -> None:
         while True:
@@ -309,14 +341,16 @@ class Client:
             if not isinstance(line, _Request):
                 one_way += 1
         self._one_way -= one_way
+        self._in_flight = (batch, one_way)
         try:
             writer.write(b"".join(batch))
             await asyncio.wait_for(writer.drain(), self._timeout)
         except (OSError, asyncio.TimeoutError) as e:
-            self._dropped += one_way
-            self._broken(str(e) or type(e).__name__)
+            self._broken(str(e) or type(e).__name__)  # accounts for the batch
             return
-        self._sent += one_way
+        if self._in_flight is not None:  # else the connection broke meanwhile, and drain()
+            self._in_flight = None      # returned only because the transport was aborted
+            self._sent += one_way
 
     async def _sleep(self, seconds: float) -> None:
         """Sleeps until the next connection attempt, or until close()."""

@@ -7,14 +7,14 @@ its reply, so a request never overtakes a one-way line sent before it.
 """
 
 import collections
-import os
 import socket
+import struct
 import threading
 import time
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Optional
 
 from . import _protocol
-from ._availability import Availability
+from ._client_base import ClientBase
 from .errors import AgentError, AgentUnavailableError, CircuitOpenError
 
 __all__ = ["Client", "Breaker"]
@@ -25,6 +25,18 @@ _FLUSH_TIMEOUT = 10.0
 # Lines sent per write by the writer thread.
 _BATCH = 16384
 _READ_CHUNK = 65536
+
+
+def _set_kernel_timeout(sock: socket.socket, option: int, seconds: float) -> None:
+    """Bounds each blocking send or receive on `sock` (EAGAIN when it passes).
+
+    The socket stays in blocking mode: a Python timeout would poll() before every receive,
+    which costs a wakeup more per request than a receive that sleeps in the kernel.
+    """
+    seconds = max(seconds, 0.001)
+    whole = int(seconds)
+    sock.setsockopt(socket.SOL_SOCKET, option,
+                    struct.pack("ll", whole, int((seconds - whole) * 1_000_000)))
 
 
 class Breaker:
@@ -85,7 +97,7 @@ class _Guard:
         return False
 
 
-class Client:
+class Client(ClientBase):
     """A client of the crosscut agent. Thread-safe; also a context manager (closes on exit).
 
     path: the agent's Unix socket; default $CROSSCUT_SOCKET, else /run/crosscut/events.sock.
@@ -99,18 +111,9 @@ class Client:
     def __init__(self, path: Optional[str] = None, *, on_unavailable: str = "allow",
                  timeout: float = 1.0, buffer_size: int = 100_000,
                  reconnect_min: float = 0.05, reconnect_max: float = 2.0) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
-        if buffer_size < 1:
-            raise ValueError("buffer_size must be at least 1")
-        self.path = path or os.environ.get("CROSSCUT_SOCKET") or _protocol.DEFAULT_SOCKET
-        self._timeout = timeout
-        self._availability = Availability(self.path, on_unavailable, reconnect_min, reconnect_max)
-        self._lines = _protocol.MessageLines()
+        super().__init__(path, on_unavailable, timeout, buffer_size, reconnect_min,
+                         reconnect_max)
         self._buffer: "collections.deque[bytes]" = collections.deque()
-        self._limit = buffer_size
-        self._dropped = 0
-        self._sent = 0
         self._counts_lock = threading.Lock()  # _dropped and _sent
         self._lock = threading.Lock()  # the connection: writing, and each request's reply
         self._sock: Optional[socket.socket] = None
@@ -130,8 +133,7 @@ class Client:
         return Breaker(self, resource)
 
     def count(self, target: _protocol.Target, symbol: str = "", ts_ms: Optional[int] = None) -> None:
-        """One market-data message of `target` ((exchange, region, request_type) or a mapping
-        with those keys), in the minute of ts_ms (epoch ms) or the minute it arrives."""
+        # _send() inlined: this is the call made for every message.
         line = self._lines.line(target, symbol, ts_ms)
         buffer = self._buffer
         if len(buffer) >= self._limit:
@@ -142,18 +144,7 @@ class Client:
             self._wake_pending = True
             self._wake.set()
 
-    def error(self, exc: Optional[BaseException], kind: str = "unknown",
-              target: Optional[_protocol.Target] = None,
-              context: Optional[Mapping[str, Any]] = None,
-              correlation_id: Optional[str] = None) -> None:
-        """Dispatch an error through the agent's rules, breaker and error sink."""
-        self._send(_protocol.error_line(exc, kind, target, context, correlation_id))
-
-    def log(self, level: str, message: str, logger: str = "app",
-            extra: Optional[Mapping[str, Any]] = None,
-            exception: Optional[Mapping[str, str]] = None) -> None:
-        """One log record (what LogHandler sends): level debug|info|warning|error|critical."""
-        self._send(_protocol.log_line(level, logger, message, extra, exception))
+    count.__doc__ = ClientBase.count.__doc__
 
     def flush(self, timeout: Optional[float] = None) -> None:
         """Sends what is buffered and returns once the agent has handled it and its log sinks
@@ -164,8 +155,8 @@ class Client:
             raise AgentUnavailableError("crosscut agent unavailable at %s" % self.path)
 
     def stats(self) -> Dict[str, int]:
-        """sent: one-way lines written; dropped: lines given up (buffer full, or in a write
-        that failed, so perhaps partly received); buffered: waiting; reconnects."""
+        """sent: one-way lines the kernel took whole; dropped: lines given up (the buffer was
+        full, or a write failed before they were taken); buffered: waiting; reconnects."""
         with self._counts_lock:
             return {"sent": self._sent, "dropped": self._dropped, "buffered": len(self._buffer),
                     "reconnects": self._availability.reconnects}
@@ -242,11 +233,32 @@ class Client:
         """Writes `lines`, of which the first `one_way` are one-way lines (counted)."""
         sock = self._sock
         assert sock is not None
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        joined = b"".join(lines)
+        data = memoryview(joined)
+        narrowed = False
         try:
-            sock.sendall(b"".join(lines))
+            while data:
+                try:
+                    data = data[sock.send(data):]
+                    if not data:
+                        break
+                except BlockingIOError:
+                    pass
+                # The agent reads slower than we write: wait for it, up to the deadline.
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise socket.timeout("the agent did not read within the timeout")
+                _set_kernel_timeout(sock, socket.SO_SNDTIMEO, left)
+                narrowed = True
+            if narrowed:
+                _set_kernel_timeout(sock, socket.SO_SNDTIMEO, self._timeout)
         except OSError:
-            self._drop(one_way)
+            # The lines the kernel took whole reach the agent; the rest (a partial line
+            # included, which the agent counts as a bad line) are dropped.
+            taken = min(joined.count(b"\n", 0, len(joined) - len(data)), one_way)
+            with self._counts_lock:
+                self._sent += taken
+                self._dropped += one_way - taken
             raise
         with self._counts_lock:
             self._sent += one_way
@@ -254,20 +266,31 @@ class Client:
     def _read_line(self, deadline: float) -> bytes:
         sock = self._sock
         assert sock is not None
+        narrowed = False
         while True:
             newline = self._received.find(b"\n")
             if newline >= 0:
                 line = self._received[:newline]
                 self._received = self._received[newline + 1:]
+                if narrowed:
+                    _set_kernel_timeout(sock, socket.SO_RCVTIMEO, self._timeout)
                 return line
+            try:
+                chunk = sock.recv(_READ_CHUNK)
+                if not chunk:
+                    raise ConnectionResetError("the agent closed the connection")
+                self._received += chunk
+                if b"\n" in chunk:
+                    continue
+            except BlockingIOError:
+                pass
+            # No whole line yet: wait for it only as long as is left (a flush may wait longer
+            # than the socket's timeout).
             left = deadline - time.monotonic()
             if left <= 0:
                 raise socket.timeout("no reply within the timeout")
-            sock.settimeout(left)
-            chunk = sock.recv(_READ_CHUNK)
-            if not chunk:
-                raise ConnectionResetError("the agent closed the connection")
-            self._received += chunk
+            _set_kernel_timeout(sock, socket.SO_RCVTIMEO, left)
+            narrowed = True
 
     def _ensure_connected(self) -> bool:
         """Under the lock: a connection that has said hello, or False (backing off)."""
@@ -280,6 +303,9 @@ class Client:
         try:
             sock.settimeout(self._timeout)
             sock.connect(self.path)
+            sock.settimeout(None)
+            _set_kernel_timeout(sock, socket.SO_RCVTIMEO, self._timeout)
+            _set_kernel_timeout(sock, socket.SO_SNDTIMEO, self._timeout)
             self._sock = sock
             self._received = b""
             request_id = self._next_id
