@@ -318,7 +318,10 @@ metrics: {sink: out}
 breakers: {defaults: {failure_threshold: 2}}
 inputs: [{type: unix, path: "$sock"}]
 EOF
-  host "$root" "$libdir" run -c "$out/sidecar.yaml" >"$out/sidecar.out" 2>"$out/sidecar.err" &
+  # Started directly, not through host(): a backgrounded function is a subshell, and the
+  # signal below must reach the agent itself.
+  LD_LIBRARY_PATH="$root/$libdir" CROSSCUT_PLUGIN_PATH="$root/$libdir/crosscut/plugins" \
+    "$root/usr/bin/crosscut" run -c "$out/sidecar.yaml" >"$out/sidecar.out" 2>"$out/sidecar.err" &
   local agent=$!
   PYTHONPATH="$root/$pysite" PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 - "$sock" "$version" <<'EOF' ||
 import os, sys, time
