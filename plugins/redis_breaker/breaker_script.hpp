@@ -2,13 +2,21 @@
 // state machine of crosscut/sdk/breaker_state_machine.hpp, rule for rule, over two keys:
 //   KEYS[1] <prefix>:{<resource>}:s  HASH  st (0 closed, 1 open, 2 half open), oa (opened at),
 //                                           hs (half open since), pt (permits), sc (successes),
-//                                           fo (forced open), seq (failure member counter)
-//   KEYS[2] <prefix>:{<resource>}:f  ZSET  failure times (score ms; members unique)
+//                                           fo (forced open), seq (failure member counter),
+//                                           v (version: grows with every change)
+//   KEYS[2] <prefix>:{<resource>}:f  ZSET  failure times (score ms; members "<ms>:<seq>")
 // The hash tag {<resource>} keeps both keys in one Redis Cluster slot.
 // ARGV: op, now_ms ("" = the server's TIME), failure_threshold, success_threshold,
-//       timeout_ms, half_open_max_calls, sliding_window_ms, ttl_ms.
+//       timeout_ms, half_open_max_calls, sliding_window_ms, ttl_ms, channel, resource.
 // Returns {allowed, reported state, from, to, reason, failures in window, opened_at (-1 when
-// closed), forced, now_ms}; from/to are -1 and reason "" when no transition happened.
+// closed), forced, now_ms, version, stored state, half_open_since, {the newest 16 failures in
+// the window, as "<ms>:<seq>" members}};
+// from/to are -1 and reason "" when no transition happened.
+//
+// Every change is published on ARGV[9] as "v st oa hs fo failures times resource" (times: the
+// newest 16 failure members in the window joined by ',', or '-'), so that processes keeping a local
+// view of the breaker (breaker_view.hpp) learn of it at once. The version starts from the server's
+// clock in ms, so it keeps growing when an idle key expires and is written again.
 #pragma once
 
 namespace crosscut::redis {
@@ -16,18 +24,24 @@ namespace crosscut::redis {
 inline constexpr const char* kBreakerScript = R"lua(
 local s, f = KEYS[1], KEYS[2]
 local op = ARGV[1]
-local now = tonumber(ARGV[2])
-if not now then
+local function server_ms()
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local now = tonumber(ARGV[2])
+local server_now = nil
+if not now then
+  server_now = server_ms()
+  now = server_now
 end
 local ft, sth = tonumber(ARGV[3]), tonumber(ARGV[4])
 local timeout, hmax = tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+local channel, resource = ARGV[9], ARGV[10]
 
 -- Foreign data in these keys (another type) fails the first read or write with WRONGTYPE,
 -- which the backend reports; reset deletes such keys and so repairs them.
-local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq')
+local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq', 'v')
 if h['err'] then
   if op ~= 'reset' then return h end
   redis.call('DEL', s, f)
@@ -40,7 +54,8 @@ local pt = tonumber(h[4]) or 0
 local sc = tonumber(h[5]) or 0
 local fo = tonumber(h[6]) or 0
 local seq = tonumber(h[7]) or 0
-local failures = nil  -- counted once, when known
+local v = tonumber(h[8]) or 0
+local failures = nil  -- in the window; counted once, when known
 local CLOSED, OPEN, HALF = 0, 1, 2
 local from, to, why = -1, -1, ''
 local allowed = 0
@@ -82,8 +97,8 @@ else
       seq = seq + 1
       redis.call('ZADD', f, now, now .. ':' .. seq)
       redis.call('ZREMRANGEBYSCORE', f, '-inf', now - window)
-      failures = redis.call('ZCARD', f)
       dirty = true
+      failures = redis.call('ZCARD', f)
       if failures >= ft then
         transition(OPEN, 'failure_threshold')
         enter_open()
@@ -117,8 +132,20 @@ else
   end
 end
 
+-- The failures in the window, and the newest 16 of them ("<ms>:<seq>" members: the view's
+-- copy stays small whatever the threshold).
+if failures == nil then failures = redis.call('ZCOUNT', f, '(' .. (now - window), '+inf') end
+local times = {}
+if failures > 0 then
+  times = redis.call('ZREVRANGEBYSCORE', f, '+inf', '(' .. (now - window), 'LIMIT', 0, 16)
+end
+
 if dirty then
-  redis.call('HSET', s, 'st', st, 'oa', oa, 'hs', hs, 'pt', pt, 'sc', sc, 'fo', fo, 'seq', seq)
+  -- A key written for the first time (or again after it expired) starts from the server's
+  -- clock, so its versions keep growing across the expiry.
+  if v == 0 then v = server_now or server_ms() else v = v + 1 end
+  redis.call('HSET', s, 'st', st, 'oa', oa, 'hs', hs, 'pt', pt, 'sc', sc, 'fo', fo, 'seq', seq,
+             'v', v)
   if fo == 1 then
     -- A forced breaker stays open until an operator resets it, however long that takes.
     redis.call('PERSIST', s)
@@ -127,6 +154,10 @@ if dirty then
     redis.call('PEXPIRE', s, ttl)
     redis.call('PEXPIRE', f, ttl)
   end
+  local listed = '-'
+  if #times > 0 then listed = table.concat(times, ',') end
+  redis.call('PUBLISH', channel, v .. ' ' .. st .. ' ' .. oa .. ' ' .. hs .. ' ' .. fo .. ' ' ..
+             failures .. ' ' .. listed .. ' ' .. resource)
 end
 
 local reported = st
@@ -135,10 +166,21 @@ if st == OPEN and fo == 0 and now >= oa + timeout then
 elseif st == HALF and now >= hs + timeout then
   reported = OPEN
 end
-if failures == nil then failures = redis.call('ZCOUNT', f, '(' .. (now - window), '+inf') end
 local opened = -1
 if st ~= CLOSED then opened = oa end
-return {allowed, reported, from, to, why, failures, opened, fo, now}
+return {allowed, reported, from, to, why, failures, opened, fo, now, v, st, hs, times}
+)lua";
+
+// Reads one breaker for a process's local view (breaker_view.hpp), without changing it.
+// KEYS as above. Returns {version, stored state, opened_at, half_open_since, forced,
+// failures kept, {the newest 16 failure members}}, or -1 when the keys hold foreign data.
+inline constexpr const char* kBreakerReadScript = R"lua(
+local h = redis.pcall('HMGET', KEYS[1], 'v', 'st', 'oa', 'hs', 'fo')
+if h['err'] then return -1 end
+local times = redis.pcall('ZREVRANGE', KEYS[2], 0, 15)
+if times['err'] then return -1 end
+return {tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0,
+        tonumber(h[5]) or 0, redis.call('ZCARD', KEYS[2]), times}
 )lua";
 
 }  // namespace crosscut::redis

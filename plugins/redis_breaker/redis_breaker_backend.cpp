@@ -1,5 +1,6 @@
 #include "redis_breaker_backend.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <stdexcept>
 #include <thread>
@@ -72,7 +73,8 @@ RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, Red
     : options_(options),
       address_(std::move(address)),
       host_(host),
-      log_(host.logger("redis_breaker", "app")) {
+      log_(host.logger("redis_breaker", "app")),
+      channel_(options_.key_prefix + ":changes@" + std::to_string(address_.db)) {
   for (std::size_t i = 0; i < options_.connections; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->conn = std::make_unique<RedisConnection>(address_, options_.command_timeout);
@@ -87,9 +89,41 @@ RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, Red
   } else {
     outage_started(failure);
   }
+  if (options_.local_view) {
+    view_ = std::make_unique<BreakerView>();
+    subscription_ = std::make_unique<BreakerViewSubscription>(
+        options_, address_, channel_, *view_, log_,
+        [this](std::string_view resource) { return redis_keys(resource); });
+  }
 }
 
 RedisBreakerBackend::~RedisBreakerBackend() = default;
+
+std::int64_t RedisBreakerBackend::host_now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             host_.clock().now().time_since_epoch())
+      .count();
+}
+
+std::int64_t RedisBreakerBackend::steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void RedisBreakerBackend::observe_server_time(std::int64_t server_ms, std::int64_t sent_us,
+                                              std::int64_t received_us) {
+  const std::int64_t error_ms = (received_us - sent_us + 1999) / 2000;
+  const std::int64_t known = server_offset_error_ms_.load(std::memory_order_relaxed);
+  const bool recent =
+      received_us - server_offset_measured_us_.load(std::memory_order_relaxed) < 60'000'000;
+  if (known >= 0 && error_ms > known && recent) return;
+  // The reply's time lies somewhere in the round trip; the middle is off by at most half.
+  server_offset_us_.store(server_ms * 1000 - (sent_us + received_us) / 2,
+                          std::memory_order_relaxed);
+  server_offset_error_ms_.store(error_ms, std::memory_order_relaxed);
+  server_offset_measured_us_.store(received_us, std::memory_order_relaxed);
+}
 
 std::pair<std::string, std::string> RedisBreakerBackend::redis_keys(
     std::string_view resource) const {
@@ -193,10 +227,7 @@ bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply
 sdk::BreakerResult RedisBreakerBackend::fallback(std::string_view key, BreakerOp op,
                                                  const sdk::BreakerPolicy& policy,
                                                  std::optional<std::int64_t> now_ms) {
-  std::int64_t now = now_ms ? *now_ms
-                            : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  host_.clock().now().time_since_epoch())
-                                  .count();
+  const std::int64_t now = now_ms ? *now_ms : host_now_ms();
   sdk::BreakerResult r;
   switch (options_.on_unavailable) {
     case UnavailablePolicy::local: {
@@ -225,12 +256,28 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
                                               const sdk::BreakerPolicy& policy,
                                               std::optional<std::int64_t> now_ms) {
   sdk::require_valid_policy(policy);
-  auto [hash_key, zset_key] = redis_keys(key);
   std::optional<std::int64_t> now = now_ms;
-  if (!now && !options_.use_server_time)
-    now = std::chrono::duration_cast<std::chrono::milliseconds>(
-              host_.clock().now().time_since_epoch())
-              .count();
+  if (!now && !options_.use_server_time) now = host_now_ms();
+  // After an outage the view waits for a round trip to succeed: that ends the outage (its log
+  // line, the local breakers) as it did before there was a view.
+  if (subscription_ && subscription_->live() && !outage_.load(std::memory_order_relaxed)) {
+    std::int64_t error = 0;
+    std::int64_t view_now = 0;
+    if (now) {
+      view_now = *now;
+    } else {
+      // Redis' clock, as measured from the replies, moved on by our steady clock.
+      error = server_offset_error_ms_.load(std::memory_order_relaxed);
+      view_now = (steady_us() + server_offset_us_.load(std::memory_order_relaxed)) / 1000;
+    }
+    if (error >= 0) {
+      if (auto r = view_->answer(key, op, policy, view_now, error + (now ? 0 : 1))) {
+        local_answers_.fetch_add(1, std::memory_order_relaxed);
+        return *r;
+      }
+    }
+  }
+  auto [hash_key, zset_key] = redis_keys(key);
   auto ttl = std::max({options_.key_ttl, policy.sliding_window * 2, policy.timeout * 2});
   std::vector<std::string> args{hash_key,
                                 zset_key,
@@ -241,19 +288,25 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
                                 std::to_string(policy.timeout.count()),
                                 std::to_string(policy.half_open_max_calls),
                                 std::to_string(policy.sliding_window.count()),
-                                std::to_string(ttl.count())};
+                                std::to_string(ttl.count()),
+                                channel_,
+                                std::string(key)};
   Reply reply;
   std::string failure;
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t sent_us = now ? 0 : steady_us();
   if (!run_script(args, reply, failure)) {
     outage_started(failure);
     return fallback(key, op, policy, now_ms);
   }
+  const std::int64_t received_us = now ? 0 : steady_us();
   outage_ended();
-  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 9) {
+  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 13) {
     // Redis answered, but not as the script does (foreign data in the keys, a script error,
     // or a server that is not Redis): say so on every call and answer by the policy.
     std::string why = reply.is_error() ? reply.str : "unexpected reply to the breaker script";
     log_.error("redis breaker operation failed", {{"breaker", key}, {"reason", why}});
+    if (view_) view_->forget(key);
     return fallback(key, op, policy, now_ms);
   }
   const auto& e = reply.elements;
@@ -268,6 +321,19 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
   if (e[6].integer >= 0) r.opened_at_ms = e[6].integer;
   r.forced_open = e[7].integer == 1;
   r.now_ms = e[8].integer;
+  if (!now) observe_server_time(r.now_ms, sent_us, received_us);
+  if (view_) {
+    ViewedBreaker seen;
+    seen.version = e[9].integer;
+    seen.data.state = state_from(e[10].integer);
+    seen.data.opened_at_ms = std::max<long long>(e[6].integer, 0);
+    seen.data.half_open_since_ms = e[11].integer;
+    seen.data.forced_open = r.forced_open;
+    if (read_failures(e[12], e[5].integer, seen))
+      view_->update(key, seen, true);
+    else
+      view_->forget(key);
+  }
   return r;
 }
 

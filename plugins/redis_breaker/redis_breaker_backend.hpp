@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "breaker_view.hpp"
+#include "breaker_view_subscription.hpp"
 #include "crosscut/sdk/breaker_state_machine.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "redis_breaker_options.hpp"
@@ -46,6 +48,13 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   std::pair<std::string, std::string> redis_keys(std::string_view resource) const;
   // True while an outage is in progress (the last attempt to reach Redis failed).
   bool unavailable() const { return outage_.load(); }
+  // The channel the script publishes every change on.
+  const std::string& channel() const { return channel_; }
+  // The local view's subscription (nullptr with local_view: false).
+  BreakerViewSubscription* view_subscription() const { return subscription_.get(); }
+  // Operations answered from the local view, and those sent to Redis.
+  std::uint64_t local_answers() const { return local_answers_.load(); }
+  std::uint64_t round_trips() const { return round_trips_.load(); }
 
  private:
   RedisBreakerBackend(const RedisBreakerOptions& options, RedisAddress address,
@@ -68,6 +77,10 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   void outage_started(const std::string& why);
   void outage_ended();
   Slot& slot_for_this_thread();
+  std::int64_t host_now_ms() const;
+  static std::int64_t steady_us();
+  // Learns Redis' clock from one reply's time and the round trip around it (steady_us()).
+  void observe_server_time(std::int64_t server_ms, std::int64_t sent_us, std::int64_t received_us);
 
   const RedisBreakerOptions options_;
   const RedisAddress address_;
@@ -75,6 +88,20 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   sdk::Logger& log_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::atomic<bool> outage_{false};
+  const std::string channel_;
+
+  // The local view (local_view: true). The subscription is declared after the view so that it
+  // stops first.
+  std::unique_ptr<BreakerView> view_;
+  std::unique_ptr<BreakerViewSubscription> subscription_;
+  std::atomic<std::uint64_t> local_answers_{0};
+  std::atomic<std::uint64_t> round_trips_{0};
+  // Redis' clock minus our steady clock (us), how far off that may be (ms: half the round trip
+  // it came from, rounded up; the margin a local answer keeps from an OPEN breaker's timeout),
+  // and when it was measured. The tightest estimate of the last minute is kept.
+  std::atomic<std::int64_t> server_offset_us_{0};
+  std::atomic<std::int64_t> server_offset_error_ms_{-1};  // -1: not measured yet
+  std::atomic<std::int64_t> server_offset_measured_us_{0};
 
   std::mutex local_mu_;  // process-local breakers used while Redis is unreachable
   std::map<std::string, sdk::BreakerData, std::less<>> local_;

@@ -42,6 +42,12 @@ const sdk::OptionTable<RedisBreakerOptions>& redis_breaker_options_table() {
       sdk::bind_option("reconnect_backoff_max", &O::reconnect_backoff_max,
                        "longest pause between reconnection attempts")
           .positive(),
+      sdk::bind_option("local_view", &O::local_view,
+                       "answer operations that change nothing from a local view kept current by "
+                       "Redis publications (false: every operation is a round trip)"),
+      sdk::bind_option("view_refresh", &O::view_refresh,
+                       "period of the local view's re-read and subscription check")
+          .positive(),
   };
   return table;
 }

@@ -29,6 +29,8 @@ struct RedisBreakerOptions {
   std::chrono::milliseconds key_ttl = std::chrono::hours(24);
   std::size_t connections = 2;
   std::chrono::milliseconds reconnect_backoff_max{5000};
+  bool local_view = true;
+  std::chrono::milliseconds view_refresh{1000};
 };
 
 const sdk::OptionTable<RedisBreakerOptions>& redis_breaker_options_table();

@@ -1,7 +1,10 @@
 #include "redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <sys/time.h>
+
+#include <cerrno>
 
 namespace crosscut::redis {
 namespace {
@@ -105,8 +108,27 @@ bool RedisConnection::ensure_connected(ConnectionFailure& failure) {
   return true;
 }
 
+bool RedisConnection::failed(ConnectionFailure& failure, const char* fallback_message) {
+  failure.message = std::string(ctx_->errstr[0] ? ctx_->errstr : fallback_message) + " (" +
+                    address_.describe() + ")";
+  if (ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
+    failure.message = "command timed out after " + std::to_string(timeout_.count()) + " ms (" +
+                      address_.describe() + ")";
+  close();
+  return false;
+}
+
 bool RedisConnection::command(const std::vector<std::string_view>& args, Reply& reply,
                               ConnectionFailure& failure) {
+  if (!send(args, failure)) return false;
+  void* r = nullptr;
+  if (redisGetReply(ctx_, &r) != REDIS_OK || !r) return failed(failure, "no reply");
+  reply = copy_reply(static_cast<redisReply*>(r));
+  freeReplyObject(r);
+  return true;
+}
+
+bool RedisConnection::send(const std::vector<std::string_view>& args, ConnectionFailure& failure) {
   if (!ctx_) {
     failure.message = "not connected to " + address_.describe();
     return false;
@@ -119,19 +141,76 @@ bool RedisConnection::command(const std::vector<std::string_view>& args, Reply& 
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
-  if (!r) {
-    failure.message =
-        std::string(ctx_->errstr[0] ? ctx_->errstr : "no reply") + " (" + address_.describe() + ")";
-    if (ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
-      failure.message = "command timed out after " + std::to_string(timeout_.count()) + " ms (" +
-                        address_.describe() + ")";
+  if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+      REDIS_OK)
+    return failed(failure, "cannot queue the command");
+  int done = 0;
+  while (!done)
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) return failed(failure, "cannot send");
+  return true;
+}
+
+bool RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands,
+                               std::vector<Reply>& replies, ConnectionFailure& failure) {
+  if (!ctx_) {
+    failure.message = "not connected to " + address_.describe();
+    return false;
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& args : commands) {
+    argv.clear();
+    lens.clear();
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+        REDIS_OK)
+      return failed(failure, "cannot queue the command");
+  }
+  replies.clear();
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* r = nullptr;
+    if (redisGetReply(ctx_, &r) != REDIS_OK || !r) return failed(failure, "no reply");
+    replies.push_back(copy_reply(static_cast<redisReply*>(r)));
+    freeReplyObject(r);
+  }
+  return true;
+}
+
+bool RedisConnection::drain_reader(std::vector<Reply>& out, ConnectionFailure& failure) {
+  for (;;) {
+    void* r = nullptr;
+    if (redisGetReplyFromReader(ctx_, &r) != REDIS_OK) return failed(failure, "protocol error");
+    if (!r) return true;
+    out.push_back(copy_reply(static_cast<redisReply*>(r)));
+    freeReplyObject(r);
+  }
+}
+
+bool RedisConnection::read_pushed(std::vector<Reply>& out, std::chrono::milliseconds wait,
+                                  int wake_fd, ConnectionFailure& failure) {
+  if (!ctx_) {
+    failure.message = "not connected to " + address_.describe();
+    return false;
+  }
+  const std::size_t before = out.size();
+  if (!drain_reader(out, failure)) return false;
+  if (out.size() > before) return true;
+  pollfd fds[2] = {{ctx_->fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(wait.count()));
+  if (n < 0 && errno != EINTR) {
+    failure.message = "poll failed (" + address_.describe() + ")";
     close();
     return false;
   }
-  reply = copy_reply(r);
-  freeReplyObject(r);
+  if (n > 0 && fds[0].revents != 0) {
+    // Readable, hung up or failed: the read says which (a hang-up reads end of stream).
+    if (redisBufferRead(ctx_) != REDIS_OK) return failed(failure, "connection lost");
+    return drain_reader(out, failure);
+  }
   return true;
 }
 

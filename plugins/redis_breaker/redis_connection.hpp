@@ -46,6 +46,16 @@ class RedisConnection {
   // Sends one command and reads its reply. False (and the connection closed) on an I/O or
   // protocol error or a timeout; a Redis error reply is a successful call returning an error.
   bool command(const std::vector<std::string_view>& args, Reply& reply, ConnectionFailure& failure);
+  // Sends every command, then reads their replies in order (one round trip for all).
+  bool pipeline(const std::vector<std::vector<std::string>>& commands, std::vector<Reply>& replies,
+                ConnectionFailure& failure);
+  // Sends one command without reading its reply (a subscribed connection's PING).
+  bool send(const std::vector<std::string_view>& args, ConnectionFailure& failure);
+  // For a subscribed connection: appends the messages that arrive within `wait` to `out`,
+  // returning early when `wake_fd` (if >= 0) becomes readable. False (and the connection
+  // closed) when the connection fails.
+  bool read_pushed(std::vector<Reply>& out, std::chrono::milliseconds wait, int wake_fd,
+                   ConnectionFailure& failure);
   bool connected() const { return ctx_ != nullptr; }
   void close();
 
@@ -53,6 +63,9 @@ class RedisConnection {
   RedisAddress address_;
   std::chrono::milliseconds timeout_;
   redisContext* ctx_ = nullptr;
+
+  bool failed(ConnectionFailure& failure, const char* fallback_message);
+  bool drain_reader(std::vector<Reply>& out, ConnectionFailure& failure);
 };
 
 }  // namespace crosscut::redis

@@ -1,8 +1,16 @@
-// Redis breaker operations per connection on loopback: our backend (one EVALSHA per
-// operation) against the seed's approach (separate ZADD / ZREMRANGEBYSCORE / ZCARD / GET round
-// trips) and against the raw EVALSHA of the same script through hiredis (the floor).
+// Redis breaker operations on loopback.
+//  - record_failure: our backend (one EVALSHA per operation) against the seed's approach
+//    (separate ZADD / ZREMRANGEBYSCORE / ZCARD / GET round trips) and against the raw EVALSHA
+//    of the same script through hiredis (the floor).
+//  - allow_success (acquire + success on a CLOSED breaker, with p50/p99 of the pair): the local
+//    view against the same backend with local_view: false (two round trips).
+//  - propagation (p50/p99 from the start of one backend's force_open or reset until another
+//    backend's view answers the new state): the subscription against a peer that polls Redis
+//    with state round trips. The two backends have their own connections and threads, which
+//    is all Redis sees of two processes.
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "peer_ratio_reporter.hpp"
@@ -54,6 +62,7 @@ void ours(benchmark::State& state) {
   o.url = "redis://127.0.0.1:" + std::to_string(server().port());
   o.use_server_time = false;
   o.connections = 1;
+  o.local_view = false;  // what one operation costs; its publication has no subscriber here
   crosscut::redis::RedisBreakerBackend backend(o, host);
   std::int64_t now = 1'000'000;
   for (auto _ : state) {
@@ -94,15 +103,116 @@ void raw_evalsha(benchmark::State& state) {
         c, {"EVALSHA", sha, "2", "bench:{raw}:s", "bench:{raw}:f", "failure", std::to_string(++now),
             std::to_string(p.failure_threshold), std::to_string(p.success_threshold),
             std::to_string(p.timeout.count()), std::to_string(p.half_open_max_calls),
-            std::to_string(p.sliding_window.count()), "86400000"});
+            std::to_string(p.sliding_window.count()), "86400000", "bench:changes@0", "raw"});
   }
   state.SetItemsProcessed(state.iterations());
   redisFree(c);
 }
 
+crosscut::redis::RedisBreakerOptions options(bool local_view) {
+  crosscut::redis::RedisBreakerOptions o;
+  o.url = "redis://127.0.0.1:" + std::to_string(server().port());
+  o.local_view = local_view;
+  return o;
+}
+
+std::unique_ptr<crosscut::redis::RedisBreakerBackend> backend(crosscut::testing::TestHost& host,
+                                                              bool local_view) {
+  auto b = std::make_unique<crosscut::redis::RedisBreakerBackend>(options(local_view), host);
+  if (local_view && !b->view_subscription()->wait_live(std::chrono::seconds(10)))
+    throw std::runtime_error("the breaker view did not subscribe");
+  return b;
+}
+
+void set_percentiles(benchmark::State& state, std::vector<std::int64_t>& ns) {
+  if (ns.empty()) return;
+  std::sort(ns.begin(), ns.end());
+  state.counters["p50_ns"] = static_cast<double>(ns[ns.size() / 2]);
+  state.counters["p99_ns"] = static_cast<double>(ns[ns.size() * 99 / 100]);
+}
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void allow_success(benchmark::State& state, bool local_view) {
+  crosscut::testing::TestHost host;
+  auto b = backend(host, local_view);
+  const auto p = policy();
+  const std::string key = local_view ? "bench/view/closed" : "bench/trips/closed";
+  b->apply(key, BreakerOp::reset, p, std::nullopt);
+  std::vector<std::int64_t> ns;
+  ns.reserve(1 << 20);
+  for (auto _ : state) {
+    const std::int64_t t0 = steady_ns();
+    auto allowed = b->apply(key, BreakerOp::acquire, p, std::nullopt);
+    auto done = b->apply(key, BreakerOp::success, p, std::nullopt);
+    const std::int64_t t1 = steady_ns();
+    benchmark::DoNotOptimize(allowed);
+    benchmark::DoNotOptimize(done);
+    if (ns.size() < ns.capacity()) ns.push_back(t1 - t0);
+  }
+  set_percentiles(state, ns);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void view_allow_success(benchmark::State& state) {
+  allow_success(state, true);
+}
+void trips_allow_success(benchmark::State& state) {
+  allow_success(state, false);
+}
+
+// Flips a breaker between forced OPEN and CLOSED through `writer`, and times how long until
+// `reader` answers the new state.
+void propagation(benchmark::State& state, bool local_view) {
+  crosscut::testing::TestHost writer_host;
+  crosscut::testing::TestHost reader_host;
+  auto writer = backend(writer_host, false);
+  auto reader = backend(reader_host, local_view);
+  const auto p = policy();
+  const std::string key = local_view ? "bench/view/propagation" : "bench/poll/propagation";
+  writer->apply(key, BreakerOp::reset, p, std::nullopt);
+  reader->apply(key, BreakerOp::state, p, std::nullopt);
+  bool open = false;
+  std::vector<std::int64_t> ns;
+  for (auto _ : state) {
+    open = !open;
+    const auto want =
+        open ? crosscut::sdk::BreakerState::open : crosscut::sdk::BreakerState::closed;
+    const std::int64_t t0 = steady_ns();
+    writer->apply(key, open ? BreakerOp::force_open : BreakerOp::reset, p, std::nullopt);
+    while (reader->apply(key, BreakerOp::state, p, std::nullopt).state != want) {
+    }
+    ns.push_back(steady_ns() - t0);
+  }
+  set_percentiles(state, ns);
+}
+
+void view_propagation(benchmark::State& state) {
+  propagation(state, true);
+}
+void poll_propagation(benchmark::State& state) {
+  propagation(state, false);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  benchmark::RegisterBenchmark("local_view/allow_success", view_allow_success)
+      ->MinTime(0.2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("round_trips/allow_success", trips_allow_success)
+      ->MinTime(0.2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("local_view/propagation", view_propagation)
+      ->Iterations(2000)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("round_trips/propagation", poll_propagation)
+      ->Iterations(2000)
+      ->UseRealTime();
   benchmark::RegisterBenchmark("crosscut/record_failure", ours)->MinTime(0.2)->UseRealTime();
   benchmark::RegisterBenchmark("seed_4_round_trips/record_failure", seed)
       ->MinTime(0.2)
@@ -110,6 +220,7 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("raw_evalsha/record_failure", raw_evalsha)
       ->MinTime(0.2)
       ->UseRealTime();
-  return crosscut::bench::run_with_ratios(argc, argv, "crosscut",
-                                          {"seed_4_round_trips", "raw_evalsha"});
+  return crosscut::bench::run_with_ratios(
+      argc, argv,
+      {{"crosscut", {"seed_4_round_trips", "raw_evalsha"}}, {"local_view", {"round_trips"}}});
 }

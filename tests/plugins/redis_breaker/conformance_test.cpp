@@ -11,7 +11,19 @@ crosscut::testing::TestHost& suite_host() {
 
 }  // namespace
 
+// Every operation a round trip.
 CROSSCUT_BREAKER_CONFORMANCE(Redis, [] {
-  return std::make_unique<crosscut::redis::RedisBreakerBackend>(
+  auto o = crosscut::testing::redis_options(crosscut::testing::shared_redis().url());
+  o.local_view = false;
+  return std::make_unique<crosscut::redis::RedisBreakerBackend>(o, suite_host());
+});
+
+// Operations that change nothing answered by the local view: it is subscribed before the
+// suite's first operation, so the view answers every one it can.
+CROSSCUT_BREAKER_CONFORMANCE(RedisLocalView, [] {
+  auto backend = std::make_unique<crosscut::redis::RedisBreakerBackend>(
       crosscut::testing::redis_options(crosscut::testing::shared_redis().url()), suite_host());
+  if (!backend->view_subscription()->wait_live(std::chrono::seconds(10)))
+    throw std::runtime_error("the breaker view did not subscribe within 10s");
+  return backend;
 });

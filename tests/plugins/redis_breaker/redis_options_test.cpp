@@ -45,7 +45,7 @@ TEST(RedisBreakerOptions, TableHasTheDocumentedDefaults) {
       if (s.key == key) return s;
     throw std::out_of_range(key);
   };
-  ASSERT_EQ(schema.size(), 9u);
+  ASSERT_EQ(schema.size(), 11u);
   EXPECT_EQ(spec("url").default_value, "redis://127.0.0.1:6379/0");
   EXPECT_TRUE(spec("password").secret);
   EXPECT_EQ(spec("password").default_value, "");
@@ -60,6 +60,9 @@ TEST(RedisBreakerOptions, TableHasTheDocumentedDefaults) {
   EXPECT_EQ(spec("connections").min, 1);
   EXPECT_EQ(spec("connections").max, 64);
   EXPECT_EQ(spec("reconnect_backoff_max").default_value, "5s");
+  EXPECT_EQ(spec("local_view").default_value, "true");
+  EXPECT_EQ(spec("view_refresh").default_value, "1s");
+  EXPECT_TRUE(spec("view_refresh").positive);
 }
 
 TEST(RedisBreakerOptions, ReadsEveryOption) {
@@ -71,7 +74,9 @@ TEST(RedisBreakerOptions, ReadsEveryOption) {
                               {"use_server_time", scalar("false")},
                               {"key_ttl", scalar("2h")},
                               {"connections", scalar("4")},
-                              {"reconnect_backoff_max", scalar("1s")}});
+                              {"reconnect_backoff_max", scalar("1s")},
+                              {"local_view", scalar("false")},
+                              {"view_refresh", scalar("250ms")}});
   const RedisBreakerOptions o =
       RedisBreakerBackend::options_table().read(sdk::ConfigView(&node, nullptr, ""));
   EXPECT_EQ(o.url, "redis://cache:6380/2");
@@ -83,6 +88,8 @@ TEST(RedisBreakerOptions, ReadsEveryOption) {
   EXPECT_EQ(o.key_ttl, std::chrono::hours(2));
   EXPECT_EQ(o.connections, 4u);
   EXPECT_EQ(o.reconnect_backoff_max, std::chrono::seconds(1));
+  EXPECT_FALSE(o.local_view);
+  EXPECT_EQ(o.view_refresh, std::chrono::milliseconds(250));
 
   // The password option replaces one in the URL; absent, the URL's stays.
   auto no_problem = [](std::string_view key, const std::string& problem) {

@@ -1,0 +1,139 @@
+#include "breaker_view.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <mutex>
+
+namespace crosscut::redis {
+namespace {
+
+using sdk::BreakerOp;
+using sdk::BreakerState;
+
+// The next space-separated field of `text` as an integer.
+bool next_integer(std::string_view& text, std::int64_t& out) {
+  auto space = text.find(' ');
+  if (space == std::string_view::npos) return false;
+  if (!BreakerView::parse_time(text.substr(0, space), out)) return false;
+  text.remove_prefix(space + 1);
+  return true;
+}
+
+}  // namespace
+
+bool BreakerView::parse_time(std::string_view text, std::int64_t& ms, bool member) {
+  if (member) text = text.substr(0, text.find(':'));
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+std::uint32_t BreakerView::unlisted(std::int64_t failures, std::size_t listed) {
+  return failures > static_cast<std::int64_t>(listed)
+             ? static_cast<std::uint32_t>(failures - static_cast<std::int64_t>(listed))
+             : 0;
+}
+
+std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, BreakerOp op,
+                                                      const sdk::BreakerPolicy& policy,
+                                                      std::int64_t now_ms,
+                                                      std::int64_t margin_ms) const {
+  std::shared_lock lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
+  const sdk::BreakerData& d = it->second.data;
+  sdk::BreakerResult r;
+  switch (op) {
+    case BreakerOp::acquire:
+      if (d.state == BreakerState::closed) {
+        r.allowed = true;
+      } else if (d.state != BreakerState::open ||
+                 (!d.forced_open &&
+                  now_ms + margin_ms >= d.opened_at_ms + policy.timeout.count())) {
+        return std::nullopt;  // HALF_OPEN permits and the step to HALF_OPEN are Redis' to give
+      }
+      break;
+    case BreakerOp::success:
+      if (d.state != BreakerState::closed) return std::nullopt;
+      break;
+    case BreakerOp::state:
+      // An expired trial period ends at the next operation, a state query included.
+      if (d.state == BreakerState::half_open &&
+          now_ms + margin_ms >= d.half_open_since_ms + policy.timeout.count())
+        return std::nullopt;
+      break;
+    default:
+      return std::nullopt;
+  }
+  r.now_ms = now_ms;
+  r.state = sdk::reported_state(d, policy, now_ms);
+  r.failures = sdk::failures_in_window(d, policy, now_ms) + it->second.unlisted_failures;
+  r.forced_open = d.forced_open;
+  if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
+  return r;
+}
+
+void BreakerView::update(std::string_view key, const ViewedBreaker& seen, bool add) {
+  std::unique_lock lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (add) entries_.emplace(std::string(key), seen);
+    return;
+  }
+  if (seen.version == 0 || seen.version >= it->second.version) it->second = seen;
+}
+
+void BreakerView::forget(std::string_view key) {
+  std::unique_lock lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end()) entries_.erase(it);
+}
+
+std::vector<std::string> BreakerView::keys() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const auto& [key, _] : entries_) out.push_back(key);
+  return out;
+}
+
+std::size_t BreakerView::size() const {
+  std::shared_lock lock(mu_);
+  return entries_.size();
+}
+
+std::optional<std::pair<std::string, ViewedBreaker>> BreakerView::parse_publication(
+    std::string_view text) {
+  ViewedBreaker seen;
+  std::int64_t st = 0;
+  std::int64_t forced = 0;
+  std::int64_t failures = 0;
+  if (!next_integer(text, seen.version) || !next_integer(text, st) ||
+      !next_integer(text, seen.data.opened_at_ms) ||
+      !next_integer(text, seen.data.half_open_since_ms) || !next_integer(text, forced) ||
+      !next_integer(text, failures))
+    return std::nullopt;
+  if (st < 0 || st > 2 || seen.version <= 0) return std::nullopt;
+  seen.data.state = static_cast<BreakerState>(st);
+  seen.data.forced_open = forced == 1;
+  auto space = text.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  std::string_view times = text.substr(0, space);
+  std::string_view resource = text.substr(space + 1);
+  if (resource.empty()) return std::nullopt;
+  if (times != "-") {
+    while (!times.empty()) {
+      auto comma = times.find(',');
+      auto field = times.substr(0, comma);
+      std::int64_t t = 0;
+      if (!parse_time(field, t, true)) return std::nullopt;
+      seen.data.failure_times.push_back(t);
+      if (comma == std::string_view::npos) break;
+      times.remove_prefix(comma + 1);
+    }
+    std::sort(seen.data.failure_times.begin(), seen.data.failure_times.end());
+  }
+  seen.unlisted_failures = unlisted(failures, seen.data.failure_times.size());
+  return std::make_pair(std::string(resource), std::move(seen));
+}
+
+}  // namespace crosscut::redis

@@ -1,0 +1,76 @@
+// BreakerView: this process's copy of the breaker state it has seen in Redis, so that the
+// operations that change nothing shared (acquire on CLOSED, acquire on OPEN before its timeout,
+// state, success on CLOSED) are answered without a round trip. Redis stays the truth: every
+// other operation runs the script, and its reply, the script's publications and the periodic
+// re-reads (BreakerViewSubscription) update the view.
+//
+// Each copy carries the key's version (the script raises it with every change), and an update
+// older than the copy is ignored, so a late publication cannot undo a newer reply.
+//
+// Thread-safety: every member may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "crosscut/sdk/breaker_state_machine.hpp"
+
+namespace crosscut::redis {
+
+// One key's state as Redis held it at `version` (0: the key did not exist).
+struct ViewedBreaker {
+  std::int64_t version = 0;
+  // permits_taken and successes are not kept (HALF_OPEN asks Redis); failure_times holds the
+  // newest 16 failures at most.
+  sdk::BreakerData data;
+  // Failures older than those listed (beyond 16): counted as still in the window until the
+  // next change or re-read says otherwise.
+  std::uint32_t unlisted_failures = 0;
+};
+
+class BreakerView {
+ public:
+  // The answer Redis would give to `op` at `now_ms`, when the view can give it without
+  // changing shared state; nullopt when the operation must go to Redis. `margin_ms` is how far
+  // `now_ms` may be off the store's clock: an OPEN breaker that close to its timeout asks Redis.
+  std::optional<sdk::BreakerResult> answer(std::string_view key, sdk::BreakerOp op,
+                                           const sdk::BreakerPolicy& policy, std::int64_t now_ms,
+                                           std::int64_t margin_ms) const;
+
+  // Takes `seen` unless the view holds a newer version of the key. A version of 0 (the key is
+  // gone, e.g. expired) always replaces. Without `add`, keys the view does not hold are skipped
+  // (publications about breakers this process never used).
+  void update(std::string_view key, const ViewedBreaker& seen, bool add);
+  // Forgets a key: its next operation asks Redis.
+  void forget(std::string_view key);
+  std::vector<std::string> keys() const;
+  std::size_t size() const;
+
+  // Parses a publication of the breaker script ("v st oa hs fo failures times resource"); nullopt
+  // when it is not one.
+  static std::optional<std::pair<std::string, ViewedBreaker>> parse_publication(
+      std::string_view text);
+  // An integer; with `member`, one failure as the script lists it ("<ms>:<seq>"), read as its
+  // time in ms.
+  static bool parse_time(std::string_view text, std::int64_t& ms, bool member = false);
+  // Failures beyond those whose times were listed.
+  static std::uint32_t unlisted(std::int64_t failures, std::size_t listed);
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, ViewedBreaker, Hash, std::equal_to<>> entries_;
+};
+
+}  // namespace crosscut::redis
