@@ -95,7 +95,7 @@ else
       allowed = 1
     elseif op == 'failure' then
       seq = seq + 1
-      redis.call('ZADD', f, now, now .. ':' .. seq)
+      redis.call('ZADD', f, now, string.format('%d:%d', now, seq))
       redis.call('ZREMRANGEBYSCORE', f, '-inf', now - window)
       dirty = true
       failures = redis.call('ZCARD', f)
@@ -156,8 +156,11 @@ if dirty then
   end
   local listed = '-'
   if #times > 0 then listed = table.concat(times, ',') end
-  redis.call('PUBLISH', channel, v .. ' ' .. st .. ' ' .. oa .. ' ' .. hs .. ' ' .. fo .. ' ' ..
-             failures .. ' ' .. listed .. ' ' .. resource)
+  -- pcall: a user without the channel right (Redis 7 ACLs grant none by default) still has
+  -- its operations applied; views then learn of them at their next re-read. %d, because '..'
+  -- would print a number above 1e14 in exponent form.
+  redis.pcall('PUBLISH', channel, string.format('%d %d %d %d %d %d ', v, st, oa, hs, fo, failures)
+              .. listed .. ' ' .. resource)
 end
 
 local reported = st

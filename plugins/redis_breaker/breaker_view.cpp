@@ -39,16 +39,21 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
                                                       std::int64_t margin_ms) const {
   std::shared_lock lock(mu_);
   auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
+  if (it == entries_.end() || it->second.version < 0) return std::nullopt;
   const sdk::BreakerData& d = it->second.data;
+  const std::int64_t timeout = policy.timeout.count();
+  // Failures beyond the listed ones are older than all of them: outside the window once the
+  // oldest listed is; before that only Redis can count them.
+  if (it->second.unlisted_failures > 0 && !d.failure_times.empty() &&
+      d.failure_times.front() + policy.sliding_window.count() > now_ms)
+    return std::nullopt;
   sdk::BreakerResult r;
   switch (op) {
     case BreakerOp::acquire:
       if (d.state == BreakerState::closed) {
         r.allowed = true;
       } else if (d.state != BreakerState::open ||
-                 (!d.forced_open &&
-                  now_ms + margin_ms >= d.opened_at_ms + policy.timeout.count())) {
+                 (!d.forced_open && now_ms + margin_ms >= d.opened_at_ms + timeout)) {
         return std::nullopt;  // HALF_OPEN permits and the step to HALF_OPEN are Redis' to give
       }
       break;
@@ -58,7 +63,12 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
     case BreakerOp::state:
       // An expired trial period ends at the next operation, a state query included.
       if (d.state == BreakerState::half_open &&
-          now_ms + margin_ms >= d.half_open_since_ms + policy.timeout.count())
+          now_ms + margin_ms >= d.half_open_since_ms + timeout)
+        return std::nullopt;
+      // Within the clock's margin of the timeout, OPEN and HALF_OPEN are Redis' to tell apart.
+      if (d.state == BreakerState::open && !d.forced_open &&
+          now_ms + margin_ms >= d.opened_at_ms + timeout &&
+          now_ms - margin_ms < d.opened_at_ms + timeout)
         return std::nullopt;
       break;
     default:
@@ -66,20 +76,31 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
   }
   r.now_ms = now_ms;
   r.state = sdk::reported_state(d, policy, now_ms);
-  r.failures = sdk::failures_in_window(d, policy, now_ms) + it->second.unlisted_failures;
+  r.failures = sdk::failures_in_window(d, policy, now_ms);
   r.forced_open = d.forced_open;
   if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
   return r;
 }
 
-void BreakerView::update(std::string_view key, const ViewedBreaker& seen, bool add) {
+void BreakerView::update(std::string_view key, const ViewedBreaker& seen, Source source) {
   std::unique_lock lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
-    if (add) entries_.emplace(std::string(key), seen);
+    if (source == Source::reply) entries_.emplace(std::string(key), seen);
     return;
   }
-  if (seen.version == 0 || seen.version >= it->second.version) it->second = seen;
+  if (source == Source::reread || seen.version >= it->second.version) it->second = seen;
+}
+
+void BreakerView::reserve(std::string_view key) {
+  {
+    std::shared_lock lock(mu_);
+    if (entries_.find(key) != entries_.end()) return;
+  }
+  std::unique_lock lock(mu_);
+  ViewedBreaker placeholder;
+  placeholder.version = -1;
+  entries_.emplace(std::string(key), placeholder);
 }
 
 void BreakerView::forget(std::string_view key) {

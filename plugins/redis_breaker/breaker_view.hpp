@@ -22,14 +22,15 @@
 
 namespace crosscut::redis {
 
-// One key's state as Redis held it at `version` (0: the key did not exist).
+// One key's state as Redis held it at `version` (0: the key did not exist; -1: a placeholder
+// made before the key's first round trip, which answers nothing but takes publications).
 struct ViewedBreaker {
   std::int64_t version = 0;
   // permits_taken and successes are not kept (HALF_OPEN asks Redis); failure_times holds the
   // newest 16 failures at most.
   sdk::BreakerData data;
-  // Failures older than those listed (beyond 16): counted as still in the window until the
-  // next change or re-read says otherwise.
+  // Failures older than those listed (beyond 16). While the oldest listed one is inside the
+  // window they may be too, and the view asks Redis; after it, they are outside as well.
   std::uint32_t unlisted_failures = 0;
 };
 
@@ -42,10 +43,17 @@ class BreakerView {
                                            const sdk::BreakerPolicy& policy, std::int64_t now_ms,
                                            std::int64_t margin_ms) const;
 
-  // Takes `seen` unless the view holds a newer version of the key. A version of 0 (the key is
-  // gone, e.g. expired) always replaces. Without `add`, keys the view does not hold are skipped
-  // (publications about breakers this process never used).
-  void update(std::string_view key, const ViewedBreaker& seen, bool add);
+  // Where an update comes from. A reply or a publication replaces the copy unless the copy is
+  // newer; a re-read always replaces it (it is the latest state, and publications of later
+  // changes are handled after it), which also repairs a version that went back (a failover
+  // that lost the last write).
+  enum class Source { reply, publication, reread };
+  // Publications and re-reads skip keys the view does not hold (breakers this process never
+  // used, or forgot); a reply adds them.
+  void update(std::string_view key, const ViewedBreaker& seen, Source source);
+  // Makes a placeholder for a key about to be sent to Redis the first time, so that a
+  // publication racing the reply is kept and the older reply then ignored.
+  void reserve(std::string_view key);
   // Forgets a key: its next operation asks Redis.
   void forget(std::string_view key);
   std::vector<std::string> keys() const;

@@ -113,6 +113,11 @@ bool BreakerViewSubscription::refresh(std::string& failure) {
   std::vector<std::vector<std::string>> commands;
   std::vector<Reply> replies;
   for (std::size_t first = 0; first < keys.size(); first += kRefreshBatch) {
+    // Publications that arrived meanwhile are handled between batches, not after the pass.
+    if (stopping_ || (first > 0 && !drain(std::chrono::milliseconds(0)))) {
+      failure = stopping_ ? "stopping" : "subscription lost during the re-read";
+      return false;
+    }
     const std::size_t last = std::min(keys.size(), first + kRefreshBatch);
     commands.clear();
     for (std::size_t i = first; i < last; ++i) {
@@ -125,7 +130,7 @@ bool BreakerViewSubscription::refresh(std::string& failure) {
     }
     for (std::size_t i = first; i < last; ++i) {
       if (auto seen = viewed_from(replies[i - first]))
-        view_.update(keys[i], *seen, false);
+        view_.update(keys[i], *seen, BreakerView::Source::reread);
       else
         view_.forget(keys[i]);  // foreign data or a script error: let the script report it
     }
@@ -134,14 +139,25 @@ bool BreakerViewSubscription::refresh(std::string& failure) {
   return true;
 }
 
-void BreakerViewSubscription::handle(const Reply& pushed, bool& ponged) {
+bool BreakerViewSubscription::drain(std::chrono::milliseconds wait) {
+  std::vector<Reply> pushed;
+  ConnectionFailure cf;
+  if (!subscriber_.read_pushed(pushed, wait, wake_fd_, cf)) {
+    lost(cf.message);
+    return false;
+  }
+  for (const auto& m : pushed) handle(m);
+  return true;
+}
+
+void BreakerViewSubscription::handle(const Reply& pushed) {
   if (pushed.type != Reply::Type::array || pushed.elements.empty()) return;
   const std::string& kind = pushed.elements[0].str;
   if (kind == "message" && pushed.elements.size() == 3) {
     if (auto p = BreakerView::parse_publication(pushed.elements[2].str))
-      view_.update(p->first, p->second, false);
+      view_.update(p->first, p->second, BreakerView::Source::publication);
   } else if (kind == "pong") {
-    ponged = true;
+    ping_outstanding_ = false;
   }
 }
 
@@ -161,7 +177,6 @@ void BreakerViewSubscription::run() {
   const auto period = options_.view_refresh;
   std::chrono::milliseconds backoff{0};
   clock::time_point next_refresh{};
-  bool ping_outstanding = false;
   while (!stopping_) {
     std::string failure;
     if (!subscriber_.connected()) {
@@ -181,33 +196,28 @@ void BreakerViewSubscription::run() {
                   {{"channel", channel_}});
       }
       next_refresh = clock::now() + period;
-      ping_outstanding = false;
+      ping_outstanding_ = false;
     }
     const auto wait = std::max(
         std::chrono::milliseconds(0),
         std::chrono::duration_cast<std::chrono::milliseconds>(next_refresh - clock::now()));
-    std::vector<Reply> pushed;
-    ConnectionFailure cf;
-    if (!subscriber_.read_pushed(pushed, wait, wake_fd_, cf)) {
-      lost(cf.message);
-      continue;
-    }
-    bool ponged = false;
-    for (const auto& m : pushed) handle(m, ponged);
-    if (ponged) ping_outstanding = false;
+    if (!drain(wait)) continue;
     if (clock::now() < next_refresh) continue;
-    if (ping_outstanding) {
-      lost("no answer to PING within view_refresh");
+    // The pong may wait behind a backlog of publications: read what has arrived first.
+    if (ping_outstanding_ && (!drain(std::chrono::milliseconds(0)) || ping_outstanding_)) {
+      if (subscriber_.connected()) lost("no answer to PING within view_refresh");
       continue;
     }
+    ConnectionFailure cf;
     if (!subscriber_.send({"PING"}, cf)) {
       lost(cf.message);
       continue;
     }
-    ping_outstanding = true;
+    ping_outstanding_ = true;
     // A failed re-read leaves the subscription (and so the view) live: publications still
     // arrive; the next period tries again on a new connection.
-    if (!refresh(failure)) log_.warning("breaker view re-read failed", {{"reason", failure}});
+    if (!refresh(failure) && subscriber_.connected())
+      log_.warning("breaker view re-read failed", {{"reason", failure}});
     next_refresh = clock::now() + period;
   }
 }

@@ -54,7 +54,10 @@ class BreakerViewSubscription {
   bool subscribe(std::string& failure);
   // Re-reads every viewed key; false when the reading connection failed.
   bool refresh(std::string& failure);
-  void handle(const Reply& pushed, bool& ponged);
+  // Handles what the subscribed connection delivers within `wait`; false (the subscription
+  // lost) when it failed.
+  bool drain(std::chrono::milliseconds wait);
+  void handle(const Reply& pushed);
   void lost(const std::string& why);
   void pause(std::chrono::milliseconds d);
   void set_live(bool live);
@@ -74,6 +77,7 @@ class BreakerViewSubscription {
   std::atomic<std::uint64_t> subscriptions_{0};
   std::atomic<std::uint64_t> refreshes_{0};
   bool reported_loss_ = false;
+  bool ping_outstanding_ = false;
   std::thread thread_;
 };
 

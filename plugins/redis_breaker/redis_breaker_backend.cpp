@@ -113,16 +113,16 @@ std::int64_t RedisBreakerBackend::steady_us() {
 
 void RedisBreakerBackend::observe_server_time(std::int64_t server_ms, std::int64_t sent_us,
                                               std::int64_t received_us) {
-  const std::int64_t error_ms = (received_us - sent_us + 1999) / 2000;
-  const std::int64_t known = server_offset_error_ms_.load(std::memory_order_relaxed);
+  const std::int64_t error_ms =
+      std::min<std::int64_t>((received_us - sent_us + 1999) / 2000, 0xFFFF);
+  const std::int64_t known = server_clock_.load(std::memory_order_relaxed);
   const bool recent =
-      received_us - server_offset_measured_us_.load(std::memory_order_relaxed) < 60'000'000;
-  if (known >= 0 && error_ms > known && recent) return;
+      received_us - server_clock_measured_us_.load(std::memory_order_relaxed) < 60'000'000;
+  if (known >= 0 && error_ms > (known & 0xFFFF) && recent) return;
   // The reply's time lies somewhere in the round trip; the middle is off by at most half.
-  server_offset_us_.store(server_ms * 1000 - (sent_us + received_us) / 2,
-                          std::memory_order_relaxed);
-  server_offset_error_ms_.store(error_ms, std::memory_order_relaxed);
-  server_offset_measured_us_.store(received_us, std::memory_order_relaxed);
+  const std::int64_t offset_ms = server_ms - (sent_us + received_us) / 2000;
+  server_clock_.store((offset_ms << 16) | error_ms, std::memory_order_relaxed);
+  server_clock_measured_us_.store(received_us, std::memory_order_relaxed);
 }
 
 std::pair<std::string, std::string> RedisBreakerBackend::redis_keys(
@@ -266,12 +266,14 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
     if (now) {
       view_now = *now;
     } else {
-      // Redis' clock, as measured from the replies, moved on by our steady clock.
-      error = server_offset_error_ms_.load(std::memory_order_relaxed);
-      view_now = (steady_us() + server_offset_us_.load(std::memory_order_relaxed)) / 1000;
+      // Redis' clock, as measured from the replies, moved on by our steady clock; the margin
+      // adds 1ms for the offset's rounding to whole milliseconds.
+      const std::int64_t clock = server_clock_.load(std::memory_order_relaxed);
+      error = clock < 0 ? -1 : (clock & 0xFFFF) + 1;
+      view_now = steady_us() / 1000 + (clock >> 16);
     }
     if (error >= 0) {
-      if (auto r = view_->answer(key, op, policy, view_now, error + (now ? 0 : 1))) {
+      if (auto r = view_->answer(key, op, policy, view_now, error)) {
         local_answers_.fetch_add(1, std::memory_order_relaxed);
         return *r;
       }
@@ -294,6 +296,7 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
   Reply reply;
   std::string failure;
   round_trips_.fetch_add(1, std::memory_order_relaxed);
+  if (view_) view_->reserve(key);
   const std::int64_t sent_us = now ? 0 : steady_us();
   if (!run_script(args, reply, failure)) {
     outage_started(failure);
@@ -330,7 +333,7 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
     seen.data.half_open_since_ms = e[11].integer;
     seen.data.forced_open = r.forced_open;
     if (read_failures(e[12], e[5].integer, seen))
-      view_->update(key, seen, true);
+      view_->update(key, seen, BreakerView::Source::reply);
     else
       view_->forget(key);
   }

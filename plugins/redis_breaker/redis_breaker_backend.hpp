@@ -96,12 +96,12 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   std::unique_ptr<BreakerViewSubscription> subscription_;
   std::atomic<std::uint64_t> local_answers_{0};
   std::atomic<std::uint64_t> round_trips_{0};
-  // Redis' clock minus our steady clock (us), how far off that may be (ms: half the round trip
-  // it came from, rounded up; the margin a local answer keeps from an OPEN breaker's timeout),
-  // and when it was measured. The tightest estimate of the last minute is kept.
-  std::atomic<std::int64_t> server_offset_us_{0};
-  std::atomic<std::int64_t> server_offset_error_ms_{-1};  // -1: not measured yet
-  std::atomic<std::int64_t> server_offset_measured_us_{0};
+  // Redis' clock minus our steady clock in ms, shifted left by 16, or'ed with how far off that
+  // may be (ms: half the round trip it came from, rounded up; the margin a local answer keeps
+  // from an OPEN breaker's timeout): one word, so a reader never pairs one estimate's offset
+  // with another's error. -1: not measured yet. The tightest estimate of the last minute is kept.
+  std::atomic<std::int64_t> server_clock_{-1};
+  std::atomic<std::int64_t> server_clock_measured_us_{0};
 
   std::mutex local_mu_;  // process-local breakers used while Redis is unreachable
   std::map<std::string, sdk::BreakerData, std::less<>> local_;

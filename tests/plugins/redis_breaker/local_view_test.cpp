@@ -51,6 +51,7 @@ std::unique_ptr<RedisBreakerBackend> backend(
     const std::string& url = shared_redis().url()) {
   auto o = crosscut::testing::redis_options(url);
   o.view_refresh = refresh;
+  o.command_timeout = std::chrono::seconds(2);  // a loaded machine must not lose the subscription
   o.reconnect_backoff_max = std::chrono::milliseconds(200);
   return std::make_unique<RedisBreakerBackend>(o, host);
 }
@@ -79,7 +80,7 @@ TEST(BreakerView, AnswersOnlyWhatChangesNothing) {
   ViewedBreaker closed;
   closed.version = 5;
   closed.data.failure_times = {900, 950};
-  view.update("k", closed, true);
+  view.update("k", closed, BreakerView::Source::reply);
   auto a = view.answer("k", BreakerOp::acquire, p, 1000, 0);
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->allowed);
@@ -94,7 +95,7 @@ TEST(BreakerView, AnswersOnlyWhatChangesNothing) {
   open.version = 6;
   open.data.state = BreakerState::open;
   open.data.opened_at_ms = 1000;
-  view.update("k", open, true);
+  view.update("k", open, BreakerView::Source::reply);
   auto early = view.answer("k", BreakerOp::acquire, p, 1200, 0);
   ASSERT_TRUE(early);
   EXPECT_FALSE(early->allowed);
@@ -108,7 +109,7 @@ TEST(BreakerView, AnswersOnlyWhatChangesNothing) {
   half.version = 7;
   half.data.state = BreakerState::half_open;
   half.data.half_open_since_ms = 1300;
-  view.update("k", half, true);
+  view.update("k", half, BreakerView::Source::reply);
   EXPECT_FALSE(view.answer("k", BreakerOp::acquire, p, 1310, 0)) << "permits are Redis' to give";
   auto state = view.answer("k", BreakerOp::state, p, 1310, 0);
   ASSERT_TRUE(state);
@@ -116,24 +117,62 @@ TEST(BreakerView, AnswersOnlyWhatChangesNothing) {
   EXPECT_FALSE(view.answer("k", BreakerOp::state, p, 1600, 0)) << "an expired trial ends in Redis";
 }
 
-TEST(BreakerView, AnOlderVersionNeverReplacesANewerOne) {
+TEST(BreakerView, AnOlderVersionNeverReplacesANewerOneButAReReadAlwaysDoes) {
   BreakerView view;
   ViewedBreaker newer;
   newer.version = 10;
   newer.data.state = BreakerState::open;
-  view.update("k", newer, true);
+  view.update("k", newer, BreakerView::Source::reply);
   ViewedBreaker older;
   older.version = 9;
-  view.update("k", older, false);
+  view.update("k", older, BreakerView::Source::publication);
+  view.update("k", older, BreakerView::Source::reply);
   EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::open);
 
-  ViewedBreaker gone;  // version 0: the key expired in Redis
-  view.update("k", gone, false);
-  EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::closed);
+  ViewedBreaker gone;  // version 0: the key no longer exists
+  view.update("k", gone, BreakerView::Source::reply);
+  EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::open)
+      << "a reply read before the newer change must not undo it";
+  view.update("k", older, BreakerView::Source::reread);
+  EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::closed)
+      << "a re-read is the latest state, even with a version that went back (a failover)";
 
-  view.update("never-used", newer, false);
+  view.update("never-used", newer, BreakerView::Source::publication);
+  view.update("never-used", newer, BreakerView::Source::reread);
   EXPECT_FALSE(view.answer("never-used", BreakerOp::state, policy(), 0, 0))
       << "publications about keys this process never used are not kept";
+}
+
+TEST(BreakerView, APublicationRacingTheFirstReplyIsKept) {
+  BreakerView view;
+  view.reserve("k");
+  EXPECT_FALSE(view.answer("k", BreakerOp::acquire, policy(), 0, 0))
+      << "a placeholder answers nothing";
+  ViewedBreaker forced;  // another process forced it open while our first round trip was out
+  forced.version = 6;
+  forced.data.state = BreakerState::open;
+  forced.data.forced_open = true;
+  view.update("k", forced, BreakerView::Source::publication);
+  ViewedBreaker reply;  // our reply, read just before the change
+  reply.version = 5;
+  view.update("k", reply, BreakerView::Source::reply);
+  auto a = view.answer("k", BreakerOp::acquire, policy(), 0, 0);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->allowed);
+}
+
+TEST(BreakerView, FailuresBeyondTheListedOnesAreRedisToCountWhileTheyMayBeInTheWindow) {
+  BreakerView view;
+  ViewedBreaker many;
+  many.version = 3;
+  many.data.failure_times = {1000, 2000};
+  many.unlisted_failures = 5;  // older than 1000
+  view.update("k", many, BreakerView::Source::reply);
+  const BreakerPolicy p = policy();  // window 10 s
+  EXPECT_FALSE(view.answer("k", BreakerOp::acquire, p, 5000, 0)) << "they may still count";
+  auto later = view.answer("k", BreakerOp::acquire, p, 11000, 0);
+  ASSERT_TRUE(later) << "the oldest listed left the window, and the unlisted ones before it";
+  EXPECT_EQ(later->failures, 1u);
 }
 
 TEST(BreakerView, ParsesTheScriptsPublicationsAndRefusesAnythingElse) {
@@ -235,7 +274,7 @@ TEST(RedisLocalView, FailuresRecordedElsewhereOpenTheBreakerForEveryone) {
       eventually([&] { return !b->apply(k, BreakerOp::acquire, policy(), std::nullopt).allowed; }));
 }
 
-TEST(RedisLocalView, MoreFailuresThanTheViewListsAreStillCounted) {
+TEST(RedisLocalView, MoreFailuresThanTheViewListsAreCountedByRedis) {
   TestHost host;
   auto b = backend(host);
   wait_live(*b);
@@ -245,17 +284,21 @@ TEST(RedisLocalView, MoreFailuresThanTheViewListsAreStillCounted) {
   const std::int64_t t = host.manual_clock().now_ms();
   for (int i = 0; i < 300; ++i) b->apply(k, BreakerOp::failure, p, t + i);
   const long long before = evalsha_calls();
-  auto r = b->apply(k, BreakerOp::state, p, t + 300);
-  EXPECT_EQ(evalsha_calls(), before) << "answered by the view";
-  EXPECT_EQ(r.failures, 300u);
+  EXPECT_EQ(b->apply(k, BreakerOp::state, p, t + 300).failures, 300u);
+  EXPECT_EQ(evalsha_calls(), before + 1) << "only Redis can count what the view does not list";
+  // Once the newest listed failures have left the window, so have all the others.
+  auto later = b->apply(k, BreakerOp::state, p, t + 300 + p.sliding_window.count());
+  EXPECT_EQ(later.failures, 0u);
+  EXPECT_EQ(evalsha_calls(), before + 1) << "answered by the view";
 }
 
 TEST(RedisLocalView, TheReReadRepairsAChangeThatWasNeverPublished) {
   TestHost host;
-  auto a = backend(host, std::chrono::milliseconds(50));
+  auto a = backend(host, std::chrono::milliseconds(200));
   wait_live(*a);
   const auto k = unique_key("unpublished");
   ASSERT_TRUE(a->apply(k, BreakerOp::acquire, policy(), std::nullopt).allowed);
+  const auto trips = a->round_trips();
   // A writer that does not publish (an older crosscut, an operator's HSET).
   const auto [hash_key, zset_key] = a->redis_keys(k);
   const std::string far = std::to_string(host.manual_clock().now_ms() + 3'600'000);
@@ -264,6 +307,7 @@ TEST(RedisLocalView, TheReReadRepairsAChangeThatWasNeverPublished) {
     return !a->apply(k, BreakerOp::acquire, policy(), std::nullopt).allowed;
   })) << "the periodic re-read never saw the change";
   EXPECT_GE(a->view_subscription()->refreshes(), 2u);
+  EXPECT_EQ(a->round_trips(), trips) << "the view learned it, not a round trip";
 }
 
 TEST(RedisLocalView, WhileItCannotSubscribeEveryOperationGoesToRedis) {
@@ -284,6 +328,14 @@ TEST(RedisLocalView, WhileItCannotSubscribeEveryOperationGoesToRedis) {
   EXPECT_EQ(evalsha_calls(), before + 100);
   EXPECT_FALSE(a->view_subscription()->live());
   EXPECT_EQ(a->view_subscription()->subscriptions(), 0u);
+  // Without the channel right the script cannot publish; its changes still apply, whole.
+  for (int i = 0; i < 3; ++i) {
+    auto r = a->apply(k, BreakerOp::failure, policy(), std::nullopt);
+    EXPECT_FALSE(r.degraded) << r.failures;
+  }
+  EXPECT_EQ(a->apply(k, BreakerOp::state, policy(), std::nullopt).state, BreakerState::open);
+  EXPECT_TRUE(host.errors().empty()) << "a refused publication is not a Redis failure";
+  a->apply(k, BreakerOp::reset, policy(), std::nullopt);
 
   shared_redis().command({"ACL", "SETUSER", "viewer", "allchannels"});
   wait_live(*a);
@@ -314,11 +366,13 @@ TEST(RedisLocalView, OnServerTimeTheViewRejectsUntilTheTimeoutAndRedisTakesTheSt
   TestHost host;  // a clock that never moves: the view must follow Redis' clock, not this one
   auto o = crosscut::testing::redis_options(shared_redis().url());
   o.use_server_time = true;
+  o.command_timeout = std::chrono::seconds(2);
   RedisBreakerBackend b(o, host);
   wait_live(b);
   const auto k = unique_key("server-time");
   BreakerPolicy p = policy();
   p.failure_threshold = 1;
+  p.timeout = std::chrono::seconds(2);  // the early acquire stays far from it, even when slow
   auto opened = b.apply(k, BreakerOp::failure, p, std::nullopt);
   ASSERT_TRUE(opened.transition);
   ASSERT_TRUE(opened.opened_at_ms);
