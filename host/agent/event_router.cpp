@@ -73,6 +73,8 @@ std::optional<sdk::Target> read_target(const rapidjson::Value& doc, std::string&
 
 // The version of docs/protocol.md this router speaks, and the events it lists in `hello`.
 constexpr int kProtocolVersion = 1;
+// The longest Retry-After an outcome may carry: 30 days.
+constexpr std::int64_t kMaxRetryAfterMs = 30LL * 24 * 3600 * 1000;
 constexpr const char* kProtocolEvents =
     R"(["acquire","breaker","error","flush","hello","log","message","outcome"])";
 
@@ -373,9 +375,24 @@ std::string EventRouter::route_outcome(const rapidjson::Value& doc, Reply& reply
   const rapidjson::Value* success = member(doc, "success");
   if (!success) return "missing 'success'";
   if (!success->IsBool()) return "'success' must be true or false";
+  // A server's Retry-After or ban: the breaker stays OPEN that long for every instance.
+  std::int64_t retry_after_ms = 0;
+  if (const rapidjson::Value* ra = member(doc, "retry_after_ms")) {
+    if (!ra->IsInt64() || ra->GetInt64() < 0 || ra->GetInt64() > kMaxRetryAfterMs)
+      return "'retry_after_ms' must be an integer from 0 to " + std::to_string(kMaxRetryAfterMs) +
+             " (ms)";
+    retry_after_ms = ra->GetInt64();
+  }
   bump(&AgentStats::outcomes);
-  const sdk::BreakerResult r = runtime_.breaker(resource).apply(
-      success->GetBool() ? sdk::BreakerOp::success : sdk::BreakerOp::failure);
+  Breaker breaker = runtime_.breaker(resource);
+  sdk::BreakerResult r =
+      breaker.apply(success->GetBool() ? sdk::BreakerOp::success : sdk::BreakerOp::failure);
+  if (retry_after_ms > 0) {
+    auto opened = breaker.apply(sdk::BreakerOp::open_until, std::nullopt,
+                                sdk::BreakerOpArgs{.for_ms = retry_after_ms});
+    opened.degraded = opened.degraded || r.degraded;
+    r = opened;
+  }
   if (reply.requested) append_breaker_members(reply.members, r);
   return {};
 }

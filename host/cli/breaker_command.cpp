@@ -19,6 +19,7 @@ struct BreakerArgs {
   std::vector<std::string> paths;
   std::vector<std::string> keys;
   std::string key;
+  std::string open_for;  // `open --for`: a duration; empty: forced open until reset
 };
 
 std::unique_ptr<Runtime> open_runtime(const BreakerArgs& args) {
@@ -47,8 +48,20 @@ int status(const BreakerArgs& args) {
 }
 
 int override_state(const BreakerArgs& args, sdk::BreakerOp op) {
+  sdk::BreakerOpArgs op_args;
+  if (!args.open_for.empty()) {
+    std::string problem;
+    auto d = sdk::parse_duration(args.open_for, &problem);
+    if (!d || d->count() <= 0) {
+      print_error("--for: " + (d ? std::string("must be > 0") : problem) + " (e.g. 30s, 5m)");
+      return kExitUsage;
+    }
+    op = sdk::BreakerOp::open_until;
+    op_args.for_ms = std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(*d).count());
+  }
   auto rt = open_runtime(args);
-  auto r = rt->breaker(args.key).apply(op);
+  auto r = rt->breaker(args.key).apply(op, std::nullopt, op_args);
   std::printf("%s: %s\n", args.key.c_str(), std::string(sdk::state_name(r.state)).c_str());
   return kExitOk;
 }
@@ -80,7 +93,7 @@ int simulate(const BreakerArgs& args) {
                  std::to_string(it->second) + ")");
     last_time[key] = now;
 
-    auto r = rt->breaker(key).apply(op, now);
+    auto r = rt->breaker(key).apply(op, now, parsed->args);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
@@ -143,10 +156,12 @@ void add_breaker_command(CLI::App& app, int& exit_code) {
   add(
       "reset", "Close a breaker and clear its failures",
       [](const BreakerArgs& a) { return override_state(a, sdk::BreakerOp::reset); }, true, false);
-  add(
-      "open", "Force a breaker open until it is reset",
+  auto [open, open_args] = add(
+      "open", "Force a breaker open until it is reset, or for a while (--for)",
       [](const BreakerArgs& a) { return override_state(a, sdk::BreakerOp::force_open); }, true,
       false);
+  open->add_option("--for", open_args->open_for,
+                   "Open for this long (e.g. 30s) for every instance, then as after a timeout");
   auto [sim, sim_args] =
       add("simulate", "Apply NDJSON ops from stdin with virtual times; print one line per op",
           simulate, false, false);

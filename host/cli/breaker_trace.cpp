@@ -52,8 +52,26 @@ std::optional<TraceOp> parse_trace_line(std::string_view line, std::string& erro
   auto op = sdk::parse_op(name);
   if (!op)
     return bad("unknown op '" + shown(name) +
-               "' (acquire, success, failure, state, reset, force_open)");
+               "' (acquire, success, failure, state, reset, force_open, open_until)");
   out.op = *op;
+  if (out.op == sdk::BreakerOp::open_until) {
+    auto until = object.FindMember("until_ms");
+    auto for_ms = object.FindMember("for_ms");
+    if (until == object.MemberEnd() && for_ms == object.MemberEnd())
+      return bad("open_until needs 'until_ms' (a time) or 'for_ms' (a duration)");
+    if (until != object.MemberEnd()) {
+      if (!until->value.IsInt64() || until->value.GetInt64() < kMinTraceTimeMs ||
+          until->value.GetInt64() > kMaxTraceTimeMs)
+        return bad("'until_ms' must be an integer time in the range of 't_ms'");
+      out.args.until_ms = until->value.GetInt64();
+    }
+    if (for_ms != object.MemberEnd()) {
+      if (!for_ms->value.IsInt64() || for_ms->value.GetInt64() < 0 ||
+          for_ms->value.GetInt64() > kMaxTraceTimeMs)
+        return bad("'for_ms' must be an integer from 0 to " + std::to_string(kMaxTraceTimeMs));
+      out.args.for_ms = for_ms->value.GetInt64();
+    }
+  }
   if (auto k = object.FindMember("key"); k != object.MemberEnd()) {
     if (!k->value.IsString()) return bad("'key' must be a string");
     out.key.emplace(k->value.GetString(), k->value.GetStringLength());

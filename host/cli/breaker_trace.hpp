@@ -1,4 +1,5 @@
-// One line of a `crosscut breaker simulate` trace: {"t_ms":0,"op":"acquire"[,"key":"…"]}.
+// One line of a `crosscut breaker simulate` trace: {"t_ms":0,"op":"acquire"[,"key":"…"]};
+// open_until also takes "until_ms" (a trace time) and/or "for_ms" (a duration, ms).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +26,7 @@ struct TraceOp {
   std::int64_t t_ms = 0;
   sdk::BreakerOp op = sdk::BreakerOp::state;
   std::optional<std::string> key;  // the line's own "key", when it has one
+  sdk::BreakerOpArgs args;         // open_until: "until_ms" and/or "for_ms"
 };
 
 // Parses one trace line. Returns the op; or nullopt with `error` set to a one-line reason

@@ -38,9 +38,10 @@ MemoryBreakerBackend::MemoryBreakerBackend(const sdk::Clock& clock,
       shard_mask_(std::bit_ceil(options.shards == 0 ? std::size_t{1} : options.shards) - 1),
       shards_(std::make_unique<Shard[]>(shard_mask_ + 1)) {}
 
-sdk::BreakerResult MemoryBreakerBackend::apply(std::string_view key, sdk::BreakerOp op,
-                                               const sdk::BreakerPolicy& policy,
-                                               std::optional<std::int64_t> now_ms) {
+sdk::BreakerResult MemoryBreakerBackend::apply_op(std::string_view key, sdk::BreakerOp op,
+                                                  const sdk::BreakerPolicy& policy,
+                                                  std::optional<std::int64_t> now_ms,
+                                                  const sdk::BreakerOpArgs& args) {
   sdk::require_valid_policy(policy);
   // Read outside the lock: keeps the critical section short; the state machine tolerates
   // concurrent callers whose clock readings arrive slightly out of order.
@@ -80,7 +81,7 @@ sdk::BreakerResult MemoryBreakerBackend::apply(std::string_view key, sdk::Breake
       e->window_ms = std::max<std::int64_t>(e->window_ms, policy.sliding_window.count());
       if (shard.oldest != e) evict_idle(shard, now, e);
       // Returned straight from the state machine: no copy of the result on the hot path.
-      return sdk::apply(e->data, op, policy, now);
+      return sdk::apply(e->data, op, policy, now, args);
     }
   }
   // No room, and no key could go: answered as a fresh breaker, not stored.

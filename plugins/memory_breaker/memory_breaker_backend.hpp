@@ -68,13 +68,15 @@ class MemoryBreakerBackend final : public sdk::BreakerBackend {
   explicit MemoryBreakerBackend(const sdk::Clock& clock,
                                 std::size_t shards = MemoryBreakerOptions{}.shards);
 
-  sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op,
-                           const sdk::BreakerPolicy& policy,
-                           std::optional<std::int64_t> now_ms) override;
   std::vector<std::string> keys() override;
 
   MemoryBreakerStats stats() const;
   std::size_t shard_count() const { return shard_mask_ + 1; }
+
+ protected:
+  sdk::BreakerResult apply_op(std::string_view key, sdk::BreakerOp op,
+                              const sdk::BreakerPolicy& policy, std::optional<std::int64_t> now_ms,
+                              const sdk::BreakerOpArgs& args) override;
 
  private:
   // A key with its hash computed once: it picks the shard and is reused by the map lookup.

@@ -3,17 +3,19 @@
 //   KEYS[1] <prefix>:{<resource>}:s  HASH  st (0 closed, 1 open, 2 half open), oa (opened at),
 //                                           hs (half open since), pt (permits), sc (successes),
 //                                           fo (forced open), seq (failure member counter),
-//                                           v (version: grows with every change)
+//                                           v (version: grows with every change),
+//                                           ou (open until, ms; 0 none)
 //   KEYS[2] <prefix>:{<resource>}:f  ZSET  failure times (score ms; members "<ms>:<seq>")
 // The hash tag {<resource>} keeps both keys in one Redis Cluster slot.
 // ARGV: op, now_ms ("" = the server's TIME), failure_threshold, success_threshold,
-//       timeout_ms, half_open_max_calls, sliding_window_ms, ttl_ms, channel, resource.
+//       timeout_ms, half_open_max_calls, sliding_window_ms, ttl_ms, channel, resource,
+//       until_ms, for_ms (open_until: OPEN until max(until_ms, now + for_ms)).
 // Returns {allowed, reported state, from, to, reason, failures in window, opened_at (-1 when
 // closed), forced, now_ms, version, stored state, half_open_since, {the newest 16 failures in
-// the window, as "<ms>:<seq>" members}};
+// the window, as "<ms>:<seq>" members}, open_until};
 // from/to are -1 and reason "" when no transition happened.
 //
-// Every change is published on ARGV[9] as "v st oa hs fo failures times resource" (times: the
+// Every change is published on ARGV[9] as "v st oa hs fo ou failures times resource" (times: the
 // newest 16 failure members in the window joined by ',', or '-'), so that processes keeping a local
 // view of the breaker (breaker_view.hpp) learn of it at once. The version starts from the server's
 // clock in ms, so it keeps growing when an idle key expires and is written again.
@@ -38,10 +40,11 @@ local ft, sth = tonumber(ARGV[3]), tonumber(ARGV[4])
 local timeout, hmax = tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
 local channel, resource = ARGV[9], ARGV[10]
+local until_ms, for_ms = tonumber(ARGV[11]) or 0, tonumber(ARGV[12]) or 0
 
 -- Foreign data in these keys (another type) fails the first read or write with WRONGTYPE,
 -- which the backend reports; reset deletes such keys and so repairs them.
-local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq', 'v')
+local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq', 'v', 'ou')
 if h['err'] then
   if op ~= 'reset' then return h end
   redis.call('DEL', s, f)
@@ -55,6 +58,7 @@ local sc = tonumber(h[5]) or 0
 local fo = tonumber(h[6]) or 0
 local seq = tonumber(h[7]) or 0
 local v = tonumber(h[8]) or 0
+local ou = tonumber(h[9]) or 0
 local failures = nil  -- in the window; counted once, when known
 local CLOSED, OPEN, HALF = 0, 1, 2
 local from, to, why = -1, -1, ''
@@ -65,11 +69,15 @@ local function transition(target, reason)
   from, to, why = st, target, reason
 end
 local function enter_open()
-  st, oa, pt, sc = OPEN, now, 0, 0
+  st, oa, ou, pt, sc = OPEN, now, 0, 0, 0
   dirty = true
 end
+-- When an OPEN breaker's rejections end: its timeout, or a later open_until time.
+local function open_ends()
+  return math.max(oa + timeout, ou)
+end
 local function enter_closed()
-  st, pt, sc, fo = CLOSED, 0, 0, 0
+  st, pt, sc, fo, ou = CLOSED, 0, 0, 0, 0
   redis.call('DEL', f)
   failures = 0
   dirty = true
@@ -90,7 +98,18 @@ else
     transition(OPEN, 'half_open_expired')
     enter_open()
   end
-  if st == CLOSED then
+  if op == 'open_until' then
+    local until_time = until_ms
+    if for_ms > 0 then until_time = math.max(until_time, now + for_ms) end
+    if until_time > now then
+      if st ~= OPEN then
+        transition(OPEN, 'opened_until')
+        enter_open()
+      end
+      ou = math.max(ou, until_time)
+      dirty = true
+    end
+  elseif st == CLOSED then
     if op == 'acquire' then
       allowed = 1
     elseif op == 'failure' then
@@ -105,9 +124,9 @@ else
       end
     end
   elseif st == OPEN then
-    if op == 'acquire' and fo == 0 and now >= oa + timeout then
+    if op == 'acquire' and fo == 0 and now >= open_ends() then
       transition(HALF, 'timeout_elapsed')
-      st, hs, pt, sc = HALF, now, 1, 0
+      st, hs, ou, pt, sc = HALF, now, 0, 1, 0
       allowed = 1
       dirty = true
     end
@@ -145,45 +164,48 @@ if dirty then
   -- clock, so its versions keep growing across the expiry.
   if v == 0 then v = server_now or server_ms() else v = v + 1 end
   redis.call('HSET', s, 'st', st, 'oa', oa, 'hs', hs, 'pt', pt, 'sc', sc, 'fo', fo, 'seq', seq,
-             'v', v)
+             'v', v, 'ou', ou)
   if fo == 1 then
     -- A forced breaker stays open until an operator resets it, however long that takes.
     redis.call('PERSIST', s)
     redis.call('PERSIST', f)
   else
-    redis.call('PEXPIRE', s, ttl)
-    redis.call('PEXPIRE', f, ttl)
+    -- An open_until beyond the TTL keeps the keys until then, and a TTL after it.
+    local keep = math.max(ttl, ou - now + ttl)
+    redis.call('PEXPIRE', s, keep)
+    redis.call('PEXPIRE', f, keep)
   end
   local listed = '-'
   if #times > 0 then listed = table.concat(times, ',') end
   -- pcall: a user without the channel right (Redis 7 ACLs grant none by default) still has
   -- its operations applied; views then learn of them at their next re-read. %d, because '..'
   -- would print a number above 1e14 in exponent form.
-  redis.pcall('PUBLISH', channel, string.format('%d %d %d %d %d %d ', v, st, oa, hs, fo, failures)
-              .. listed .. ' ' .. resource)
+  redis.pcall('PUBLISH', channel, string.format('%d %d %d %d %d %d %d ', v, st, oa, hs, fo, ou,
+              failures) .. listed .. ' ' .. resource)
 end
 
 local reported = st
-if st == OPEN and fo == 0 and now >= oa + timeout then
+if st == OPEN and fo == 0 and now >= open_ends() then
   reported = HALF
 elseif st == HALF and now >= hs + timeout then
   reported = OPEN
 end
 local opened = -1
 if st ~= CLOSED then opened = oa end
-return {allowed, reported, from, to, why, failures, opened, fo, now, v, st, hs, times}
+return {allowed, reported, from, to, why, failures, opened, fo, now, v, st, hs, times, ou}
 )lua";
 
 // Reads one breaker for a process's local view (breaker_view.hpp), without changing it.
 // KEYS as above. Returns {version, stored state, opened_at, half_open_since, forced,
-// failures kept, {the newest 16 failure members}}, or -1 when the keys hold foreign data.
+// failures kept, {the newest 16 failure members}, open_until}, or -1 when the keys hold foreign
+// data.
 inline constexpr const char* kBreakerReadScript = R"lua(
-local h = redis.pcall('HMGET', KEYS[1], 'v', 'st', 'oa', 'hs', 'fo')
+local h = redis.pcall('HMGET', KEYS[1], 'v', 'st', 'oa', 'hs', 'fo', 'ou')
 if h['err'] then return -1 end
 local times = redis.pcall('ZREVRANGE', KEYS[2], 0, 15)
 if times['err'] then return -1 end
 return {tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0,
-        tonumber(h[5]) or 0, redis.call('ZCARD', KEYS[2]), times}
+        tonumber(h[5]) or 0, redis.call('ZCARD', KEYS[2]), times, tonumber(h[6]) or 0}
 )lua";
 
 }  // namespace crosscut::redis

@@ -53,7 +53,7 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
       if (d.state == BreakerState::closed) {
         r.allowed = true;
       } else if (d.state != BreakerState::open ||
-                 (!d.forced_open && now_ms + margin_ms >= d.opened_at_ms + timeout)) {
+                 (!d.forced_open && now_ms + margin_ms >= sdk::open_ends_ms(d, policy))) {
         return std::nullopt;  // HALF_OPEN permits and the step to HALF_OPEN are Redis' to give
       }
       break;
@@ -67,8 +67,8 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
         return std::nullopt;
       // Within the clock's margin of the timeout, OPEN and HALF_OPEN are Redis' to tell apart.
       if (d.state == BreakerState::open && !d.forced_open &&
-          now_ms + margin_ms >= d.opened_at_ms + timeout &&
-          now_ms - margin_ms < d.opened_at_ms + timeout)
+          now_ms + margin_ms >= sdk::open_ends_ms(d, policy) &&
+          now_ms - margin_ms < sdk::open_ends_ms(d, policy))
         return std::nullopt;
       break;
     default:
@@ -79,6 +79,8 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
   r.failures = sdk::failures_in_window(d, policy, now_ms);
   r.forced_open = d.forced_open;
   if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
+  if (d.state == BreakerState::open && !d.forced_open)
+    r.open_until_ms = sdk::open_ends_ms(d, policy);
   return r;
 }
 
@@ -131,7 +133,7 @@ std::optional<std::pair<std::string, ViewedBreaker>> BreakerView::parse_publicat
   if (!next_integer(text, seen.version) || !next_integer(text, st) ||
       !next_integer(text, seen.data.opened_at_ms) ||
       !next_integer(text, seen.data.half_open_since_ms) || !next_integer(text, forced) ||
-      !next_integer(text, failures))
+      !next_integer(text, seen.data.open_until_ms) || !next_integer(text, failures))
     return std::nullopt;
   if (st < 0 || st > 2 || seen.version <= 0) return std::nullopt;
   seen.data.state = static_cast<BreakerState>(st);

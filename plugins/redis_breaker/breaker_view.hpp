@@ -59,8 +59,8 @@ class BreakerView {
   std::vector<std::string> keys() const;
   std::size_t size() const;
 
-  // Parses a publication of the breaker script ("v st oa hs fo failures times resource"); nullopt
-  // when it is not one.
+  // Parses a publication of the breaker script ("v st oa hs fo ou failures times resource");
+  // nullopt when it is not one.
   static std::optional<std::pair<std::string, ViewedBreaker>> parse_publication(
       std::string_view text);
   // An integer; with `member`, one failure as the script lists it ("<ms>:<seq>"), read as its

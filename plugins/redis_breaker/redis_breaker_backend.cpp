@@ -16,7 +16,7 @@ using sdk::BreakerState;
 std::optional<sdk::TransitionReason> reason_from(std::string_view s) {
   using R = sdk::TransitionReason;
   for (R r : {R::failure_threshold, R::timeout_elapsed, R::success_threshold, R::half_open_failure,
-              R::half_open_expired, R::reset, R::forced_open})
+              R::half_open_expired, R::reset, R::forced_open, R::opened_until})
     if (sdk::reason_name(r) == s) return r;
   return std::nullopt;
 }
@@ -226,7 +226,8 @@ bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply
 
 sdk::BreakerResult RedisBreakerBackend::fallback(std::string_view key, BreakerOp op,
                                                  const sdk::BreakerPolicy& policy,
-                                                 std::optional<std::int64_t> now_ms) {
+                                                 std::optional<std::int64_t> now_ms,
+                                                 const sdk::BreakerOpArgs& args) {
   const std::int64_t now = now_ms ? *now_ms : host_now_ms();
   sdk::BreakerResult r;
   switch (options_.on_unavailable) {
@@ -234,7 +235,7 @@ sdk::BreakerResult RedisBreakerBackend::fallback(std::string_view key, BreakerOp
       std::lock_guard lock(local_mu_);
       auto it = local_.find(key);
       if (it == local_.end()) it = local_.emplace(std::string(key), sdk::BreakerData{}).first;
-      r = sdk::apply(it->second, op, policy, now);
+      r = sdk::apply(it->second, op, policy, now, args);
       break;
     }
     case UnavailablePolicy::allow:
@@ -252,9 +253,10 @@ sdk::BreakerResult RedisBreakerBackend::fallback(std::string_view key, BreakerOp
   return r;
 }
 
-sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op,
-                                              const sdk::BreakerPolicy& policy,
-                                              std::optional<std::int64_t> now_ms) {
+sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp op,
+                                                 const sdk::BreakerPolicy& policy,
+                                                 std::optional<std::int64_t> now_ms,
+                                                 const sdk::BreakerOpArgs& op_args) {
   sdk::require_valid_policy(policy);
   std::optional<std::int64_t> now = now_ms;
   if (!now && !options_.use_server_time) now = host_now_ms();
@@ -292,7 +294,9 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
                                 std::to_string(policy.sliding_window.count()),
                                 std::to_string(ttl.count()),
                                 channel_,
-                                std::string(key)};
+                                std::string(key),
+                                std::to_string(op_args.until_ms),
+                                std::to_string(op_args.for_ms)};
   Reply reply;
   std::string failure;
   round_trips_.fetch_add(1, std::memory_order_relaxed);
@@ -300,17 +304,17 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
   const std::int64_t sent_us = now ? 0 : steady_us();
   if (!run_script(args, reply, failure)) {
     outage_started(failure);
-    return fallback(key, op, policy, now_ms);
+    return fallback(key, op, policy, now_ms, op_args);
   }
   const std::int64_t received_us = now ? 0 : steady_us();
   outage_ended();
-  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 13) {
+  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 14) {
     // Redis answered, but not as the script does (foreign data in the keys, a script error,
     // or a server that is not Redis): say so on every call and answer by the policy.
     std::string why = reply.is_error() ? reply.str : "unexpected reply to the breaker script";
     log_.error("redis breaker operation failed", {{"breaker", key}, {"reason", why}});
     if (view_) view_->forget(key);
-    return fallback(key, op, policy, now_ms);
+    return fallback(key, op, policy, now_ms, op_args);
   }
   const auto& e = reply.elements;
   sdk::BreakerResult r;
@@ -324,6 +328,8 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
   if (e[6].integer >= 0) r.opened_at_ms = e[6].integer;
   r.forced_open = e[7].integer == 1;
   r.now_ms = e[8].integer;
+  if (e[10].integer == 1 && !r.forced_open)
+    r.open_until_ms = std::max<long long>(e[6].integer + policy.timeout.count(), e[13].integer);
   if (!now) observe_server_time(r.now_ms, sent_us, received_us);
   if (view_) {
     ViewedBreaker seen;
@@ -331,6 +337,7 @@ sdk::BreakerResult RedisBreakerBackend::apply(std::string_view key, BreakerOp op
     seen.data.state = state_from(e[10].integer);
     seen.data.opened_at_ms = std::max<long long>(e[6].integer, 0);
     seen.data.half_open_since_ms = e[11].integer;
+    seen.data.open_until_ms = e[13].integer;
     seen.data.forced_open = r.forced_open;
     if (read_failures(e[12], e[5].integer, seen))
       view_->update(key, seen, BreakerView::Source::reply);

@@ -39,9 +39,6 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
                                                      std::chrono::milliseconds timeout);
   ~RedisBreakerBackend() override;
 
-  sdk::BreakerResult apply(std::string_view key, sdk::BreakerOp op,
-                           const sdk::BreakerPolicy& policy,
-                           std::optional<std::int64_t> now_ms) override;
   std::vector<std::string> keys() override;
 
   // The keys a resource's state lives under (hash, failures).
@@ -55,6 +52,11 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   // Operations answered from the local view, and those sent to Redis.
   std::uint64_t local_answers() const { return local_answers_.load(); }
   std::uint64_t round_trips() const { return round_trips_.load(); }
+
+ protected:
+  sdk::BreakerResult apply_op(std::string_view key, sdk::BreakerOp op,
+                              const sdk::BreakerPolicy& policy, std::optional<std::int64_t> now_ms,
+                              const sdk::BreakerOpArgs& args) override;
 
  private:
   RedisBreakerBackend(const RedisBreakerOptions& options, RedisAddress address,
@@ -73,7 +75,8 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   bool connect(Slot& slot, std::string& failure);
   bool eval(Slot& slot, const std::vector<std::string>& args, Reply& reply, std::string& failure);
   sdk::BreakerResult fallback(std::string_view key, sdk::BreakerOp op,
-                              const sdk::BreakerPolicy& policy, std::optional<std::int64_t> now_ms);
+                              const sdk::BreakerPolicy& policy, std::optional<std::int64_t> now_ms,
+                              const sdk::BreakerOpArgs& args);
   void outage_started(const std::string& why);
   void outage_ended();
   Slot& slot_for_this_thread();

@@ -32,8 +32,11 @@ class SystemClock : public crosscut::sdk::Clock {
 class MutexMapBackend final : public crosscut::sdk::BreakerBackend {
  public:
   explicit MutexMapBackend(const crosscut::sdk::Clock& clock) : clock_(clock) {}
-  BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
-                      std::optional<std::int64_t> now_ms) override {
+
+ protected:
+  BreakerResult apply_op(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
+                         std::optional<std::int64_t> now_ms,
+                         const crosscut::sdk::BreakerOpArgs& args) override {
     crosscut::sdk::require_valid_policy(policy);
     const std::int64_t now =
         now_ms
@@ -41,7 +44,7 @@ class MutexMapBackend final : public crosscut::sdk::BreakerBackend {
             : std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
                   .count();
     std::lock_guard lock(mu_);
-    return crosscut::sdk::apply(breakers_[std::string(key)], op, policy, now);
+    return crosscut::sdk::apply(breakers_[std::string(key)], op, policy, now, args);
   }
 
  private:

@@ -82,9 +82,19 @@ class MessageLines:
         cache[key] = line
 
 
-def outcome_line(resource: str, success: bool) -> bytes:
-    return ('{"event":"outcome","resource":%s,"success":%s}\n'
-            % (_dumps(resource), "true" if success else "false")).encode()
+def outcome_line(resource: str, success: bool, retry_after_ms: Optional[int] = None) -> bytes:
+    if retry_after_ms is None:
+        return ('{"event":"outcome","resource":%s,"success":%s}\n'
+                % (_dumps(resource), "true" if success else "false")).encode()
+    if isinstance(retry_after_ms, bool) or not isinstance(retry_after_ms, int) \
+            or not 0 <= retry_after_ms <= MAX_RETRY_AFTER_MS:
+        raise ValueError("retry_after_ms must be an integer from 0 to %d" % MAX_RETRY_AFTER_MS)
+    return ('{"event":"outcome","resource":%s,"success":%s,"retry_after_ms":%d}\n'
+            % (_dumps(resource), "true" if success else "false", retry_after_ms)).encode()
+
+
+# The longest Retry-After the agent takes (30 days).
+MAX_RETRY_AFTER_MS = 30 * 24 * 3600 * 1000
 
 
 def exception_object(exc: BaseException, traceback_text: Optional[str] = None) -> Dict[str, str]:

@@ -59,8 +59,11 @@ class Breaker:
     def record_success(self) -> None:
         self._client._send(_protocol.outcome_line(self.resource, True))
 
-    def record_failure(self) -> None:
-        self._client._send(_protocol.outcome_line(self.resource, False))
+    def record_failure(self, retry_after_ms: Optional[int] = None) -> None:
+        """A failed call. With retry_after_ms (a server's Retry-After or ban, in ms) the breaker
+        is also held OPEN that long for every instance. Raises ValueError for a value the agent
+        would refuse (not an integer from 0 to 30 days)."""
+        self._client._send(_protocol.outcome_line(self.resource, False, retry_after_ms))
 
     def state(self) -> str:
         """"CLOSED", "OPEN" or "HALF_OPEN". Raises AgentUnavailableError while the agent is away."""

@@ -45,6 +45,21 @@ def test_the_guard_opens_the_shared_breaker_and_is_then_refused(agent):
         assert fine.state() == "CLOSED"
 
 
+def test_a_retry_after_holds_the_breaker_open_for_every_client(agent):
+    with crosscut.Client(agent.socket) as c, crosscut.Client(agent.socket) as other:
+        b = c.breaker("binance/global/depth")
+        assert b.allow() is True
+        b.record_failure(retry_after_ms=3_600_000)  # one failure, below the threshold of 3
+        c.flush()
+        info = other.breaker("binance/global/depth").info()
+        assert info["state"] == "OPEN"
+        assert info["failures"] == 1
+        assert other.breaker("binance/global/depth").allow() is False
+        for bad in (-1, 1.5, "60", True, crosscut._protocol.MAX_RETRY_AFTER_MS + 1):
+            with pytest.raises(ValueError):
+                b.record_failure(retry_after_ms=bad)
+
+
 def test_counts_and_errors_arrive_exactly(agent):
     with crosscut.Client(agent.socket) as c:
         for i in range(3000):

@@ -1,6 +1,7 @@
 // Circuit breakers as the application uses them: rt.breaker("upbit/korea/ticker").
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -42,8 +43,15 @@ class CROSSCUT_API Breaker {
   sdk::BreakerState state();
   void reset();
   void force_open();
+  // OPEN for `duration` from now (the backend's clock: Redis' with use_server_time), or until
+  // `until`, for every instance sharing the state; a later time already set is kept. After
+  // it, the breaker behaves as any OPEN one whose timeout elapsed (HALF_OPEN on the next
+  // allow). For a server's Retry-After or ban time.
+  void open_for(std::chrono::milliseconds duration);
+  void open_until(std::chrono::system_clock::time_point until);
   // Any operation, with an explicit time in epoch ms (simulators, tests), or the backend's.
-  sdk::BreakerResult apply(sdk::BreakerOp op, std::optional<std::int64_t> now_ms = std::nullopt);
+  sdk::BreakerResult apply(sdk::BreakerOp op, std::optional<std::int64_t> now_ms = std::nullopt,
+                           const sdk::BreakerOpArgs& args = {});
 
   // Runs f when allowed (else throws CircuitOpenError) and records its outcome: a return is a
   // success, an exception a failure (and is rethrown).

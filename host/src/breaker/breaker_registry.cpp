@@ -39,14 +39,16 @@ void BreakerRegistry::reconfigure(sdk::BreakerBackend& backend, sdk::BreakerPoli
 
 sdk::BreakerResult BreakerRegistry::apply(const std::string& key,
                                           const sdk::BreakerPolicy& handle_policy,
-                                          sdk::BreakerOp op, std::optional<std::int64_t> now_ms) {
+                                          sdk::BreakerOp op, std::optional<std::int64_t> now_ms,
+                                          const sdk::BreakerOpArgs& args) {
   // Handles made before a reload carry the policy of their time: look up the current one.
   const sdk::BreakerPolicy& policy = reconfigured_.load(std::memory_order_acquire)
                                          ? current_.load(std::memory_order_acquire)->of(key)
                                          : handle_policy;
   if (key.size() > max_key_bytes_) [[unlikely]]
     return refuse(key, policy, op, now_ms);
-  sdk::BreakerResult r = backend_.load(std::memory_order_acquire)->apply(key, op, policy, now_ms);
+  sdk::BreakerResult r =
+      backend_.load(std::memory_order_acquire)->apply(key, op, policy, now_ms, args);
   if (r.degraded) [[unlikely]]
     degraded_.fetch_add(1, std::memory_order_relaxed);
   if (r.transition) {
@@ -126,8 +128,18 @@ void Breaker::force_open() {
   apply(sdk::BreakerOp::force_open);
 }
 
-sdk::BreakerResult Breaker::apply(sdk::BreakerOp op, std::optional<std::int64_t> now_ms) {
-  return registry_->apply(*key_, *policy_, op, now_ms);
+void Breaker::open_for(std::chrono::milliseconds duration) {
+  apply(sdk::BreakerOp::open_until, std::nullopt, sdk::BreakerOpArgs{.for_ms = duration.count()});
+}
+void Breaker::open_until(std::chrono::system_clock::time_point until) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(until.time_since_epoch()).count();
+  apply(sdk::BreakerOp::open_until, std::nullopt, sdk::BreakerOpArgs{.until_ms = ms});
+}
+
+sdk::BreakerResult Breaker::apply(sdk::BreakerOp op, std::optional<std::int64_t> now_ms,
+                                  const sdk::BreakerOpArgs& args) {
+  return registry_->apply(*key_, *policy_, op, now_ms, args);
 }
 
 }  // namespace crosscut

@@ -52,7 +52,8 @@ class BreakerRegistry {
   // An operation through a handle made with `policy`: after a reconfigure() the key's
   // current policy applies instead.
   sdk::BreakerResult apply(const std::string& key, const sdk::BreakerPolicy& policy,
-                           sdk::BreakerOp op, std::optional<std::int64_t> now_ms);
+                           sdk::BreakerOp op, std::optional<std::int64_t> now_ms,
+                           const sdk::BreakerOpArgs& args = {});
   sdk::BreakerBackend& backend() { return *backend_.load(std::memory_order_acquire); }
   // A reloaded `breakers` section: its policies for every later operation, handles made
   // before included, and its backend (the same one, or a new one whose breakers start

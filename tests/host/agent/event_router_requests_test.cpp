@@ -133,6 +133,32 @@ TEST(EventRouterRequests, AcquireAndBreakerFollowTheBreakerThroughItsStates) {
   EXPECT_EQ(f.stats.outcomes.load(), 2U);
 }
 
+TEST(EventRouterRequests, AnOutcomeWithRetryAfterHoldsTheBreakerOpenThatLong) {
+  Fixture f;
+  EXPECT_EQ(f.ask(R"({"event":"outcome","resource":"bithumb/korea/ticker","success":false,)"
+                  R"("retry_after_ms":0,"id":1})"),
+            R"({"id":1,"ok":true,"state":"CLOSED"})")
+      << "no Retry-After: the failure alone, below the threshold";
+  EXPECT_EQ(f.ask(R"({"event":"outcome","resource":"bithumb/korea/ticker","success":false,)"
+                  R"("retry_after_ms":3600000,"id":2})"),
+            R"({"id":2,"ok":true,"state":"OPEN"})");
+  auto r = f.rt->breaker("bithumb/korea/ticker").apply(sdk::BreakerOp::state);
+  ASSERT_TRUE(r.open_until_ms.has_value());
+  EXPECT_EQ(*r.open_until_ms - *r.opened_at_ms, 3'600'000) << "an hour, not the 60s timeout";
+  EXPECT_EQ(f.ask(R"({"event":"acquire","resource":"bithumb/korea/ticker","id":3})"),
+            R"({"id":3,"ok":true,"allowed":false,"state":"OPEN"})");
+  for (const char* bad : {R"("retry_after_ms":-1)", R"("retry_after_ms":"60")",
+                          R"("retry_after_ms":1.5)", R"("retry_after_ms":99999999999999)"}) {
+    const std::string reply = f.ask(std::string(R"({"event":"outcome","resource":"x/y/z",)") +
+                                    R"("success":false,)" + bad + R"(,"id":"b"})");
+    EXPECT_NE(reply.find(R"("ok":false,"error":"'retry_after_ms' must be an integer from 0 to)"),
+              std::string::npos)
+        << reply;
+  }
+  EXPECT_EQ(f.rt->breaker("x/y/z").apply(sdk::BreakerOp::state).failures, 0u)
+      << "a refused outcome records nothing";
+}
+
 TEST(EventRouterRequests, OneWayEventsWithAnIdAreAcknowledgedOnceHandled) {
   Fixture f;
   EXPECT_EQ(

@@ -24,18 +24,21 @@ using crosscut::sdk::BreakerState;
 // when told to.
 class CountingBackend final : public crosscut::sdk::BreakerBackend {
  public:
-  BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
-                      std::optional<std::int64_t> now_ms) override {
-    calls.fetch_add(1);
-    last_key = std::string(key);
-    BreakerResult r = crosscut::sdk::apply(data, op, policy, now_ms.value_or(0));
-    r.degraded = degraded;
-    return r;
-  }
   std::atomic<int> calls{0};
   std::string last_key;
   bool degraded = false;
   crosscut::sdk::BreakerData data;
+
+ protected:
+  BreakerResult apply_op(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
+                         std::optional<std::int64_t> now_ms,
+                         const crosscut::sdk::BreakerOpArgs& args) override {
+    calls.fetch_add(1);
+    last_key = std::string(key);
+    BreakerResult r = crosscut::sdk::apply(data, op, policy, now_ms.value_or(0), args);
+    r.degraded = degraded;
+    return r;
+  }
 };
 
 struct Fixture {

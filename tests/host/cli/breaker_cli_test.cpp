@@ -77,6 +77,26 @@ TEST(BreakerSimulate, OpensHalfOpensAndClosesAccordingToTheConfiguredPolicy) {
   EXPECT_STREQ(lines[8]["state"].GetString(), "CLOSED");
 }
 
+TEST(BreakerSimulate, OpenUntilHoldsTheBreakerOpenPastItsTimeoutThenHalfOpens) {
+  // breaker-cli.yaml: timeout 60s.
+  const std::string trace =
+      "{\"t_ms\":0,\"op\":\"open_until\",\"until_ms\":120000}\n"
+      "{\"t_ms\":60001,\"op\":\"acquire\"}\n"
+      "{\"t_ms\":60002,\"op\":\"open_until\",\"for_ms\":70000}\n"
+      "{\"t_ms\":120000,\"op\":\"acquire\"}\n"
+      "{\"t_ms\":130002,\"op\":\"acquire\"}\n";
+  auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"}, trace);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = parse_lines(r.out);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_STREQ(lines[0]["transition"]["to"].GetString(), "OPEN");
+  EXPECT_FALSE(lines[1]["allowed"].GetBool()) << "past the timeout, before the until time";
+  EXPECT_TRUE(lines[2]["transition"].IsNull()) << "extended, not reopened";
+  EXPECT_FALSE(lines[3]["allowed"].GetBool()) << "the later time (130002) holds";
+  EXPECT_TRUE(lines[4]["allowed"].GetBool());
+  EXPECT_STREQ(lines[4]["transition"]["to"].GetString(), "HALF_OPEN");
+}
+
 TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
   using std::string_view_literals::operator""sv;
   struct Case {
@@ -92,6 +112,11 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
        "stdin:2: time goes backwards"},
       {"{\"t_ms\":5,\"op\":\"state\",\"key\":7}\n", "stdin:1: 'key' must be a string"},
       {std::string("{\"t_ms\":5,\"op\":\"st\0te\"}\n"sv), "stdin:1:"},
+      {"{\"t_ms\":5,\"op\":\"open_until\"}\n", "stdin:1: open_until needs 'until_ms'"},
+      {"{\"t_ms\":5,\"op\":\"open_until\",\"until_ms\":\"9\"}\n",
+       "stdin:1: 'until_ms' must be an integer time"},
+      {"{\"t_ms\":5,\"op\":\"open_until\",\"for_ms\":-1}\n",
+       "stdin:1: 'for_ms' must be an integer"},
   };
   for (const auto& c : cases) {
     auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"}, c.trace);
@@ -165,6 +190,15 @@ TEST(BreakerCommands, StatusResetAndOpenOnTheMemoryBackend) {
   EXPECT_NE(status.out.find("CLOSED"), std::string::npos);
   auto missing_key = run_crosscut({"breaker", "reset", "-c", kConfig});
   EXPECT_EQ(missing_key.exit_code, 2);
+  auto open_for = run_crosscut({"breaker", "open", "-c", kConfig, "a/b/c", "--for", "30s"});
+  EXPECT_EQ(open_for.exit_code, 0) << open_for.err;
+  EXPECT_EQ(open_for.out, "a/b/c: OPEN\n");
+  for (const char* bad : {"soon", "0s", "-5s"}) {
+    auto r = run_crosscut({"breaker", "open", "-c", kConfig, "a/b/c", "--for", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("--for: "), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
 }
 
 TEST(VersionCommand, PrintsVersionAndAbis) {

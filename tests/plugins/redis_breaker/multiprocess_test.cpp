@@ -104,6 +104,11 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
     }
     if (round == 5) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"force_open\"}\n";
     if (round == 7) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"reset\"}\n";
+    if (round == 3)
+      trace += "{\"t_ms\":" + std::to_string(t) +
+               ",\"op\":\"open_until\",\"until_ms\":" + std::to_string(t + 9000) + "}\n";
+    if (round == 10)
+      trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"open_until\",\"for_ms\":4000}\n";
     if (round == 9)
       trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"success\",\"key\":\"other/key/x\"}\n";
   }

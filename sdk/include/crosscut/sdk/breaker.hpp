@@ -50,7 +50,17 @@ inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
   return std::nullopt;
 }
 
-enum class BreakerOp : std::uint8_t { acquire, success, failure, state, reset, force_open };
+// open_until: OPEN until a given time (a server's Retry-After or ban), then as any OPEN
+// breaker; see BreakerOpArgs.
+enum class BreakerOp : std::uint8_t {
+  acquire,
+  success,
+  failure,
+  state,
+  reset,
+  force_open,
+  open_until
+};
 
 constexpr std::string_view op_name(BreakerOp op) {
   switch (op) {
@@ -66,13 +76,15 @@ constexpr std::string_view op_name(BreakerOp op) {
       return "reset";
     case BreakerOp::force_open:
       return "force_open";
+    case BreakerOp::open_until:
+      return "open_until";
   }
   return "unknown";
 }
 
 inline std::optional<BreakerOp> parse_op(std::string_view s) {
   for (auto op : {BreakerOp::acquire, BreakerOp::success, BreakerOp::failure, BreakerOp::state,
-                  BreakerOp::reset, BreakerOp::force_open})
+                  BreakerOp::reset, BreakerOp::force_open, BreakerOp::open_until})
     if (op_name(op) == s) return op;
   return std::nullopt;
 }
@@ -86,6 +98,7 @@ enum class TransitionReason : std::uint8_t {
   half_open_expired,  // HALF_OPEN -> OPEN: the trial period ran out undecided
   reset,              // operator reset
   forced_open,        // operator force_open
+  opened_until,       // CLOSED or HALF_OPEN -> OPEN: open_until
 };
 
 constexpr std::string_view reason_name(TransitionReason r) {
@@ -104,6 +117,8 @@ constexpr std::string_view reason_name(TransitionReason r) {
       return "reset";
     case TransitionReason::forced_open:
       return "forced_open";
+    case TransitionReason::opened_until:
+      return "opened_until";
   }
   return "unknown";
 }
@@ -121,9 +136,19 @@ struct BreakerResult {
   std::optional<StateChange> transition;      // the one transition this operation made, if any
   std::uint32_t failures = 0;                 // failures in the sliding window after the operation
   std::optional<std::int64_t> opened_at_ms;
+  // OPEN: the time it reads HALF_OPEN at (opened_at + timeout, or a later open_until time).
+  std::optional<std::int64_t> open_until_ms;
   bool forced_open = false;
   std::int64_t now_ms = 0;  // the time the operation was evaluated at
   bool degraded = false;    // answered by an unavailability policy, not the store
+};
+
+// What an operation carries besides its kind; each field is read only by the ops it names.
+struct BreakerOpArgs {
+  // open_until: OPEN until at least max(until_ms, now + for_ms), the operation's time `now`
+  // being the backend's (Redis' TIME with use_server_time): a Retry-After of N ms is for_ms N.
+  std::int64_t until_ms = 0;
+  std::int64_t for_ms = 0;
 };
 
 // Holds breaker state per resource key and applies the state machine documented in docs/
@@ -142,12 +167,19 @@ class CROSSCUT_SDK_API BreakerBackend : public Component {
 
   // now_ms: the operation's time in epoch milliseconds, or nullopt for the backend's own clock
   // (the host clock for memory, the server's TIME for Redis).
-  virtual BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
-                              std::optional<std::int64_t> now_ms) = 0;
+  BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
+                      std::optional<std::int64_t> now_ms, const BreakerOpArgs& args = {}) {
+    return apply_op(key, op, policy, now_ms, args);
+  }
 
   // Keys the backend holds state for, for `crosscut breaker status` without keys. Backends
   // that cannot enumerate return an empty list.
   virtual std::vector<std::string> keys() { return {}; }
+
+ protected:
+  // What apply() does; a backend overrides this one.
+  virtual BreakerResult apply_op(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
+                                 std::optional<std::int64_t> now_ms, const BreakerOpArgs& args) = 0;
 };
 
 CROSSCUT_SDK_END_NAMESPACE

@@ -30,6 +30,7 @@ struct BreakerData {
   // they reach failure_threshold, so this never holds more than the largest threshold used.
   std::vector<std::int64_t> failure_times;
   std::int64_t opened_at_ms = 0;        // OPEN: when it opened (meaningful unless CLOSED)
+  std::int64_t open_until_ms = 0;       // OPEN: stays OPEN until at least then (0: no such time)
   std::int64_t half_open_since_ms = 0;  // HALF_OPEN: when the trial period began
   std::uint32_t permits_taken = 0;      // HALF_OPEN: acquires granted in this period
   std::uint32_t successes = 0;          // HALF_OPEN: successes reported in this period
@@ -44,19 +45,24 @@ inline std::uint32_t failures_in_window(const BreakerData& d, const BreakerPolic
   return static_cast<std::uint32_t>(d.failure_times.end() - first_inside);
 }
 
+// When an OPEN breaker's rejections end: its timeout after it opened, or its open_until time
+// when that is later.
+inline std::int64_t open_ends_ms(const BreakerData& d, const BreakerPolicy& p) {
+  return std::max(d.opened_at_ms + p.timeout.count(), d.open_until_ms);
+}
+
 // The state a `state` query at `now` reports, without changing anything: an OPEN breaker
-// whose timeout has elapsed reads HALF_OPEN (the next acquire will make it so), unless it was
-// forced open; a HALF_OPEN breaker whose trial period ran out reads OPEN (the next operation
-// will reopen it).
+// whose open period has ended (open_ends_ms) reads HALF_OPEN (the next acquire will make it
+// so), unless it was forced open; a HALF_OPEN breaker whose trial period ran out reads OPEN
+// (the next operation will reopen it).
 inline BreakerState reported_state(const BreakerData& d, const BreakerPolicy& p,
                                    std::int64_t now_ms) {
   switch (d.state) {
     case BreakerState::closed:
       return BreakerState::closed;
     case BreakerState::open:
-      return !d.forced_open && now_ms >= d.opened_at_ms + p.timeout.count()
-                 ? BreakerState::half_open
-                 : BreakerState::open;
+      return !d.forced_open && now_ms >= open_ends_ms(d, p) ? BreakerState::half_open
+                                                            : BreakerState::open;
     case BreakerState::half_open:
       return now_ms >= d.half_open_since_ms + p.timeout.count() ? BreakerState::open
                                                                 : BreakerState::half_open;
@@ -75,6 +81,7 @@ namespace detail {
 inline void enter_open(BreakerData& d, std::int64_t now_ms) {
   d.state = BreakerState::open;
   d.opened_at_ms = now_ms;
+  d.open_until_ms = 0;
   d.permits_taken = 0;
   d.successes = 0;
 }
@@ -82,6 +89,7 @@ inline void enter_open(BreakerData& d, std::int64_t now_ms) {
 inline void enter_closed(BreakerData& d) {
   d.state = BreakerState::closed;
   d.failure_times.clear();
+  d.open_until_ms = 0;
   d.permits_taken = 0;
   d.successes = 0;
   d.forced_open = false;
@@ -106,14 +114,20 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
 //     force_open: -> OPEN (opened_at = now), never turning HALF_OPEN until reset.
 //     Each makes its own single transition, reported only when the stored state changes
 //     (reset of a CLOSED breaker and force_open of an OPEN one transition nothing).
+//     open_until (until = max(args.until_ms, now + args.for_ms)): nothing when until <= now.
+//     Otherwise, after rule 2, CLOSED
+//     or HALF_OPEN -> OPEN (opened_at = now, opened_until), and the breaker stays OPEN until
+//     max(opened_at + timeout, until); an OPEN one keeps its state and takes the later of
+//     its until and this one. Failures are kept, as on any opening.
 //  2. HALF_OPEN and now >= half_open_since + timeout, for acquire/success/failure/state:
 //     -> OPEN with opened_at = now (half_open_expired); the operation then proceeds against
 //     OPEN, so a lost permit cannot wedge a breaker.
 //  3. CLOSED: acquire is allowed; failure adds `now`, drops every t with
 //     t + sliding_window <= now, and at failure_threshold or more -> OPEN (opened_at = now);
 //     success changes nothing (successes do not remove failures).
-//     OPEN: acquire is rejected while now < opened_at + timeout (always, when forced); the
-//     first acquire at or after it -> HALF_OPEN (half_open_since = now) and takes the first
+//     OPEN: acquire is rejected while now < open_ends_ms() (opened_at + timeout, or a later
+//     open_until; always, when forced); the first acquire at or after it -> HALF_OPEN
+//     (half_open_since = now) and takes the first
 //     permit. success/failure change nothing (they belong to calls started before it opened).
 //     HALF_OPEN: acquire takes a permit while fewer than half_open_max_calls were taken in
 //     this period; success counts and at success_threshold -> CLOSED with failures cleared;
@@ -123,7 +137,7 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
 //
 // Precondition: check_policy(policy) accepts it (see require_valid_policy()).
 inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
-                           std::int64_t now_ms) {
+                           std::int64_t now_ms, const BreakerOpArgs& args = {}) {
   BreakerResult r;
   r.now_ms = now_ms;
   auto transition = [&](BreakerState to, TransitionReason why) {
@@ -144,47 +158,59 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
       transition(BreakerState::open, TransitionReason::half_open_expired);
       detail::enter_open(d, now_ms);
     }
-    switch (d.state) {
-      case BreakerState::closed:
-        if (op == BreakerOp::acquire) {
-          r.allowed = true;
-        } else if (op == BreakerOp::failure) {
-          detail::add_failure(d, p, now_ms);
-          if (d.failure_times.size() >= p.failure_threshold) {
-            transition(BreakerState::open, TransitionReason::failure_threshold);
-            detail::enter_open(d, now_ms);
-          }
-        }
-        break;
-      case BreakerState::open:
-        // After an expiry in rule 2, opened_at == now, so the timeout cannot have elapsed:
-        // no second transition in this operation.
-        if (op == BreakerOp::acquire && !d.forced_open &&
-            now_ms >= d.opened_at_ms + p.timeout.count()) {
-          transition(BreakerState::half_open, TransitionReason::timeout_elapsed);
-          d.state = BreakerState::half_open;
-          d.half_open_since_ms = now_ms;
-          d.permits_taken = 1;
-          d.successes = 0;
-          r.allowed = true;
-        }
-        break;
-      case BreakerState::half_open:
-        if (op == BreakerOp::acquire) {
-          if (d.permits_taken < p.half_open_max_calls) {
-            ++d.permits_taken;
-            r.allowed = true;
-          }
-        } else if (op == BreakerOp::success) {
-          if (++d.successes >= p.success_threshold) {
-            transition(BreakerState::closed, TransitionReason::success_threshold);
-            detail::enter_closed(d);
-          }
-        } else if (op == BreakerOp::failure) {
-          transition(BreakerState::open, TransitionReason::half_open_failure);
+    if (op == BreakerOp::open_until) {
+      const std::int64_t until =
+          std::max(args.until_ms, args.for_ms > 0 ? now_ms + args.for_ms : std::int64_t{0});
+      if (until > now_ms) {
+        if (d.state != BreakerState::open) {
+          transition(BreakerState::open, TransitionReason::opened_until);
           detail::enter_open(d, now_ms);
         }
-        break;
+        d.open_until_ms = std::max(d.open_until_ms, until);
+      }
+    } else {
+      switch (d.state) {
+        case BreakerState::closed:
+          if (op == BreakerOp::acquire) {
+            r.allowed = true;
+          } else if (op == BreakerOp::failure) {
+            detail::add_failure(d, p, now_ms);
+            if (d.failure_times.size() >= p.failure_threshold) {
+              transition(BreakerState::open, TransitionReason::failure_threshold);
+              detail::enter_open(d, now_ms);
+            }
+          }
+          break;
+        case BreakerState::open:
+          // After an expiry in rule 2, opened_at == now, so the timeout cannot have elapsed:
+          // no second transition in this operation.
+          if (op == BreakerOp::acquire && !d.forced_open && now_ms >= open_ends_ms(d, p)) {
+            transition(BreakerState::half_open, TransitionReason::timeout_elapsed);
+            d.state = BreakerState::half_open;
+            d.half_open_since_ms = now_ms;
+            d.open_until_ms = 0;
+            d.permits_taken = 1;
+            d.successes = 0;
+            r.allowed = true;
+          }
+          break;
+        case BreakerState::half_open:
+          if (op == BreakerOp::acquire) {
+            if (d.permits_taken < p.half_open_max_calls) {
+              ++d.permits_taken;
+              r.allowed = true;
+            }
+          } else if (op == BreakerOp::success) {
+            if (++d.successes >= p.success_threshold) {
+              transition(BreakerState::closed, TransitionReason::success_threshold);
+              detail::enter_closed(d);
+            }
+          } else if (op == BreakerOp::failure) {
+            transition(BreakerState::open, TransitionReason::half_open_failure);
+            detail::enter_open(d, now_ms);
+          }
+          break;
+      }
     }
   }
 
@@ -192,6 +218,7 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
   r.failures = failures_in_window(d, p, now_ms);
   r.forced_open = d.forced_open;
   if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
+  if (d.state == BreakerState::open && !d.forced_open) r.open_until_ms = open_ends_ms(d, p);
   return r;
 }
 

@@ -92,6 +92,19 @@ class BreakerConformance : public ::testing::TestWithParam<BreakerBackendFactory
     return r;
   }
 
+  // open_until on `k` at t0 + at_ms: OPEN until t0 + until_at (when given) and for for_ms.
+  BreakerResult open_until(const std::string& k, std::int64_t at_ms, std::int64_t until_at,
+                           std::int64_t for_ms = 0) {
+    BreakerOpArgs args;
+    args.until_ms = until_at > 0 ? t0_ + until_at : 0;
+    args.for_ms = for_ms;
+    BreakerResult r =
+        backend_->apply(k, BreakerOp::open_until, standard_policy(), t0_ + at_ms, args);
+    EXPECT_EQ(r.now_ms, t0_ + at_ms);
+    EXPECT_FALSE(r.degraded);
+    return r;
+  }
+
   // Opens `k` with failure_threshold failures at at_ms - n + 1 ... at_ms (policy's threshold).
   void open_at(const std::string& k, std::int64_t at_ms,
                const BreakerPolicy& p = standard_policy()) {
@@ -672,6 +685,98 @@ TEST_P(BreakerConformance, PolicyIsReadPerOperation) {
   run(k, BreakerOp::failure, 0);
   expect_transition(run(k, BreakerOp::failure, 1, strict), BreakerState::closed, BreakerState::open,
                     TransitionReason::failure_threshold);
+}
+
+TEST_P(BreakerConformance, OpenUntilFromClosedRejectsUntilThenTurnsHalfOpen) {
+  const auto k = key();
+  auto r = open_until(k, 100, 5000);
+  expect_transition(r, BreakerState::closed, BreakerState::open, TransitionReason::opened_until);
+  EXPECT_EQ(r.state, BreakerState::open);
+  ASSERT_TRUE(r.opened_at_ms.has_value());
+  EXPECT_EQ(*r.opened_at_ms, t0() + 100);
+  ASSERT_TRUE(r.open_until_ms.has_value());
+  EXPECT_EQ(*r.open_until_ms, t0() + 5000);
+  auto past_timeout = run(k, BreakerOp::acquire, 100 + kTimeout);
+  EXPECT_FALSE(past_timeout.allowed) << "the open_until time, later than the timeout, holds";
+  expect_no_transition(past_timeout);
+  EXPECT_EQ(run(k, BreakerOp::state, 4999).state, BreakerState::open);
+  EXPECT_EQ(run(k, BreakerOp::state, 5000).state, BreakerState::half_open);
+  auto after = run(k, BreakerOp::acquire, 5000);
+  EXPECT_TRUE(after.allowed);
+  expect_transition(after, BreakerState::open, BreakerState::half_open,
+                    TransitionReason::timeout_elapsed);
+}
+
+TEST_P(BreakerConformance, OpenUntilKeepsTheLaterTime) {
+  const auto k = key();
+  open_until(k, 0, 3000);
+  auto earlier = open_until(k, 10, 2000);
+  expect_no_transition(earlier);
+  EXPECT_EQ(*earlier.open_until_ms, t0() + 3000) << "an earlier time does not shorten it";
+  auto later = open_until(k, 20, 4000);
+  expect_no_transition(later);
+  EXPECT_EQ(*later.open_until_ms, t0() + 4000);
+  EXPECT_FALSE(run(k, BreakerOp::acquire, 3500).allowed);
+  EXPECT_TRUE(run(k, BreakerOp::acquire, 4000).allowed);
+}
+
+TEST_P(BreakerConformance, OpenUntilShorterThanTheTimeoutKeepsTheTimeout) {
+  const auto k = key();
+  auto r = open_until(k, 0, 200);
+  expect_transition(r, BreakerState::closed, BreakerState::open, TransitionReason::opened_until);
+  EXPECT_EQ(*r.open_until_ms, t0() + kTimeout);
+  EXPECT_FALSE(run(k, BreakerOp::acquire, 500).allowed);
+  EXPECT_TRUE(run(k, BreakerOp::acquire, kTimeout).allowed);
+}
+
+TEST_P(BreakerConformance, OpenUntilANowOrPastTimeChangesNothing) {
+  const auto k = key();
+  auto r = open_until(k, 100, 100);
+  expect_no_transition(r);
+  EXPECT_EQ(r.state, BreakerState::closed);
+  expect_no_transition(open_until(k, 200, 0, 0));
+  EXPECT_TRUE(run(k, BreakerOp::acquire, 201).allowed);
+}
+
+TEST_P(BreakerConformance, OpenForIsCountedFromTheOperationsTime) {
+  const auto k = key();
+  auto r = open_until(k, 100, 0, 3000);
+  expect_transition(r, BreakerState::closed, BreakerState::open, TransitionReason::opened_until);
+  EXPECT_EQ(*r.open_until_ms, t0() + 3100);
+  EXPECT_FALSE(run(k, BreakerOp::acquire, 3099).allowed);
+  EXPECT_TRUE(run(k, BreakerOp::acquire, 3100).allowed);
+}
+
+TEST_P(BreakerConformance, OpenUntilFromHalfOpenReopensUntilThen) {
+  const auto k = key();
+  const auto h = half_open(k);
+  auto r = open_until(k, h + 1, h + 5000);
+  expect_transition(r, BreakerState::half_open, BreakerState::open, TransitionReason::opened_until);
+  EXPECT_FALSE(run(k, BreakerOp::acquire, h + 1 + kTimeout).allowed);
+  auto again = run(k, BreakerOp::acquire, h + 5000);
+  EXPECT_TRUE(again.allowed);
+  expect_transition(again, BreakerState::open, BreakerState::half_open,
+                    TransitionReason::timeout_elapsed);
+}
+
+TEST_P(BreakerConformance, ResetClearsAnOpenUntilTime) {
+  const auto k = key();
+  open_until(k, 0, 50 * kTimeout);
+  run(k, BreakerOp::reset, 10);
+  open_at(k, 22);
+  EXPECT_FALSE(run(k, BreakerOp::acquire, 21 + kTimeout).allowed);
+  EXPECT_TRUE(run(k, BreakerOp::acquire, 22 + kTimeout).allowed)
+      << "the reset dropped the old open_until time";
+}
+
+TEST_P(BreakerConformance, AForcedBreakerStaysForcedPastAnOpenUntilTime) {
+  const auto k = key();
+  run(k, BreakerOp::force_open, 0);
+  auto r = open_until(k, 10, 2000);
+  expect_no_transition(r);
+  EXPECT_TRUE(r.forced_open);
+  EXPECT_FALSE(r.open_until_ms.has_value()) << "a forced breaker has no end";
+  EXPECT_FALSE(run(k, BreakerOp::acquire, 100 * kTimeout).allowed);
 }
 
 }  // namespace crosscut::sdk::testing
