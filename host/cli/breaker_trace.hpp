@@ -18,7 +18,7 @@ namespace crosscut::cli {
 // makes (a time plus the largest configurable timeout or window, about 292 years) and the
 // conversion of a time to a nanosecond time_point far from the int64 limits.
 inline constexpr std::int64_t kMinTraceTimeMs = 0;
-inline constexpr std::int64_t kMaxTraceTimeMs = 4'102'444'799'999;
+inline constexpr std::int64_t kMaxTraceTimeMs = sdk::kMaxBreakerTimeMs;
 
 inline constexpr std::size_t kMaxTraceLine = 1 << 20;
 

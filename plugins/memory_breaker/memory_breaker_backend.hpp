@@ -36,9 +36,9 @@ struct MemoryBreakerStats {
 // are spread over independently locked shards (no lock shared by every key), and each apply()
 // runs under its key's shard lock, so operations on one key never interleave.
 //
-// Keys are created by their first acquire/success/failure/force_open; `state` and `reset` on
-// an unknown key answer for a fresh CLOSED breaker without creating it. A key may be removed
-// only when it is CLOSED with no failure inside its sliding window (the longest window its
+// Keys are created by their first acquire/success/failure/force_open/open_until; `state` and
+// `reset` on an unknown key answer for a fresh CLOSED breaker without creating it. A key may be
+// removed only when it is CLOSED with no failure inside its sliding window (the longest window its
 // operations named): such a breaker is indistinguishable from a fresh one, so removing it
 // loses nothing. OPEN and HALF_OPEN breakers (forced ones included) and CLOSED ones still
 // counting failures are never removed. A removable key goes after `idle_evict_after` without

@@ -46,7 +46,8 @@ class CROSSCUT_API Breaker {
   // OPEN for `duration` from now (the backend's clock: Redis' with use_server_time), or until
   // `until`, for every instance sharing the state; a later time already set is kept. After
   // it, the breaker behaves as any OPEN one whose timeout elapsed (HALF_OPEN on the next
-  // allow). For a server's Retry-After or ban time.
+  // allow). For a server's Retry-After or ban time. Throws std::invalid_argument for a
+  // negative duration or one, or a time, beyond sdk::kMaxBreakerTimeMs.
   void open_for(std::chrono::milliseconds duration);
   void open_until(std::chrono::system_clock::time_point until);
   // Any operation, with an explicit time in epoch ms (simulators, tests), or the backend's.

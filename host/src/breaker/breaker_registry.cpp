@@ -1,6 +1,7 @@
 #include "breaker/breaker_registry.hpp"
 
 #include <climits>
+#include <stdexcept>
 
 #include "crosscut/sdk/breaker_state_machine.hpp"
 
@@ -129,6 +130,7 @@ void Breaker::force_open() {
 }
 
 void Breaker::open_for(std::chrono::milliseconds duration) {
+  if (duration.count() < 0) throw std::invalid_argument("breaker open_for: negative duration");
   apply(sdk::BreakerOp::open_until, std::nullopt, sdk::BreakerOpArgs{.for_ms = duration.count()});
 }
 void Breaker::open_until(std::chrono::system_clock::time_point until) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -151,6 +152,20 @@ struct BreakerOpArgs {
   std::int64_t for_ms = 0;
 };
 
+// The largest until_ms and for_ms accepted: 2099-12-31T23:59:59.999Z in epoch ms (and as a
+// duration, about 130 years). Together with any operation time up to it, every sum the state
+// machine and the Redis script make stays exact (far below 2^53).
+inline constexpr std::int64_t kMaxBreakerTimeMs = 4'102'444'799'999;
+
+// What is wrong with `args`, if anything.
+inline std::optional<std::string> check_op_args(const BreakerOpArgs& args) {
+  if (args.until_ms < 0 || args.until_ms > kMaxBreakerTimeMs)
+    return "until_ms must be from 0 to " + std::to_string(kMaxBreakerTimeMs);
+  if (args.for_ms < 0 || args.for_ms > kMaxBreakerTimeMs)
+    return "for_ms must be from 0 to " + std::to_string(kMaxBreakerTimeMs);
+  return std::nullopt;
+}
+
 // Holds breaker state per resource key and applies the state machine documented in docs/
 //
 // Thread-safety: apply() is called concurrently from any number of threads (and, for shared
@@ -167,8 +182,13 @@ class CROSSCUT_SDK_API BreakerBackend : public Component {
 
   // now_ms: the operation's time in epoch milliseconds, or nullopt for the backend's own clock
   // (the host clock for memory, the server's TIME for Redis).
+  // Throws std::invalid_argument for args check_op_args() rejects, before the backend sees them.
   BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
                       std::optional<std::int64_t> now_ms, const BreakerOpArgs& args = {}) {
+    if (op == BreakerOp::open_until) {
+      if (auto problem = check_op_args(args))
+        throw std::invalid_argument("breaker open_until: " + *problem);
+    }
     return apply_op(key, op, policy, now_ms, args);
   }
 

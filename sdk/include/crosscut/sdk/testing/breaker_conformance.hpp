@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -767,6 +768,38 @@ TEST_P(BreakerConformance, ResetClearsAnOpenUntilTime) {
   EXPECT_FALSE(run(k, BreakerOp::acquire, 21 + kTimeout).allowed);
   EXPECT_TRUE(run(k, BreakerOp::acquire, 22 + kTimeout).allowed)
       << "the reset dropped the old open_until time";
+}
+
+TEST_P(BreakerConformance, OpenUntilOnAnExpiredTrialPeriodReopensByTheExpiry) {
+  const auto k = key();
+  const auto h = half_open(k);
+  auto r = open_until(k, h + kTimeout, h + 5 * kTimeout);
+  expect_transition(r, BreakerState::half_open, BreakerState::open,
+                    TransitionReason::half_open_expired);
+  EXPECT_EQ(*r.open_until_ms, t0() + h + 5 * kTimeout);
+}
+
+TEST_P(BreakerConformance, OpenUntilPastTheTimeoutHoldsAnOpenBreakerAgain) {
+  const auto k = key();
+  open_at(k, 2);
+  EXPECT_EQ(run(k, BreakerOp::state, 2 + kTimeout).state, BreakerState::half_open);
+  auto r = open_until(k, 2 + kTimeout, 3 * kTimeout);
+  expect_no_transition(r);
+  EXPECT_EQ(r.state, BreakerState::open);
+  EXPECT_FALSE(run(k, BreakerOp::acquire, 3 * kTimeout - 1).allowed);
+}
+
+TEST_P(BreakerConformance, OpenUntilArgumentsOutOfRangeAreRefusedBeforeTheBackend) {
+  const auto k = key();
+  BreakerOpArgs forever;
+  forever.for_ms = INT64_MAX;
+  EXPECT_THROW(backend().apply(k, BreakerOp::open_until, standard_policy(), t0(), forever),
+               std::invalid_argument);
+  BreakerOpArgs negative;
+  negative.until_ms = -1;
+  EXPECT_THROW(backend().apply(k, BreakerOp::open_until, standard_policy(), t0(), negative),
+               std::invalid_argument);
+  EXPECT_EQ(run(k, BreakerOp::state, 0).state, BreakerState::closed) << "nothing was applied";
 }
 
 TEST_P(BreakerConformance, AForcedBreakerStaysForcedPastAnOpenUntilTime) {
