@@ -9,18 +9,11 @@
 #include <string>
 #include <thread>
 
+#include "redis_fixture.hpp"
 #include "support/process.hpp"
-#include "support/redis_server.hpp"
 #include "support/unix_client.hpp"
 
 namespace {
-
-long long evalsha_calls(const crosscut::testing::RedisServer& server) {
-  const std::string info = server.command({"INFO", "commandstats"});
-  const auto at = info.find("cmdstat_evalsha:calls=");
-  if (at == std::string::npos) return 0;
-  return std::stoll(info.substr(at + std::string("cmdstat_evalsha:calls=").size()));
-}
 
 TEST(RedisFleetView, ABreakerOpenedByTheCommandLineIsRefusedByARunningAgent) {
   crosscut::testing::RedisServer server;
@@ -56,16 +49,16 @@ TEST(RedisFleetView, ABreakerOpenedByTheCommandLineIsRefusedByARunningAgent) {
   const auto subscribed_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   bool local = false;
   while (!local && std::chrono::steady_clock::now() < subscribed_by) {
-    const long long before = evalsha_calls(server);
+    const long long before = crosscut::testing::evalsha_calls(server);
     for (int i = 0; i < 10; ++i) ASSERT_EQ(acquire(), reply("true", "CLOSED"));
-    local = evalsha_calls(server) == before;
+    local = crosscut::testing::evalsha_calls(server) == before;
   }
   ASSERT_TRUE(local) << "the agent's view never answered locally";
 
   auto opened = crosscut::testing::run_crosscut({"breaker", "open", "-c", config.string(), key});
   ASSERT_EQ(opened.exit_code, 0) << opened.err;
   const auto started = std::chrono::steady_clock::now();
-  const long long before = evalsha_calls(server);
+  const long long before = crosscut::testing::evalsha_calls(server);
   int polls = 0;
   std::string r;
   do {
@@ -76,7 +69,8 @@ TEST(RedisFleetView, ABreakerOpenedByTheCommandLineIsRefusedByARunningAgent) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   EXPECT_EQ(r, reply("false", "OPEN")) << "after " << ms << " ms";
-  EXPECT_EQ(evalsha_calls(server), before) << "the refusals were the view's, not round trips";
+  EXPECT_EQ(crosscut::testing::evalsha_calls(server), before)
+      << "the refusals were the view's, not round trips";
   std::printf("refused %.3f ms after `crosscut breaker open` exited (%d acquires)\n", ms, polls);
 
   auto reset = crosscut::testing::run_crosscut({"breaker", "reset", "-c", config.string(), key});

@@ -38,12 +38,9 @@ std::string unique_key(const std::string& name) {
   return "view/" + name + "/" + std::to_string(getpid()) + "-" + std::to_string(n++);
 }
 
-// EVALSHA calls the server has answered: one per operation that went to Redis.
+// EVALSHA calls the shared server has answered.
 long long evalsha_calls() {
-  const std::string info = shared_redis().command({"INFO", "commandstats"});
-  const auto at = info.find("cmdstat_evalsha:calls=");
-  if (at == std::string::npos) return 0;
-  return std::stoll(info.substr(at + std::string("cmdstat_evalsha:calls=").size()));
+  return crosscut::testing::evalsha_calls(shared_redis());
 }
 
 std::unique_ptr<RedisBreakerBackend> backend(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "redis_breaker/redis_breaker_backend.hpp"
 #include "support/redis_server.hpp"
@@ -21,6 +22,14 @@ inline redis::RedisBreakerOptions redis_options(const std::string& url) {
   o.url = url;
   o.use_server_time = false;
   return o;
+}
+
+// EVALSHA calls `server` has answered: one per breaker operation that went to Redis.
+inline long long evalsha_calls(const RedisServer& server) {
+  const std::string info = server.command({"INFO", "commandstats"});
+  const std::string field = "cmdstat_evalsha:calls=";
+  const auto at = info.find(field);
+  return at == std::string::npos ? 0 : std::stoll(info.substr(at + field.size()));
 }
 
 }  // namespace crosscut::testing
