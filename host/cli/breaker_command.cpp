@@ -128,6 +128,11 @@ int simulate(const BreakerArgs& args) {
     }
     w.Key("failures");
     w.Uint(r.failures);
+    // When its rejections end: shows backoff, jitter and open_until.
+    if (r.open_until_ms && r.state == sdk::BreakerState::open) {
+      w.Key("open_until_ms");
+      w.Int64(*r.open_until_ms);
+    }
     w.EndObject();
     std::printf("%s\n", buf.GetString());
   }

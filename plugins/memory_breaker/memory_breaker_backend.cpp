@@ -73,6 +73,7 @@ sdk::BreakerResult MemoryBreakerBackend::apply_op(std::string_view key, sdk::Bre
       e = &it->second;
       e->key = &it->first;
       e->hash = hashed.hash;
+      e->data.jitter_seed = sdk::jitter_seed(key);
       e->last_used_ms = now;
       link_newest(shard, e);
     }

@@ -4,18 +4,21 @@
 //                                           hs (half open since), pt (permits), sc (successes),
 //                                           fo (forced open), seq (failure member counter),
 //                                           v (version: grows with every change),
-//                                           ou (open until, ms; 0 none)
+//                                           ou (open until, ms; 0 none),
+//                                           ob (open base: the duration before jitter, grown by
+//                                           backoff), od (open duration after jitter; 0: timeout)
 //   KEYS[2] <prefix>:{<resource>}:f  ZSET  failure times (score ms; members "<ms>:<seq>")
 // The hash tag {<resource>} keeps both keys in one Redis Cluster slot.
 // ARGV: op, now_ms ("" = the server's TIME), failure_threshold, success_threshold,
 //       timeout_ms, half_open_max_calls, sliding_window_ms, ttl_ms, channel, resource,
-//       until_ms, for_ms (open_until: OPEN until max(until_ms, now + for_ms)).
+//       until_ms, for_ms (open_until: OPEN until max(until_ms, now + for_ms)),
+//       backoff_multiplier and jitter (in ten-thousandths), max_timeout_ms.
 // Returns {allowed, reported state, from, to, reason, failures in window, opened_at (-1 when
 // closed), forced, now_ms, version, stored state, half_open_since, {the newest 16 failures in
-// the window, as "<ms>:<seq>" members}, open_until};
+// the window, as "<ms>:<seq>" members}, open_until, open duration};
 // from/to are -1 and reason "" when no transition happened.
 //
-// Every change is published on ARGV[9] as "v st oa hs fo ou failures times resource" (times: the
+// Every change is published on ARGV[9] as "v st oa hs fo ou od failures times resource" (times: the
 // newest 16 failure members in the window joined by ',', or '-'), so that processes keeping a local
 // view of the breaker (breaker_view.hpp) learn of it at once. The version starts from the server's
 // clock in ms, so it keeps growing when an idle key expires and is written again.
@@ -41,10 +44,12 @@ local timeout, hmax = tonumber(ARGV[5]), tonumber(ARGV[6])
 local window, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
 local channel, resource = ARGV[9], ARGV[10]
 local until_ms, for_ms = tonumber(ARGV[11]) or 0, tonumber(ARGV[12]) or 0
+local mult, jit = tonumber(ARGV[13]) or 10000, tonumber(ARGV[14]) or 0
+local cap = math.max(tonumber(ARGV[15]) or 0, timeout)
 
 -- Foreign data in these keys (another type) fails the first read or write with WRONGTYPE,
 -- which the backend reports; reset deletes such keys and so repairs them.
-local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq', 'v', 'ou')
+local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq', 'v', 'ou', 'ob', 'od')
 if h['err'] then
   if op ~= 'reset' then return h end
   redis.call('DEL', s, f)
@@ -59,6 +64,8 @@ local fo = tonumber(h[6]) or 0
 local seq = tonumber(h[7]) or 0
 local v = tonumber(h[8]) or 0
 local ou = tonumber(h[9]) or 0
+local ob = tonumber(h[10]) or 0
+local od = tonumber(h[11]) or 0
 local failures = nil  -- in the window; counted once, when known
 local CLOSED, OPEN, HALF = 0, 1, 2
 local from, to, why = -1, -1, ''
@@ -68,16 +75,42 @@ local dirty = false
 local function transition(target, reason)
   from, to, why = st, target, reason
 end
-local function enter_open()
+-- Backoff and jitter, as the state machine's scale_ms and jittered_ms: integers below 2^52,
+-- so every division and product here is exact in doubles.
+local M = 2147483647
+local function minstd(x) return (x * 48271) % M end
+local function scale(ms, factor)
+  return math.floor(ms / 10000) * factor + math.floor((ms % 10000) * factor / 10000)
+end
+local function jittered(base)
+  local span = scale(base, jit)
+  if span <= 0 then return base end
+  local seed = 0
+  for i = 1, #resource do seed = (seed * 31 + string.byte(resource, i)) % M end
+  local x = (seed + now % M) % M
+  if x == 0 then x = 1 end
+  local high = minstd(minstd(x))
+  local r = high * 2097152 + minstd(high) % 2097152
+  return base - span + r % (2 * span + 1)
+end
+-- backoff: a re-open from HALF_OPEN, which grows the previous opening's base duration.
+local function enter_open(backoff)
+  local base = ob
+  if st == CLOSED or base <= 0 then base = timeout end
+  if backoff then base = scale(base, mult) end
+  base = math.min(math.max(base, timeout), cap)
+  ob, od = base, jittered(base)
   st, oa, ou, pt, sc = OPEN, now, 0, 0, 0
   dirty = true
 end
--- When an OPEN breaker's rejections end: its timeout, or a later open_until time.
+-- When an OPEN breaker's rejections end: its open duration, or a later open_until time.
 local function open_ends()
-  return math.max(oa + timeout, ou)
+  local duration = od
+  if duration <= 0 then duration = timeout end
+  return math.max(oa + duration, ou)
 end
 local function enter_closed()
-  st, pt, sc, fo, ou = CLOSED, 0, 0, 0, 0
+  st, pt, sc, fo, ou, ob, od = CLOSED, 0, 0, 0, 0, 0, 0
   redis.call('DEL', f)
   failures = 0
   dirty = true
@@ -96,7 +129,7 @@ elseif op == 'force_open' then
 else
   if st == HALF and now >= hs + timeout then
     transition(OPEN, 'half_open_expired')
-    enter_open()
+    enter_open(true)
   end
   if op == 'open_until' then
     local until_time = until_ms
@@ -146,7 +179,7 @@ else
       end
     elseif op == 'failure' then
       transition(OPEN, 'half_open_failure')
-      enter_open()
+      enter_open(true)
     end
   end
 end
@@ -164,7 +197,7 @@ if dirty then
   -- clock, so its versions keep growing across the expiry.
   if v == 0 then v = server_now or server_ms() else v = v + 1 end
   redis.call('HSET', s, 'st', st, 'oa', oa, 'hs', hs, 'pt', pt, 'sc', sc, 'fo', fo, 'seq', seq,
-             'v', v, 'ou', ou)
+             'v', v, 'ou', ou, 'ob', ob, 'od', od)
   if fo == 1 then
     -- A forced breaker stays open until an operator resets it, however long that takes.
     redis.call('PERSIST', s)
@@ -180,8 +213,8 @@ if dirty then
   -- pcall: a user without the channel right (Redis 7 ACLs grant none by default) still has
   -- its operations applied; views then learn of them at their next re-read. %d, because '..'
   -- would print a number above 1e14 in exponent form.
-  redis.pcall('PUBLISH', channel, string.format('%d %d %d %d %d %d %d ', v, st, oa, hs, fo, ou,
-              failures) .. listed .. ' ' .. resource)
+  redis.pcall('PUBLISH', channel, string.format('%d %d %d %d %d %d %d %d ', v, st, oa, hs, fo,
+              ou, od, failures) .. listed .. ' ' .. resource)
 end
 
 local reported = st
@@ -192,20 +225,21 @@ elseif st == HALF and now >= hs + timeout then
 end
 local opened = -1
 if st ~= CLOSED then opened = oa end
-return {allowed, reported, from, to, why, failures, opened, fo, now, v, st, hs, times, ou}
+return {allowed, reported, from, to, why, failures, opened, fo, now, v, st, hs, times, ou, od}
 )lua";
 
 // Reads one breaker for a process's local view (breaker_view.hpp), without changing it.
 // KEYS as above. Returns {version, stored state, opened_at, half_open_since, forced,
-// failures kept, {the newest 16 failure members}, open_until}, or -1 when the keys hold foreign
-// data.
+// failures kept, {the newest 16 failure members}, open_until, open duration}, or -1 when the keys
+// hold foreign data.
 inline constexpr const char* kBreakerReadScript = R"lua(
-local h = redis.pcall('HMGET', KEYS[1], 'v', 'st', 'oa', 'hs', 'fo', 'ou')
+local h = redis.pcall('HMGET', KEYS[1], 'v', 'st', 'oa', 'hs', 'fo', 'ou', 'od')
 if h['err'] then return -1 end
 local times = redis.pcall('ZREVRANGE', KEYS[2], 0, 15)
 if times['err'] then return -1 end
 return {tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0,
-        tonumber(h[5]) or 0, redis.call('ZCARD', KEYS[2]), times, tonumber(h[6]) or 0}
+        tonumber(h[5]) or 0, redis.call('ZCARD', KEYS[2]), times, tonumber(h[6]) or 0,
+        tonumber(h[7]) or 0}
 )lua";
 
 }  // namespace crosscut::redis

@@ -133,7 +133,8 @@ std::optional<std::pair<std::string, ViewedBreaker>> BreakerView::parse_publicat
   if (!next_integer(text, seen.version) || !next_integer(text, st) ||
       !next_integer(text, seen.data.opened_at_ms) ||
       !next_integer(text, seen.data.half_open_since_ms) || !next_integer(text, forced) ||
-      !next_integer(text, seen.data.open_until_ms) || !next_integer(text, failures))
+      !next_integer(text, seen.data.open_until_ms) ||
+      !next_integer(text, seen.data.open_duration_ms) || !next_integer(text, failures))
     return std::nullopt;
   if (st < 0 || st > 2 || seen.version <= 0) return std::nullopt;
   seen.data.state = static_cast<BreakerState>(st);

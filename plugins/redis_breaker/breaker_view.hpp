@@ -1,6 +1,6 @@
 // BreakerView: this process's copy of the breaker state it has seen in Redis, so that the
-// operations that change nothing shared (acquire on CLOSED, acquire on OPEN before its timeout,
-// state, success on CLOSED) are answered without a round trip. Redis stays the truth: every
+// operations that change nothing shared (acquire on CLOSED, acquire on OPEN before its open period
+// ends, state, success on CLOSED) are answered without a round trip. Redis stays the truth: every
 // other operation runs the script, and its reply, the script's publications and the periodic
 // re-reads (BreakerViewSubscription) update the view.
 //
@@ -38,7 +38,8 @@ class BreakerView {
  public:
   // The answer Redis would give to `op` at `now_ms`, when the view can give it without
   // changing shared state; nullopt when the operation must go to Redis. `margin_ms` is how far
-  // `now_ms` may be off the store's clock: an OPEN breaker that close to its timeout asks Redis.
+  // `now_ms` may be off the store's clock: an OPEN breaker that close to the end of its open period
+  // asks Redis.
   std::optional<sdk::BreakerResult> answer(std::string_view key, sdk::BreakerOp op,
                                            const sdk::BreakerPolicy& policy, std::int64_t now_ms,
                                            std::int64_t margin_ms) const;

@@ -15,7 +15,7 @@ constexpr std::size_t kRefreshBatch = 256;
 
 // A read script reply as a viewed breaker; nullopt when the keys hold foreign data.
 std::optional<ViewedBreaker> viewed_from(const Reply& r) {
-  if (r.type != Reply::Type::array || r.elements.size() != 8) return std::nullopt;
+  if (r.type != Reply::Type::array || r.elements.size() != 9) return std::nullopt;
   const auto& e = r.elements;
   ViewedBreaker seen;
   seen.version = e[0].integer;
@@ -25,6 +25,7 @@ std::optional<ViewedBreaker> viewed_from(const Reply& r) {
   seen.data.half_open_since_ms = e[3].integer;
   seen.data.forced_open = e[4].integer == 1;
   seen.data.open_until_ms = e[7].integer;
+  seen.data.open_duration_ms = e[8].integer;
   if (!read_failures(e[6], e[5].integer, seen)) return std::nullopt;
   return seen;
 }

@@ -234,7 +234,11 @@ sdk::BreakerResult RedisBreakerBackend::fallback(std::string_view key, BreakerOp
     case UnavailablePolicy::local: {
       std::lock_guard lock(local_mu_);
       auto it = local_.find(key);
-      if (it == local_.end()) it = local_.emplace(std::string(key), sdk::BreakerData{}).first;
+      if (it == local_.end()) {
+        sdk::BreakerData fresh;
+        fresh.jitter_seed = sdk::jitter_seed(key);
+        it = local_.emplace(std::string(key), std::move(fresh)).first;
+      }
       r = sdk::apply(it->second, op, policy, now, args);
       break;
     }
@@ -282,21 +286,27 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
     }
   }
   auto [hash_key, zset_key] = redis_keys(key);
-  auto ttl = std::max({options_.key_ttl, policy.sliding_window * 2, policy.timeout * 2});
-  std::vector<std::string> args{hash_key,
-                                zset_key,
-                                std::string(sdk::op_name(op)),
-                                now ? std::to_string(*now) : std::string(),
-                                std::to_string(policy.failure_threshold),
-                                std::to_string(policy.success_threshold),
-                                std::to_string(policy.timeout.count()),
-                                std::to_string(policy.half_open_max_calls),
-                                std::to_string(policy.sliding_window.count()),
-                                std::to_string(ttl.count()),
-                                channel_,
-                                std::string(key),
-                                std::to_string(op_args.until_ms),
-                                std::to_string(op_args.for_ms)};
+  // max_timeout: a backed-off (and jittered, at most 1.5x) opening outlives 2 x timeout.
+  auto ttl = std::max(
+      {options_.key_ttl, policy.sliding_window * 2, policy.timeout * 2, policy.max_timeout * 2});
+  std::vector<std::string> args{
+      hash_key,
+      zset_key,
+      std::string(sdk::op_name(op)),
+      now ? std::to_string(*now) : std::string(),
+      std::to_string(policy.failure_threshold),
+      std::to_string(policy.success_threshold),
+      std::to_string(policy.timeout.count()),
+      std::to_string(policy.half_open_max_calls),
+      std::to_string(policy.sliding_window.count()),
+      std::to_string(ttl.count()),
+      channel_,
+      std::string(key),
+      std::to_string(op_args.until_ms),
+      std::to_string(op_args.for_ms),
+      std::to_string(sdk::detail::ten_thousandths(policy.backoff_multiplier)),
+      std::to_string(sdk::detail::ten_thousandths(policy.jitter)),
+      std::to_string(policy.max_timeout.count())};
   Reply reply;
   std::string failure;
   round_trips_.fetch_add(1, std::memory_order_relaxed);
@@ -308,7 +318,7 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   }
   const std::int64_t received_us = now ? 0 : steady_us();
   outage_ended();
-  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 14) {
+  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 15) {
     // Redis answered, but not as the script does (foreign data in the keys, a script error,
     // or a server that is not Redis): say so on every call and answer by the policy.
     std::string why = reply.is_error() ? reply.str : "unexpected reply to the breaker script";
@@ -328,8 +338,9 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   if (e[6].integer >= 0) r.opened_at_ms = e[6].integer;
   r.forced_open = e[7].integer == 1;
   r.now_ms = e[8].integer;
+  const long long open_duration = e[14].integer > 0 ? e[14].integer : policy.timeout.count();
   if (e[10].integer == 1 && !r.forced_open)
-    r.open_until_ms = std::max<long long>(e[6].integer + policy.timeout.count(), e[13].integer);
+    r.open_until_ms = std::max<long long>(e[6].integer + open_duration, e[13].integer);
   if (!now) observe_server_time(r.now_ms, sent_us, received_us);
   if (view_) {
     ViewedBreaker seen;
@@ -338,6 +349,7 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
     seen.data.opened_at_ms = std::max<long long>(e[6].integer, 0);
     seen.data.half_open_since_ms = e[11].integer;
     seen.data.open_until_ms = e[13].integer;
+    seen.data.open_duration_ms = e[14].integer;
     seen.data.forced_open = r.forced_open;
     if (read_failures(e[12], e[5].integer, seen))
       view_->update(key, seen, BreakerView::Source::reply);

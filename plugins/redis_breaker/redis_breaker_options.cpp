@@ -35,8 +35,9 @@ const sdk::OptionTable<RedisBreakerOptions>& redis_breaker_options_table() {
           .positive(),
       sdk::bind_option("use_server_time", &O::use_server_time,
                        "take time from Redis TIME (false: from this host's clock)"),
-      sdk::bind_option("key_ttl", &O::key_ttl,
-                       "idle breaker keys expire after this (at least twice window and timeout)")
+      sdk::bind_option(
+          "key_ttl", &O::key_ttl,
+          "idle breaker keys expire after this (at least twice window, timeout, max_timeout)")
           .positive(),
       sdk::bind_option("connections", &O::connections, "connections in the pool").min(1).max(64),
       sdk::bind_option("reconnect_backoff_max", &O::reconnect_backoff_max,

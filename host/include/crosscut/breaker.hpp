@@ -45,7 +45,7 @@ class CROSSCUT_API Breaker {
   void force_open();
   // OPEN for `duration` from now (the backend's clock: Redis' with use_server_time), or until
   // `until`, for every instance sharing the state; a later time already set is kept. After
-  // it, the breaker behaves as any OPEN one whose timeout elapsed (HALF_OPEN on the next
+  // it, the breaker behaves as any OPEN one whose open period ended (HALF_OPEN on the next
   // allow). For a server's Retry-After or ban time. Throws std::invalid_argument for a
   // negative duration or one, or a time, beyond sdk::kMaxBreakerTimeMs.
   void open_for(std::chrono::milliseconds duration);

@@ -13,13 +13,20 @@ const sdk::OptionTable<sdk::BreakerPolicy>& breaker_policy_table() {
                   "successes in HALF_OPEN that close the breaker")
           .min(1),
       bind_option("timeout", &BreakerPolicy::timeout,
-                  "how long OPEN lasts before a trial call (and how long a trial period lasts)")
+                  "how long an opening lasts before a trial call, before backoff and jitter (and "
+                  "how long a trial period lasts)")
           .positive(),
       bind_option("half_open_max_calls", &BreakerPolicy::half_open_max_calls,
                   "permits granted in one HALF_OPEN period")
           .min(1),
       bind_option("sliding_window", &BreakerPolicy::sliding_window, "how long a failure counts")
           .positive(),
+      bind_option("backoff_multiplier", &BreakerPolicy::backoff_multiplier,
+                  "factor on the open duration at each re-open from HALF_OPEN (1 to 100)"),
+      bind_option("max_timeout", &BreakerPolicy::max_timeout,
+                  "longest open duration with backoff (0: timeout, no growth)"),
+      bind_option("jitter", &BreakerPolicy::jitter,
+                  "spread of each open duration, as a fraction of it (0 to 0.5)"),
   };
   return table;
 }

@@ -97,6 +97,36 @@ TEST(BreakerSimulate, OpenUntilHoldsTheBreakerOpenPastItsTimeoutThenHalfOpens) {
   EXPECT_STREQ(lines[4]["transition"]["to"].GetString(), "HALF_OPEN");
 }
 
+TEST(BreakerSimulate, ShowsEachReopeningLastLongerUntilTheBreakerCloses) {
+  crosscut::testing::TempDir dir;
+  const auto config = dir.write(
+      "backoff.yaml",
+      "breakers:\n  defaults: {failure_threshold: 1, success_threshold: 1, timeout: 10s,\n"
+      "             half_open_max_calls: 1, backoff_multiplier: 2, max_timeout: 30s}\n");
+  // Open at 0 (10s); each trial fails: 20s, then 30s (capped); a success closes; 10s again.
+  const std::string trace =
+      "{\"t_ms\":0,\"op\":\"failure\"}\n"
+      "{\"t_ms\":10000,\"op\":\"acquire\"}\n"
+      "{\"t_ms\":10001,\"op\":\"failure\"}\n"
+      "{\"t_ms\":30001,\"op\":\"acquire\"}\n"
+      "{\"t_ms\":30002,\"op\":\"failure\"}\n"
+      "{\"t_ms\":60002,\"op\":\"acquire\"}\n"
+      "{\"t_ms\":60003,\"op\":\"success\"}\n"
+      "{\"t_ms\":60004,\"op\":\"failure\"}\n";
+  auto r = run_crosscut({"breaker", "simulate", "-c", config.string(), "--key", "a/b/c"}, trace);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = parse_lines(r.out);
+  ASSERT_EQ(lines.size(), 8u);
+  expect_consistent(lines);
+  EXPECT_EQ(lines[0]["open_until_ms"].GetInt64(), 10000);
+  EXPECT_EQ(lines[2]["open_until_ms"].GetInt64(), 30001);
+  EXPECT_EQ(lines[4]["open_until_ms"].GetInt64(), 60002);
+  EXPECT_TRUE(lines[5]["allowed"].GetBool());
+  EXPECT_FALSE(lines[5].HasMember("open_until_ms")) << "HALF_OPEN has no end to show";
+  EXPECT_STREQ(lines[6]["state"].GetString(), "CLOSED");
+  EXPECT_EQ(lines[7]["open_until_ms"].GetInt64(), 70004) << "closing started again from 10s";
+}
+
 TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
   using std::string_view_literals::operator""sv;
   struct Case {

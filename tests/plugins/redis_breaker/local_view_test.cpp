@@ -173,22 +173,24 @@ TEST(BreakerView, FailuresBeyondTheListedOnesAreRedisToCountWhileTheyMayBeInTheW
 }
 
 TEST(BreakerView, ParsesTheScriptsPublicationsAndRefusesAnythingElse) {
-  auto p = BreakerView::parse_publication("17 1 1000 0 0 0 2 900:1,950:2 upbit/korea ticker");
+  auto p = BreakerView::parse_publication("17 1 1000 0 0 0 45000 2 900:1,950:2 upbit/korea ticker");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->first, "upbit/korea ticker");
   EXPECT_EQ(p->second.version, 17);
   EXPECT_EQ(p->second.data.state, BreakerState::open);
   EXPECT_EQ(p->second.data.opened_at_ms, 1000);
+  EXPECT_EQ(p->second.data.open_duration_ms, 45000);
   EXPECT_EQ(p->second.data.failure_times, (std::vector<std::int64_t>{900, 950}));
   EXPECT_EQ(p->second.unlisted_failures, 0u);
-  auto none = BreakerView::parse_publication("3 0 0 0 0 0 0 - k");
+  auto none = BreakerView::parse_publication("3 0 0 0 0 0 0 0 - k");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->second.data.failure_times.empty());
-  auto many = BreakerView::parse_publication("3 0 0 0 0 0 300 5:1,6:2 k");
+  auto many = BreakerView::parse_publication("3 0 0 0 0 0 0 300 5:1,6:2 k");
   ASSERT_TRUE(many);
   EXPECT_EQ(many->second.unlisted_failures, 298u) << "failures beyond the listed times";
-  for (const char* bad : {"", "x 1 0 0 0 0 0 - k", "1 7 0 0 0 0 0 - k", "1 1 0 0 0 0 2 1:1,x:2 k",
-                          "1 1 0 0 0 0 0 -", "0 1 0 0 0 0 0 - k", "1 1 0 0", "1 1 0 0 0 0 - k"})
+  for (const char* bad :
+       {"", "x 1 0 0 0 0 0 0 - k", "1 7 0 0 0 0 0 0 - k", "1 1 0 0 0 0 0 2 1:1,x:2 k",
+        "1 1 0 0 0 0 0 0 -", "0 1 0 0 0 0 0 0 - k", "1 1 0 0", "1 1 0 0 0 0 0 - k"})
     EXPECT_FALSE(BreakerView::parse_publication(bad)) << bad;
 }
 

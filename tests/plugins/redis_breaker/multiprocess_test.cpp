@@ -87,38 +87,50 @@ TEST(RedisMultiProcess, ExactlyOneTransitionPerEpisodeAndExactPermits) {
 TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
   crosscut::testing::RedisServer server;
   crosscut::testing::TempDir dir;
-  std::string policy =
-      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 10s, half_open_max_calls: "
-      "2, "
-      "sliding_window: 30s}\n";
-  auto redis_cfg = dir.write("r.yaml", "breakers:\n  backend: {type: redis, url: \"" +
-                                           server.url() + "\", use_server_time: false}\n" + policy);
-  auto memory_cfg = dir.write("m.yaml", "breakers:\n  backend: {type: memory}\n" + policy);
-  std::string trace;
-  const char* ops[] = {"acquire", "failure", "success", "state", "failure", "acquire", "failure"};
-  std::int64_t t = 0;
-  for (int round = 0; round < 12; ++round) {
-    for (const char* op : ops) {
-      trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\"}\n";
-      t += 700 + (round * 131) % 4000;
+  // Today's rules, then backoff with jitter: the durations the script decides must be the
+  // state machine's to the millisecond.
+  const std::string policies[] = {
+      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 10s, "
+      "half_open_max_calls: 2, sliding_window: 30s}\n",
+      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 2s, "
+      "half_open_max_calls: 2, sliding_window: 30s, backoff_multiplier: 1.7, max_timeout: 9s, "
+      "jitter: 0.35}\n"};
+  for (const auto& policy : policies) {
+    SCOPED_TRACE(policy);
+    auto redis_cfg =
+        dir.write("r.yaml", "breakers:\n  backend: {type: redis, url: \"" + server.url() +
+                                "\", use_server_time: false}\n" + policy);
+    auto memory_cfg = dir.write("m.yaml", "breakers:\n  backend: {type: memory}\n" + policy);
+    // Keys of their own for each policy: the first run's state stays in Redis.
+    const std::string key = &policy == &policies[0] ? "k" : "backoff/k";
+    const std::string other = &policy == &policies[0] ? "other/key/x" : "backoff/other";
+    std::string trace;
+    const char* ops[] = {"acquire", "failure", "success", "state", "failure", "acquire", "failure"};
+    std::int64_t t = 0;
+    for (int round = 0; round < 12; ++round) {
+      for (const char* op : ops) {
+        trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\"}\n";
+        trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\",\"key\":\"" + other +
+                 "\"}\n";
+        t += 700 + (round * 131) % 4000;
+      }
+      if (round == 5) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"force_open\"}\n";
+      if (round == 7) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"reset\"}\n";
+      if (round == 3)
+        trace += "{\"t_ms\":" + std::to_string(t) +
+                 ",\"op\":\"open_until\",\"until_ms\":" + std::to_string(t + 9000) + "}\n";
+      if (round == 10)
+        trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"open_until\",\"for_ms\":4000}\n";
     }
-    if (round == 5) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"force_open\"}\n";
-    if (round == 7) trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"reset\"}\n";
-    if (round == 3)
-      trace += "{\"t_ms\":" + std::to_string(t) +
-               ",\"op\":\"open_until\",\"until_ms\":" + std::to_string(t + 9000) + "}\n";
-    if (round == 10)
-      trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"open_until\",\"for_ms\":4000}\n";
-    if (round == 9)
-      trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"success\",\"key\":\"other/key/x\"}\n";
+    auto on_redis = crosscut::testing::run_crosscut(
+        {"breaker", "simulate", "-c", redis_cfg.string(), "--key", key}, trace);
+    auto on_memory = crosscut::testing::run_crosscut(
+        {"breaker", "simulate", "-c", memory_cfg.string(), "--key", key}, trace);
+    ASSERT_EQ(on_redis.exit_code, 0) << on_redis.err;
+    ASSERT_EQ(on_memory.exit_code, 0) << on_memory.err;
+    EXPECT_EQ(on_redis.out, on_memory.out);
+    EXPECT_NE(on_memory.out.find("\"to\":\"OPEN\""), std::string::npos);
+    EXPECT_NE(on_memory.out.find("\"to\":\"HALF_OPEN\""), std::string::npos);
+    EXPECT_NE(on_memory.out.find("\"open_until_ms\":"), std::string::npos);
   }
-  auto on_redis = crosscut::testing::run_crosscut(
-      {"breaker", "simulate", "-c", redis_cfg.string(), "--key", "k"}, trace);
-  auto on_memory = crosscut::testing::run_crosscut(
-      {"breaker", "simulate", "-c", memory_cfg.string(), "--key", "k"}, trace);
-  ASSERT_EQ(on_redis.exit_code, 0) << on_redis.err;
-  ASSERT_EQ(on_memory.exit_code, 0) << on_memory.err;
-  EXPECT_EQ(on_redis.out, on_memory.out);
-  EXPECT_NE(on_memory.out.find("\"to\":\"OPEN\""), std::string::npos);
-  EXPECT_NE(on_memory.out.find("\"to\":\"HALF_OPEN\""), std::string::npos);
 }

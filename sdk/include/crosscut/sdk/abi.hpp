@@ -6,13 +6,13 @@
 // they are tested below, whatever the including file included first.
 #include <version>
 
-#define CROSSCUT_SDK_ABI_VERSION 5
+#define CROSSCUT_SDK_ABI_VERSION 6
 
-// Every SDK type lives in crosscut::sdk::v5 (an inline namespace), so code compiled against
+// Every SDK type lives in crosscut::sdk::v6 (an inline namespace), so code compiled against
 // another ABI version cannot bind to these symbols by accident.
 #define CROSSCUT_SDK_BEGIN_NAMESPACE \
   namespace crosscut::sdk {          \
-  inline namespace v5 {
+  inline namespace v6 {
 #define CROSSCUT_SDK_END_NAMESPACE \
   }                                \
   }

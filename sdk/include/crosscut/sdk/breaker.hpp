@@ -36,7 +36,19 @@ struct BreakerPolicy {
   std::chrono::milliseconds timeout{60'000};
   std::uint32_t half_open_max_calls = 3;
   std::chrono::milliseconds sliding_window{300'000};
+  // Open-duration backoff: each re-open from HALF_OPEN multiplies the previous opening's
+  // base duration (before jitter) by backoff_multiplier, up to max_timeout (0: timeout, so no
+  // growth); closing starts again from timeout. Used to four decimal places.
+  double backoff_multiplier = 1.0;
+  std::chrono::milliseconds max_timeout{0};
+  // Every open duration is spread by up to ±jitter of it (0 to 0.5, four decimal places),
+  // decided once at the opening from the key and the time, so every instance agrees.
+  double jitter = 0.0;
 };
+
+// The longest timeout or max_timeout accepted (about 28 years): keeps the backoff and jitter
+// arithmetic exact in integers and in the Redis script's doubles.
+inline constexpr std::int64_t kMaxBreakerTimeoutMs = 900'000'000'000;
 
 inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
   if (p.failure_threshold < 1) return "failure_threshold must be >= 1";
@@ -48,6 +60,19 @@ inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
     return "success_threshold (" + std::to_string(p.success_threshold) +
            ") must be <= half_open_max_calls (" + std::to_string(p.half_open_max_calls) +
            "), otherwise the breaker could never close";
+  if (p.timeout.count() > kMaxBreakerTimeoutMs || p.max_timeout.count() > kMaxBreakerTimeoutMs)
+    return "timeout and max_timeout must be at most " + std::to_string(kMaxBreakerTimeoutMs) + "ms";
+  if (p.max_timeout.count() < 0) return "max_timeout must be >= 0";
+  // Written so that NaN fails too.
+  if (!(p.backoff_multiplier >= 1.0 && p.backoff_multiplier <= 100.0))
+    return "backoff_multiplier must be from 1 to 100";
+  if (!(p.jitter >= 0.0 && p.jitter <= 0.5)) return "jitter must be from 0 to 0.5";
+  if (p.max_timeout.count() != 0 && p.max_timeout < p.timeout)
+    return "max_timeout (" + std::to_string(p.max_timeout.count()) + "ms) must be >= timeout (" +
+           std::to_string(p.timeout.count()) + "ms)";
+  if (p.backoff_multiplier > 1.0 && p.max_timeout <= p.timeout)
+    return "backoff_multiplier above 1 needs a max_timeout above timeout (the longest open "
+           "duration), otherwise the open duration cannot grow";
   return std::nullopt;
 }
 
@@ -93,7 +118,7 @@ inline std::optional<BreakerOp> parse_op(std::string_view s) {
 // Why a transition happened.
 enum class TransitionReason : std::uint8_t {
   failure_threshold,  // CLOSED -> OPEN: failures in the window reached the threshold
-  timeout_elapsed,    // OPEN -> HALF_OPEN: first acquire after the timeout
+  timeout_elapsed,    // OPEN -> HALF_OPEN: first acquire after the open period
   success_threshold,  // HALF_OPEN -> CLOSED
   half_open_failure,  // HALF_OPEN -> OPEN: a failure during the trial period
   half_open_expired,  // HALF_OPEN -> OPEN: the trial period ran out undecided
@@ -137,7 +162,8 @@ struct BreakerResult {
   std::optional<StateChange> transition;      // the one transition this operation made, if any
   std::uint32_t failures = 0;                 // failures in the sliding window after the operation
   std::optional<std::int64_t> opened_at_ms;
-  // OPEN: the time it reads HALF_OPEN at (opened_at + timeout, or a later open_until time).
+  // OPEN: the time it reads HALF_OPEN at (opened_at + its open duration, or a later
+  // open_until time).
   std::optional<std::int64_t> open_until_ms;
   bool forced_open = false;
   std::int64_t now_ms = 0;  // the time the operation was evaluated at

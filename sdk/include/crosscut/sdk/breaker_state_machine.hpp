@@ -12,9 +12,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crosscut/sdk/abi.hpp"
@@ -29,13 +31,28 @@ struct BreakerData {
   // Failure times (epoch ms), sorted ascending. Only CLOSED adds failures and it opens once
   // they reach failure_threshold, so this never holds more than the largest threshold used.
   std::vector<std::int64_t> failure_times;
-  std::int64_t opened_at_ms = 0;        // OPEN: when it opened (meaningful unless CLOSED)
-  std::int64_t open_until_ms = 0;       // OPEN: stays OPEN until at least then (0: no such time)
+  std::int64_t opened_at_ms = 0;   // OPEN: when it opened (meaningful unless CLOSED)
+  std::int64_t open_until_ms = 0;  // OPEN: stays OPEN until at least then (0: no such time)
+  // The opening's duration before jitter, grown by backoff on each re-open (0 when CLOSED),
+  // and its duration after jitter: OPEN lasts that long (0: the policy's timeout).
+  std::int64_t open_base_ms = 0;
+  std::int64_t open_duration_ms = 0;
   std::int64_t half_open_since_ms = 0;  // HALF_OPEN: when the trial period began
   std::uint32_t permits_taken = 0;      // HALF_OPEN: acquires granted in this period
   std::uint32_t successes = 0;          // HALF_OPEN: successes reported in this period
   bool forced_open = false;             // OPEN by force_open: never turns HALF_OPEN until reset
+  // The key's share of the jitter: a backend sets it to jitter_seed(key) when it creates the
+  // data, so that breakers opening at one instant spread differently.
+  std::uint32_t jitter_seed = 0;
 };
+
+// A key's jitter seed: a polynomial hash modulo 2^31 - 1, which the Redis script computes
+// the same way with exact arithmetic in doubles.
+inline std::uint32_t jitter_seed(std::string_view key) {
+  std::int64_t h = 0;
+  for (const unsigned char c : key) h = (h * 31 + c) % 2'147'483'647;
+  return static_cast<std::uint32_t>(h);
+}
 
 // Failures `t` still inside the window at `now`: those with `t + sliding_window > now`.
 inline std::uint32_t failures_in_window(const BreakerData& d, const BreakerPolicy& p,
@@ -45,10 +62,11 @@ inline std::uint32_t failures_in_window(const BreakerData& d, const BreakerPolic
   return static_cast<std::uint32_t>(d.failure_times.end() - first_inside);
 }
 
-// When an OPEN breaker's rejections end: its timeout after it opened, or its open_until time
-// when that is later.
+// When an OPEN breaker's rejections end: its open duration after it opened (the timeout,
+// grown by backoff and spread by jitter), or its open_until time when that is later.
 inline std::int64_t open_ends_ms(const BreakerData& d, const BreakerPolicy& p) {
-  return std::max(d.opened_at_ms + p.timeout.count(), d.open_until_ms);
+  const std::int64_t duration = d.open_duration_ms > 0 ? d.open_duration_ms : p.timeout.count();
+  return std::max(d.opened_at_ms + duration, d.open_until_ms);
 }
 
 // The state a `state` query at `now` reports, without changing anything: an OPEN breaker
@@ -78,7 +96,51 @@ inline void require_valid_policy(const BreakerPolicy& p) {
 
 namespace detail {
 
-inline void enter_open(BreakerData& d, std::int64_t now_ms) {
+// A policy factor as an integer count of ten-thousandths: all backoff and jitter arithmetic is
+// on integers below 2^52, exact in C++ and in the Redis script alike.
+inline std::int64_t ten_thousandths(double factor) {
+  return std::llround(factor * 10'000);
+}
+
+// floor(ms * factor_e4 / 10000) without an intermediate product beyond 2^52.
+inline std::int64_t scale_ms(std::int64_t ms, std::int64_t factor_e4) {
+  return ms / 10'000 * factor_e4 + ms % 10'000 * factor_e4 / 10'000;
+}
+
+inline std::int64_t minstd(std::int64_t x) {
+  return x * 48'271 % 2'147'483'647;
+}
+
+// base spread uniformly over [base - span, base + span], span = jitter * base, by a
+// pseudo-random number drawn from the key's seed and the opening time: the same number for
+// every instance that computes it.
+inline std::int64_t jittered_ms(std::int64_t base, std::int64_t jitter_e4, std::uint32_t seed,
+                                std::int64_t now_ms) {
+  const std::int64_t span = scale_ms(base, jitter_e4);
+  if (span <= 0) return base;
+  constexpr std::int64_t m = 2'147'483'647;
+  std::int64_t x = (seed + ((now_ms % m) + m) % m) % m;
+  if (x == 0) x = 1;
+  const std::int64_t high = minstd(minstd(x));
+  const std::int64_t low = minstd(high) % 2'097'152;  // 2^21
+  const std::int64_t r = high * 2'097'152 + low;      // below 2^52
+  return base - span + r % (2 * span + 1);
+}
+
+// Enters OPEN at now. `backoff`: a re-open from HALF_OPEN (a failed trial or an expired trial
+// period), which multiplies the previous opening's base duration; other openings keep it (or
+// start from timeout, coming from CLOSED). The duration is then capped and jittered.
+inline void enter_open(BreakerData& d, const BreakerPolicy& p, std::int64_t now_ms,
+                       bool backoff = false) {
+  const std::int64_t timeout = p.timeout.count();
+  const std::int64_t cap = std::max(p.max_timeout.count(), timeout);
+  // From CLOSED always timeout, whatever a base left in a store by an older writer says.
+  std::int64_t base =
+      d.state != BreakerState::closed && d.open_base_ms > 0 ? d.open_base_ms : timeout;
+  if (backoff) base = scale_ms(base, ten_thousandths(p.backoff_multiplier));
+  base = std::clamp(base, timeout, cap);
+  d.open_base_ms = base;
+  d.open_duration_ms = jittered_ms(base, ten_thousandths(p.jitter), d.jitter_seed, now_ms);
   d.state = BreakerState::open;
   d.opened_at_ms = now_ms;
   d.open_until_ms = 0;
@@ -90,6 +152,8 @@ inline void enter_closed(BreakerData& d) {
   d.state = BreakerState::closed;
   d.failure_times.clear();
   d.open_until_ms = 0;
+  d.open_base_ms = 0;
+  d.open_duration_ms = 0;
   d.permits_taken = 0;
   d.successes = 0;
   d.forced_open = false;
@@ -117,7 +181,7 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
 //     open_until (until = max(args.until_ms, now + args.for_ms)): nothing when until <= now.
 //     Otherwise, after rule 2, CLOSED
 //     or HALF_OPEN -> OPEN (opened_at = now, opened_until), and the breaker stays OPEN until
-//     max(opened_at + timeout, until); an OPEN one keeps its state and takes the later of
+//     max(opened_at + duration, until); an OPEN one keeps its state and takes the later of
 //     its until and this one. Failures are kept, as on any opening.
 //  2. HALF_OPEN and now >= half_open_since + timeout, for acquire/success/failure/state:
 //     -> OPEN with opened_at = now (half_open_expired); the operation then proceeds against
@@ -125,7 +189,7 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
 //  3. CLOSED: acquire is allowed; failure adds `now`, drops every t with
 //     t + sliding_window <= now, and at failure_threshold or more -> OPEN (opened_at = now);
 //     success changes nothing (successes do not remove failures).
-//     OPEN: acquire is rejected while now < open_ends_ms() (opened_at + timeout, or a later
+//     OPEN: acquire is rejected while now < open_ends_ms() (opened_at + duration, or a later
 //     open_until; always, when forced); the first acquire at or after it -> HALF_OPEN
 //     (half_open_since = now) and takes the first
 //     permit. success/failure change nothing (they belong to calls started before it opened).
@@ -134,6 +198,13 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
 //     failure -> OPEN (opened_at = now).
 //     state changes nothing in any state (see reported_state()).
 // At most one transition happens per operation; `result.transition` is it.
+//
+// An opening's duration is decided when it opens. Its base is timeout from CLOSED; a re-open
+// from HALF_OPEN (half_open_failure, half_open_expired) multiplies the previous base by
+// backoff_multiplier; force_open and open_until keep the previous base. The base is then
+// clamped to [timeout, max(max_timeout, timeout)], and the duration is base - span +
+// (r mod (2 * span + 1)), span = floor(base * jitter), r drawn from jitter_seed and now
+// (jittered_ms). Closing forgets the base. A trial period always lasts timeout.
 //
 // Precondition: check_policy(policy) accepts it (see require_valid_policy()).
 inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
@@ -150,13 +221,13 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
   } else if (op == BreakerOp::force_open) {
     if (d.state != BreakerState::open) {
       transition(BreakerState::open, TransitionReason::forced_open);
-      detail::enter_open(d, now_ms);
+      detail::enter_open(d, p, now_ms);
     }
     d.forced_open = true;
   } else {
     if (d.state == BreakerState::half_open && now_ms >= d.half_open_since_ms + p.timeout.count()) {
       transition(BreakerState::open, TransitionReason::half_open_expired);
-      detail::enter_open(d, now_ms);
+      detail::enter_open(d, p, now_ms, true);
     }
     if (op == BreakerOp::open_until) {
       const std::int64_t until =
@@ -164,7 +235,7 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
       if (until > now_ms) {
         if (d.state != BreakerState::open) {
           transition(BreakerState::open, TransitionReason::opened_until);
-          detail::enter_open(d, now_ms);
+          detail::enter_open(d, p, now_ms);
         }
         d.open_until_ms = std::max(d.open_until_ms, until);
       }
@@ -177,7 +248,7 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
             detail::add_failure(d, p, now_ms);
             if (d.failure_times.size() >= p.failure_threshold) {
               transition(BreakerState::open, TransitionReason::failure_threshold);
-              detail::enter_open(d, now_ms);
+              detail::enter_open(d, p, now_ms);
             }
           }
           break;
@@ -207,7 +278,7 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
             }
           } else if (op == BreakerOp::failure) {
             transition(BreakerState::open, TransitionReason::half_open_failure);
-            detail::enter_open(d, now_ms);
+            detail::enter_open(d, p, now_ms, true);
           }
           break;
       }

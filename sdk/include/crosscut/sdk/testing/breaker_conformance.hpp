@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "crosscut/sdk/breaker.hpp"
+#include "crosscut/sdk/breaker_state_machine.hpp"
 
 CROSSCUT_SDK_BEGIN_NAMESPACE
 
@@ -812,6 +814,130 @@ TEST_P(BreakerConformance, AForcedBreakerStaysForcedPastAnOpenUntilTime) {
   EXPECT_FALSE(run(k, BreakerOp::acquire, 100 * kTimeout).allowed);
 }
 
+// --- Open duration: backoff and jitter -------------------------------------------------------
+
+namespace detail {
+// timeout 1s, each re-open from HALF_OPEN twice as long, at most 3.5s.
+inline BreakerPolicy backoff_policy() {
+  BreakerPolicy p;
+  p.failure_threshold = 3;
+  p.success_threshold = 2;
+  p.timeout = std::chrono::milliseconds(1000);
+  p.half_open_max_calls = 3;
+  p.sliding_window = std::chrono::milliseconds(10'000);
+  p.backoff_multiplier = 2;
+  p.max_timeout = std::chrono::milliseconds(3500);
+  return p;
+}
+}  // namespace detail
+
+TEST_P(BreakerConformance, EachFailedTrialMultipliesTheOpenDurationUpToMaxTimeout) {
+  const auto p = detail::backoff_policy();
+  const auto k = key();
+  open_at(k, 2, p);
+  EXPECT_EQ(*run(k, BreakerOp::state, 3, p).open_until_ms, t0() + 1002) << "the first: timeout";
+  std::int64_t at = 1002;
+  for (const std::int64_t expected : {2000, 3500, 3500}) {
+    EXPECT_TRUE(run(k, BreakerOp::acquire, at, p).allowed) << "the trial at +" << at;
+    auto f = run(k, BreakerOp::failure, at + 1, p);
+    expect_transition(f, BreakerState::half_open, BreakerState::open,
+                      TransitionReason::half_open_failure);
+    ASSERT_TRUE(f.open_until_ms.has_value());
+    EXPECT_EQ(*f.open_until_ms, t0() + at + 1 + expected) << "re-opened at +" << at + 1;
+    EXPECT_FALSE(run(k, BreakerOp::acquire, at + expected, p).allowed);
+    at = at + 1 + expected;
+  }
+}
+
+TEST_P(BreakerConformance, AnExpiredTrialPeriodBacksOffToo) {
+  const auto p = detail::backoff_policy();
+  const auto k = key();
+  const auto h = half_open(k, p);
+  auto r = run(k, BreakerOp::state, h + kTimeout, p);
+  expect_transition(r, BreakerState::half_open, BreakerState::open,
+                    TransitionReason::half_open_expired);
+  EXPECT_EQ(*r.open_until_ms, t0() + h + kTimeout + 2000);
+}
+
+TEST_P(BreakerConformance, ClosingStartsTheOpenDurationFromTimeoutAgain) {
+  const auto p = detail::backoff_policy();
+  const auto k = key();
+  const auto h = half_open(k, p);
+  run(k, BreakerOp::failure, h + 1, p);  // open for 2s
+  EXPECT_TRUE(run(k, BreakerOp::acquire, h + 2001, p).allowed);
+  run(k, BreakerOp::success, h + 2002, p);
+  auto closed = run(k, BreakerOp::success, h + 2003, p);
+  expect_transition(closed, BreakerState::half_open, BreakerState::closed,
+                    TransitionReason::success_threshold);
+  open_at(k, h + 2010, p);
+  EXPECT_EQ(*run(k, BreakerOp::state, h + 2011, p).open_until_ms, t0() + h + 2010 + kTimeout);
+}
+
+TEST_P(BreakerConformance, OpenUntilAndForceOpenFromHalfOpenKeepTheBackoffLevel) {
+  const auto p = detail::backoff_policy();
+  const auto k = key();
+  const auto h = half_open(k, p);
+  run(k, BreakerOp::failure, h + 1, p);  // open for 2s
+  const std::int64_t trial = h + 2001;
+  EXPECT_TRUE(run(k, BreakerOp::acquire, trial, p).allowed);
+  BreakerOpArgs brief;
+  brief.for_ms = 10;
+  auto r = backend().apply(k, BreakerOp::open_until, p, t0() + trial + 1, brief);
+  expect_transition(r, BreakerState::half_open, BreakerState::open, TransitionReason::opened_until);
+  EXPECT_EQ(*r.open_until_ms, t0() + trial + 1 + 2000) << "the level's duration, not timeout";
+  EXPECT_TRUE(run(k, BreakerOp::acquire, trial + 2001, p).allowed);
+  auto f = run(k, BreakerOp::failure, trial + 2002, p);
+  EXPECT_EQ(*f.open_until_ms, t0() + trial + 2002 + 3500) << "the next re-open grows from it";
+}
+
+TEST_P(BreakerConformance, JitterSpreadsOpeningsExactlyAsTheReferenceStateMachine) {
+  BreakerPolicy p = detail::backoff_policy();
+  p.jitter = 0.5;
+  std::vector<std::int64_t> durations;
+  std::vector<std::int64_t> bases;
+  for (int i = 0; i < 16; ++i) {
+    const auto k = key("jitter-" + std::to_string(i));
+    BreakerData reference;
+    reference.jitter_seed = jitter_seed(k);
+    // The same operations on the backend and on the reference, at the same times.
+    const std::vector<std::pair<BreakerOp, std::int64_t>> ops = {
+        {BreakerOp::failure, 0},    {BreakerOp::failure, 1},    {BreakerOp::failure, 2},
+        {BreakerOp::acquire, 1600}, {BreakerOp::failure, 1601}, {BreakerOp::acquire, 4800},
+        {BreakerOp::failure, 4801}};
+    for (const auto& [op, at] : ops) {
+      const BreakerResult want = apply(reference, op, p, t0() + at);
+      const BreakerResult got = run(k, op, at, p);
+      EXPECT_EQ(got.allowed, want.allowed) << k << " " << op_name(op) << " at +" << at;
+      EXPECT_EQ(got.state, want.state) << k << " " << op_name(op) << " at +" << at;
+      EXPECT_EQ(got.open_until_ms, want.open_until_ms) << k << " " << op_name(op) << " at +" << at;
+      if (op == BreakerOp::failure && want.transition && want.open_until_ms) {
+        durations.push_back(*want.open_until_ms - (t0() + at));
+        bases.push_back(reference.open_base_ms);
+      }
+    }
+  }
+  ASSERT_EQ(durations.size(), 48u) << "every key opened and re-opened twice";
+  for (std::size_t i = 0; i < durations.size(); ++i) {
+    const std::int64_t base = std::vector<std::int64_t>{1000, 2000, 3500}[i % 3];
+    EXPECT_EQ(bases[i], base) << "the opening, then two re-opens (the second capped)";
+    EXPECT_GE(durations[i], base - base / 2);
+    EXPECT_LE(durations[i], base + base / 2);
+  }
+  std::sort(durations.begin(), durations.end());
+  EXPECT_GT(std::unique(durations.begin(), durations.end()) - durations.begin(), 8)
+      << "keys that open together spread apart";
+}
+
+TEST_P(BreakerConformance, ABackoffPolicyThatCannotGrowIsRefused) {
+  BreakerPolicy p = standard_policy();
+  p.backoff_multiplier = 2;  // and max_timeout left at 0
+  EXPECT_THROW(backend().apply(key(), BreakerOp::failure, p, t0()), std::invalid_argument);
+  p.max_timeout = std::chrono::milliseconds(500);  // below timeout
+  EXPECT_THROW(backend().apply(key(), BreakerOp::failure, p, t0()), std::invalid_argument);
+  p = standard_policy();
+  p.jitter = 0.6;
+  EXPECT_THROW(backend().apply(key(), BreakerOp::failure, p, t0()), std::invalid_argument);
+}
 }  // namespace crosscut::sdk::testing
 
 // Instantiates the conformance suite for one backend. `prefix` names the instantiation (tests
