@@ -84,14 +84,31 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
   return r;
 }
 
-void BreakerView::update(std::string_view key, const ViewedBreaker& seen, Source source) {
+void BreakerView::update(std::string_view key, const ViewedBreaker& seen, Source source,
+                         std::uint64_t stamp) {
   std::unique_lock lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
-    if (source == Source::reply) entries_.emplace(std::string(key), seen);
+    if (source == Source::reply)
+      entries_.emplace(std::string(key), seen).first->second.updates = ++updates_;
     return;
   }
-  if (source == Source::reread || seen.version >= it->second.version) it->second = seen;
+  const std::uint64_t updates = it->second.updates;
+  if (source == Source::reread) {
+    if (seen.version >= it->second.version || updates == stamp) {
+      it->second = seen;
+      it->second.updates = updates;
+    }
+  } else if (seen.version >= it->second.version) {
+    it->second = seen;
+    it->second.updates = ++updates_;
+  }
+}
+
+std::uint64_t BreakerView::stamp(std::string_view key) const {
+  std::shared_lock lock(mu_);
+  auto it = entries_.find(key);
+  return it == entries_.end() ? 0 : it->second.updates;
 }
 
 void BreakerView::reserve(std::string_view key) {

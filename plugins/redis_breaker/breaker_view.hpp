@@ -32,6 +32,9 @@ struct ViewedBreaker {
   // Failures older than those listed (beyond 16). While the oldest listed one is inside the
   // window they may be too, and the view asks Redis; after it, they are outside as well.
   std::uint32_t unlisted_failures = 0;
+  // When this copy last took a reply or a publication, on the view's own counter (BreakerView
+  // keeps it): a re-read sent before that may be older than the copy.
+  std::uint64_t updates = 0;
 };
 
 class BreakerView {
@@ -45,13 +48,18 @@ class BreakerView {
                                            std::int64_t margin_ms) const;
 
   // Where an update comes from. A reply or a publication replaces the copy unless the copy is
-  // newer; a re-read always replaces it (it is the latest state, and publications of later
-  // changes are handled after it), which also repairs a version that went back (a failover
-  // that lost the last write).
+  // newer. A re-read replaces it when it is not older, or when no reply or publication came
+  // since it was sent (`stamp`, from stamp() before sending): then it is the latest state,
+  // which also repairs a version that went back (a key that expired and was written again, a
+  // failover that lost the last write). A reply that overtook the re-read (this process's own
+  // write, executed after the read) is kept, so a process always sees its own writes.
   enum class Source { reply, publication, reread };
   // Publications and re-reads skip keys the view does not hold (breakers this process never
   // used, or forgot); a reply adds them.
-  void update(std::string_view key, const ViewedBreaker& seen, Source source);
+  void update(std::string_view key, const ViewedBreaker& seen, Source source,
+              std::uint64_t stamp = 0);
+  // The copy's last update, for a re-read about to be sent (0 for an unknown key).
+  std::uint64_t stamp(std::string_view key) const;
   // Makes a placeholder for a key about to be sent to Redis the first time, so that a
   // publication racing the reply is kept and the older reply then ignored.
   void reserve(std::string_view key);
@@ -80,6 +88,7 @@ class BreakerView {
 
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, ViewedBreaker, Hash, std::equal_to<>> entries_;
+  std::uint64_t updates_ = 0;  // counts every reply and publication taken; guarded by mu_
 };
 
 }  // namespace crosscut::redis

@@ -114,6 +114,7 @@ bool BreakerViewSubscription::refresh(std::string& failure) {
   const std::vector<std::string> keys = view_.keys();
   std::vector<std::vector<std::string>> commands;
   std::vector<Reply> replies;
+  std::vector<std::uint64_t> stamps;
   for (std::size_t first = 0; first < keys.size(); first += kRefreshBatch) {
     // Publications that arrived meanwhile are handled between batches, not after the pass.
     if (stopping_ || (first > 0 && !drain(std::chrono::milliseconds(0)))) {
@@ -122,7 +123,9 @@ bool BreakerViewSubscription::refresh(std::string& failure) {
     }
     const std::size_t last = std::min(keys.size(), first + kRefreshBatch);
     commands.clear();
+    stamps.clear();
     for (std::size_t i = first; i < last; ++i) {
+      stamps.push_back(view_.stamp(keys[i]));
       auto [hash_key, zset_key] = keys_of_(keys[i]);
       commands.push_back({"EVAL", kBreakerReadScript, "2", hash_key, zset_key});
     }
@@ -132,7 +135,7 @@ bool BreakerViewSubscription::refresh(std::string& failure) {
     }
     for (std::size_t i = first; i < last; ++i) {
       if (auto seen = viewed_from(replies[i - first]))
-        view_.update(keys[i], *seen, BreakerView::Source::reread);
+        view_.update(keys[i], *seen, BreakerView::Source::reread, stamps[i - first]);
       else
         view_.forget(keys[i]);  // foreign data or a script error: let the script report it
     }

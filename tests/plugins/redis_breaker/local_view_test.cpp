@@ -130,9 +130,24 @@ TEST(BreakerView, AnOlderVersionNeverReplacesANewerOneButAReReadAlwaysDoes) {
   view.update("k", gone, BreakerView::Source::reply);
   EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::open)
       << "a reply read before the newer change must not undo it";
-  view.update("k", older, BreakerView::Source::reread);
+  const std::uint64_t sent = view.stamp("k");
+  view.update("k", older, BreakerView::Source::reread, sent);
   EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::closed)
       << "a re-read is the latest state, even with a version that went back (a failover)";
+
+  // A re-read sent before this process's own write, answered after the write's reply: the
+  // write stays (the process sees its own writes), whatever the versions say.
+  const std::uint64_t before_write = view.stamp("k");
+  ViewedBreaker written;
+  written.version = 11;
+  written.data.state = BreakerState::open;
+  view.update("k", written, BreakerView::Source::reply);
+  view.update("k", older, BreakerView::Source::reread, before_write);
+  EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::open)
+      << "a re-read older than a reply that overtook it is dropped";
+  view.update("k", older, BreakerView::Source::reread, view.stamp("k"));
+  EXPECT_EQ(view.answer("k", BreakerOp::state, policy(), 0, 0)->state, BreakerState::closed)
+      << "the next re-read, sent after the reply, is the latest state again";
 
   view.update("never-used", newer, BreakerView::Source::publication);
   view.update("never-used", newer, BreakerView::Source::reread);
