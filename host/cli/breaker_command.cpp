@@ -93,7 +93,9 @@ int simulate(const BreakerArgs& args) {
                  std::to_string(it->second) + ")");
     last_time[key] = now;
 
-    auto r = rt->breaker(key).apply(op, now, parsed->args);
+    sdk::BreakerOpArgs op_args = parsed->args;
+    op_args.instance = parsed->instance;
+    auto r = rt->breaker(key).apply(op, now, op_args);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();

@@ -72,6 +72,12 @@ std::optional<TraceOp> parse_trace_line(std::string_view line, std::string& erro
       out.args.for_ms = for_ms->value.GetInt64();
     }
   }
+  if (auto i = object.FindMember("instance"); i != object.MemberEnd()) {
+    if (!i->value.IsString() || i->value.GetStringLength() > sdk::kMaxBreakerInstanceBytes)
+      return bad("'instance' must be a string of at most " +
+                 std::to_string(sdk::kMaxBreakerInstanceBytes) + " bytes");
+    out.instance.assign(i->value.GetString(), i->value.GetStringLength());
+  }
   if (auto k = object.FindMember("key"); k != object.MemberEnd()) {
     if (!k->value.IsString()) return bad("'key' must be a string");
     out.key.emplace(k->value.GetString(), k->value.GetStringLength());

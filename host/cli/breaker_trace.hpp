@@ -1,5 +1,6 @@
 // One line of a `crosscut breaker simulate` trace: {"t_ms":0,"op":"acquire"[,"key":"…"]};
-// open_until also takes "until_ms" (a trace time) and/or "for_ms" (a duration, ms).
+// open_until also takes "until_ms" (a trace time) and/or "for_ms" (a duration, ms); any op may
+// name the "instance" that made it (a failure's, for a quorum).
 #pragma once
 
 #include <cstddef>
@@ -27,6 +28,7 @@ struct TraceOp {
   sdk::BreakerOp op = sdk::BreakerOp::state;
   std::optional<std::string> key;  // the line's own "key", when it has one
   sdk::BreakerOpArgs args;         // open_until: "until_ms" and/or "for_ms"
+  std::string instance;            // "instance", when given (the caller sets args.instance)
 };
 
 // Parses one trace line. Returns the op; or nullopt with `error` set to a one-line reason

@@ -8,11 +8,14 @@
 //                                           ob (open base: the duration before jitter, grown by
 //                                           backoff), od (open duration after jitter; 0: timeout)
 //   KEYS[2] <prefix>:{<resource>}:f  ZSET  failure times (score ms; members "<ms>:<seq>")
-// The hash tag {<resource>} keeps both keys in one Redis Cluster slot.
+//   KEYS[3] <prefix>:{<resource>}:q  ZSET  quorum: each failing instance (member) and its latest
+//                                           failure time (score ms); only with min_instances > 1
+// The hash tag {<resource>} keeps the keys in one Redis Cluster slot.
 // ARGV: op, now_ms ("" = the server's TIME), failure_threshold, success_threshold,
 //       timeout_ms, half_open_max_calls, sliding_window_ms, ttl_ms, channel, resource,
 //       until_ms, for_ms (open_until: OPEN until max(until_ms, now + for_ms)),
-//       backoff_multiplier and jitter (in ten-thousandths), max_timeout_ms.
+//       backoff_multiplier and jitter (in ten-thousandths), max_timeout_ms,
+//       quorum_min_instances, instance (failure: the instance that saw it).
 // Returns {allowed, reported state, from, to, reason, failures in window, opened_at (-1 when
 // closed), forced, now_ms, version, stored state, half_open_since, {the newest 16 failures in
 // the window, as "<ms>:<seq>" members}, open_until, open duration};
@@ -27,7 +30,7 @@
 namespace crosscut::redis {
 
 inline constexpr const char* kBreakerScript = R"lua(
-local s, f = KEYS[1], KEYS[2]
+local s, f, q = KEYS[1], KEYS[2], KEYS[3]
 local op = ARGV[1]
 local function server_ms()
   local t = redis.call('TIME')
@@ -46,13 +49,14 @@ local channel, resource = ARGV[9], ARGV[10]
 local until_ms, for_ms = tonumber(ARGV[11]) or 0, tonumber(ARGV[12]) or 0
 local mult, jit = tonumber(ARGV[13]) or 10000, tonumber(ARGV[14]) or 0
 local cap = math.max(tonumber(ARGV[15]) or 0, timeout)
+local quorum, instance = tonumber(ARGV[16]) or 1, ARGV[17] or ''
 
 -- Foreign data in these keys (another type) fails the first read or write with WRONGTYPE,
 -- which the backend reports; reset deletes such keys and so repairs them.
 local h = redis.pcall('HMGET', s, 'st', 'oa', 'hs', 'pt', 'sc', 'fo', 'seq', 'v', 'ou', 'ob', 'od')
 if h['err'] then
   if op ~= 'reset' then return h end
-  redis.call('DEL', s, f)
+  redis.call('DEL', s, f, q)
   h = {}
 end
 local st = tonumber(h[1]) or 0
@@ -111,7 +115,7 @@ local function open_ends()
 end
 local function enter_closed()
   st, pt, sc, fo, ou, ob, od = CLOSED, 0, 0, 0, 0, 0, 0
-  redis.call('DEL', f)
+  redis.call('DEL', f, q)
   failures = 0
   dirty = true
 end
@@ -151,7 +155,19 @@ else
       redis.call('ZREMRANGEBYSCORE', f, '-inf', now - window)
       dirty = true
       failures = redis.call('ZCARD', f)
-      if failures >= ft then
+      local enough = true
+      if quorum > 1 then
+        -- The newest ft failures decide the opening; the instances' latest failures, the quorum.
+        if failures > ft then
+          redis.call('ZREMRANGEBYRANK', f, 0, failures - ft - 1)
+          failures = ft
+        end
+        local last = tonumber(redis.call('ZSCORE', q, instance))
+        if not last or last < now then redis.call('ZADD', q, now, instance) end
+        redis.call('ZREMRANGEBYSCORE', q, '-inf', now - window)
+        enough = redis.call('ZCARD', q) >= quorum
+      end
+      if enough and failures >= ft then
         transition(OPEN, 'failure_threshold')
         enter_open()
       end
@@ -202,11 +218,13 @@ if dirty then
     -- A forced breaker stays open until an operator resets it, however long that takes.
     redis.call('PERSIST', s)
     redis.call('PERSIST', f)
+    redis.call('PERSIST', q)
   else
     -- An open_until beyond the TTL keeps the keys until then, and a TTL after it.
     local keep = math.max(ttl, ou - now + ttl)
     redis.call('PEXPIRE', s, keep)
     redis.call('PEXPIRE', f, keep)
+    redis.call('PEXPIRE', q, keep)
   end
   local listed = '-'
   if #times > 0 then listed = table.concat(times, ',') end

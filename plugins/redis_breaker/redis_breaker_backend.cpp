@@ -131,6 +131,10 @@ std::pair<std::string, std::string> RedisBreakerBackend::redis_keys(
   return {base + "s", base + "f"};
 }
 
+std::string RedisBreakerBackend::quorum_key(std::string_view resource) const {
+  return options_.key_prefix + ":{" + std::string(resource) + "}:q";
+}
+
 RedisBreakerBackend::Slot& RedisBreakerBackend::slot_for_this_thread() {
   std::size_t h = std::hash<std::thread::id>{}(std::this_thread::get_id());
   return *slots_[h % slots_.size()];
@@ -187,7 +191,7 @@ bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args,
                                std::string& failure) {
   if (!connect(slot, failure)) return false;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::vector<std::string_view> argv{"EVALSHA", slot.sha, "2"};
+    std::vector<std::string_view> argv{"EVALSHA", slot.sha, "3"};
     for (const auto& a : args) argv.push_back(a);
     ConnectionFailure cf;
     if (!slot.conn->command(argv, reply, cf)) {
@@ -292,6 +296,7 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   std::vector<std::string> args{
       hash_key,
       zset_key,
+      quorum_key(key),
       std::string(sdk::op_name(op)),
       now ? std::to_string(*now) : std::string(),
       std::to_string(policy.failure_threshold),
@@ -306,7 +311,9 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
       std::to_string(op_args.for_ms),
       std::to_string(sdk::detail::ten_thousandths(policy.backoff_multiplier)),
       std::to_string(sdk::detail::ten_thousandths(policy.jitter)),
-      std::to_string(policy.max_timeout.count())};
+      std::to_string(policy.max_timeout.count()),
+      std::to_string(policy.quorum.min_instances),
+      std::string(op_args.instance)};
   Reply reply;
   std::string failure;
   round_trips_.fetch_add(1, std::memory_order_relaxed);

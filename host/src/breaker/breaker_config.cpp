@@ -2,6 +2,20 @@
 
 namespace crosscut {
 
+namespace {
+
+const sdk::OptionTable<sdk::BreakerQuorum>& quorum_table() {
+  static const sdk::OptionTable<sdk::BreakerQuorum> table{
+      sdk::bind_option("min_instances", &sdk::BreakerQuorum::min_instances,
+                       "distinct instances whose failures must be in the window to open (1: any)")
+          .min(1)
+          .max(1000),
+  };
+  return table;
+}
+
+}  // namespace
+
 const sdk::OptionTable<sdk::BreakerPolicy>& breaker_policy_table() {
   using sdk::bind_option;
   using sdk::BreakerPolicy;
@@ -27,6 +41,9 @@ const sdk::OptionTable<sdk::BreakerPolicy>& breaker_policy_table() {
                   "longest open duration with backoff (0: timeout, no growth)"),
       bind_option("jitter", &BreakerPolicy::jitter,
                   "spread of each open duration, as a fraction of it (0 to 0.5)"),
+      bind_option("quorum", &BreakerPolicy::quorum,
+                  "opening also needs failures from this many instances")
+          .members(quorum_table()),
   };
   return table;
 }
@@ -46,7 +63,12 @@ sdk::ConfigSchema breakers_schema() {
   overrides.key = "overrides";
   overrides.type = sdk::OptionType::any;  // keys are resource names: read below
   overrides.description = "per-resource policy: {\"exchange/region/type\": {...}}";
-  return {backend, defaults, overrides};
+  sdk::OptionSpec instance;
+  instance.key = "instance";
+  instance.type = sdk::OptionType::string;
+  instance.default_value = "";
+  instance.description = "this process's id in breaker quorums (empty: <service>/<host>/<pid>)";
+  return {backend, defaults, overrides, instance};
 }
 
 BreakerConfig read_breaker_config(sdk::ConfigNode& breakers, const config::NodeLocation& where) {
@@ -58,6 +80,14 @@ BreakerConfig read_breaker_config(sdk::ConfigNode& breakers, const config::NodeL
       breaker_policy_table().read(sdk::ConfigView(&defaults, defaults_at.file, defaults_at.path));
   if (auto problem = sdk::check_policy(out.defaults))
     config::fail_at(defaults, defaults_at, *problem);
+  if (ConfigNode* instance = breakers.find("instance");
+      instance != nullptr && instance->kind == ConfigNode::Kind::scalar) {
+    if (instance->scalar.size() > sdk::kMaxBreakerInstanceBytes)
+      config::fail_at(
+          *instance, {where.file, config::child_path(where.path, "instance")},
+          "must be at most " + std::to_string(sdk::kMaxBreakerInstanceBytes) + " bytes");
+    out.instance = instance->scalar;
+  }
 
   ConfigNode* overrides = breakers.find("overrides");
   if (!overrides || overrides->kind == ConfigNode::Kind::null) return out;

@@ -20,6 +20,7 @@ sdk::ConfigSchema breakers_schema();
 struct BreakerConfig {
   sdk::BreakerPolicy defaults;
   std::map<std::string, sdk::BreakerPolicy> overrides;  // by resource key
+  std::string instance;  // breakers.instance: empty for the default id
 };
 
 // Reads a validated `breakers:` section: each override is validated against the policy table

@@ -10,10 +10,12 @@ namespace crosscut {
 BreakerRegistry::BreakerRegistry(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
                                  std::map<std::string, sdk::BreakerPolicy> overrides,
                                  sdk::Logger& log, const sdk::Clock& clock, sdk::EventBus* bus,
-                                 std::size_t max_key_bytes)
+                                 std::size_t max_key_bytes, std::string instance)
     : backend_(&backend), log_(log), clock_(clock), bus_(bus), max_key_bytes_(max_key_bytes) {
-  policies_.push_back(std::make_unique<const Policies>(Policies{
-      std::make_shared<const sdk::BreakerPolicy>(defaults), {overrides.begin(), overrides.end()}}));
+  policies_.push_back(std::make_unique<const Policies>(
+      Policies{std::make_shared<const sdk::BreakerPolicy>(defaults),
+               {overrides.begin(), overrides.end()},
+               std::move(instance)}));
   current_.store(policies_.back().get());
 }
 
@@ -26,9 +28,12 @@ Breaker BreakerRegistry::breaker(std::string_view key) {
 }
 
 void BreakerRegistry::reconfigure(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
-                                  std::map<std::string, sdk::BreakerPolicy> overrides) {
-  auto next = std::make_unique<const Policies>(Policies{
-      std::make_shared<const sdk::BreakerPolicy>(defaults), {overrides.begin(), overrides.end()}});
+                                  std::map<std::string, sdk::BreakerPolicy> overrides,
+                                  std::string instance) {
+  auto next = std::make_unique<const Policies>(
+      Policies{std::make_shared<const sdk::BreakerPolicy>(defaults),
+               {overrides.begin(), overrides.end()},
+               std::move(instance)});
   {
     std::lock_guard lock(policies_mu_);
     policies_.push_back(std::move(next));
@@ -43,13 +48,20 @@ sdk::BreakerResult BreakerRegistry::apply(const std::string& key,
                                           sdk::BreakerOp op, std::optional<std::int64_t> now_ms,
                                           const sdk::BreakerOpArgs& args) {
   // Handles made before a reload carry the policy of their time: look up the current one.
-  const sdk::BreakerPolicy& policy = reconfigured_.load(std::memory_order_acquire)
-                                         ? current_.load(std::memory_order_acquire)->of(key)
-                                         : handle_policy;
+  const Policies* current = current_.load(std::memory_order_acquire);
+  const sdk::BreakerPolicy& policy =
+      reconfigured_.load(std::memory_order_acquire) ? current->of(key) : handle_policy;
   if (key.size() > max_key_bytes_) [[unlikely]]
     return refuse(key, policy, op, now_ms);
-  sdk::BreakerResult r =
-      backend_.load(std::memory_order_acquire)->apply(key, op, policy, now_ms, args);
+  sdk::BreakerBackend* backend = backend_.load(std::memory_order_acquire);
+  sdk::BreakerResult r;
+  if (op == sdk::BreakerOp::failure && args.instance.empty() && !current->instance.empty()) {
+    sdk::BreakerOpArgs own = args;  // a quorum counts this process as one instance
+    own.instance = current->instance;
+    r = backend->apply(key, op, policy, now_ms, own);
+  } else {
+    r = backend->apply(key, op, policy, now_ms, args);
+  }
   if (r.degraded) [[unlikely]]
     degraded_.fetch_add(1, std::memory_order_relaxed);
   if (r.transition) {

@@ -43,10 +43,11 @@ struct BreakerRegistryStats {
 class BreakerRegistry {
  public:
   // `bus` may be null (no announcements); backend, logger and clock must outlive the registry.
+  // `instance`: this process's id in quorums, given to failures whose caller names none.
   BreakerRegistry(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
                   std::map<std::string, sdk::BreakerPolicy> overrides, sdk::Logger& log,
                   const sdk::Clock& clock, sdk::EventBus* bus,
-                  std::size_t max_key_bytes = kMaxResourceKeyBytes);
+                  std::size_t max_key_bytes = kMaxResourceKeyBytes, std::string instance = {});
 
   Breaker breaker(std::string_view key);
   // An operation through a handle made with `policy`: after a reconfigure() the key's
@@ -60,7 +61,7 @@ class BreakerRegistry {
   // fresh). The old backend must outlive every operation that may still be using it: the
   // runtime keeps it until it stops.
   void reconfigure(sdk::BreakerBackend& backend, sdk::BreakerPolicy defaults,
-                   std::map<std::string, sdk::BreakerPolicy> overrides);
+                   std::map<std::string, sdk::BreakerPolicy> overrides, std::string instance = {});
   void set_bus(sdk::EventBus* bus) { bus_ = bus; }
   BreakerRegistryStats stats() const;
 
@@ -71,6 +72,7 @@ class BreakerRegistry {
   struct Policies {
     std::shared_ptr<const sdk::BreakerPolicy> defaults;
     std::map<std::string, sdk::BreakerPolicy, std::less<>> overrides;
+    std::string instance;
     // The policy of `key`; valid as long as this set is.
     const sdk::BreakerPolicy& of(std::string_view key) const {
       auto it = overrides.find(key);

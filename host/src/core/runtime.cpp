@@ -276,6 +276,8 @@ struct __attribute__((visibility("hidden"))) Runtime::Impl {
   void build_sinks(core::ComponentBuilder& builder, PassState& state);
   delivery::DeliveryOptions read_delivery_keys(ConfigNode& item, const NodeLocation& where);
   void build_breakers(core::ComponentBuilder& builder, PassState& state);
+  // This process's id in breaker quorums: breakers.instance, or <service>/<host>/<pid>.
+  std::string breaker_instance(const BreakerConfig& config) const;
   void build_rules(core::ComponentBuilder& builder, PassState& state);
   void build_dispatcher(PassState& state);
   void build_metrics(PassState& state);
@@ -647,9 +649,15 @@ void Runtime::Impl::build_breakers(core::ComponentBuilder& builder, PassState& s
                                       state, &pool);
   if (!state.gen->breaker_backend || state.reloading()) return;
   const BreakerConfig& config = state.gen->breaker_config;
-  breakers = std::make_unique<BreakerRegistry>(*state.gen->breaker_backend->get(), config.defaults,
-                                               config.overrides, logger("breaker"), *clock_source,
-                                               event_bus.get());
+  breakers = std::make_unique<BreakerRegistry>(
+      *state.gen->breaker_backend->get(), config.defaults, config.overrides, logger("breaker"),
+      *clock_source, event_bus.get(), kMaxResourceKeyBytes, breaker_instance(config));
+}
+
+std::string Runtime::Impl::breaker_instance(const BreakerConfig& config) const {
+  if (!config.instance.empty()) return config.instance;
+  const ServiceInfo self = ServiceInfo::current(std::string(host->service_name()));
+  return self.name + "/" + self.host + "/" + std::to_string(self.pid);
 }
 
 void Runtime::Impl::build_rules(core::ComponentBuilder& builder, PassState& state) {
@@ -876,7 +884,7 @@ void Runtime::Impl::commit(const std::shared_ptr<Generation>& next) {
       retired.push_back(old->breaker_backend);  // an operation may still be using it
     }
     breakers->reconfigure(*next->breaker_backend->get(), next->breaker_config.defaults,
-                          next->breaker_config.overrides);
+                          next->breaker_config.overrides, breaker_instance(next->breaker_config));
   }
   if (dispatcher) {
     std::vector<const sdk::ExceptionRule*> rule_ptrs;

@@ -125,3 +125,25 @@ TEST(BreakerRegistry, LongResourceNamesLeaveNothingInTheMemoryBackend) {
 }
 
 }  // namespace
+
+TEST(BreakerRegistry, FailuresCarryTheRegistrysInstanceUnlessTheCallerNamesOne) {
+  crosscut::testing::ManualClock clock;
+  crosscut::testing::CapturingLogger log{"breaker"};
+  CountingBackend backend;  // one shared store, two processes' registries
+  BreakerPolicy quorum;
+  quorum.failure_threshold = 2;
+  quorum.quorum.min_instances = 2;
+  BreakerRegistry here{backend, quorum, {}, log, clock, nullptr, kMaxResourceKeyBytes, "here"};
+  BreakerRegistry there{backend, quorum, {}, log, clock, nullptr, kMaxResourceKeyBytes, "there"};
+  here.breaker("k").apply(BreakerOp::failure, 1);
+  EXPECT_EQ(here.breaker("k").apply(BreakerOp::failure, 2).state, BreakerState::closed)
+      << "two failures, one instance";
+  crosscut::sdk::BreakerOpArgs named;
+  named.instance = "here";
+  EXPECT_EQ(there.breaker("k").apply(BreakerOp::failure, 3, named).state, BreakerState::closed)
+      << "the caller's own id wins over the registry's";
+  EXPECT_EQ(there.breaker("k").apply(BreakerOp::failure, 4).state, BreakerState::open);
+  ASSERT_EQ(backend.data.failing_instances.size(), 2u);
+  EXPECT_EQ(backend.data.failing_instances[0].first, "here");
+  EXPECT_EQ(backend.data.failing_instances[1].first, "there");
+}

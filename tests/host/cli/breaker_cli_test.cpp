@@ -143,6 +143,8 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
       {"{\"t_ms\":5,\"op\":\"state\",\"key\":7}\n", "stdin:1: 'key' must be a string"},
       {std::string("{\"t_ms\":5,\"op\":\"st\0te\"}\n"sv), "stdin:1:"},
       {"{\"t_ms\":5,\"op\":\"open_until\"}\n", "stdin:1: open_until needs 'until_ms'"},
+      {"{\"t_ms\":5,\"op\":\"failure\",\"instance\":7}\n",
+       "stdin:1: 'instance' must be a string of at most 256 bytes"},
       {"{\"t_ms\":5,\"op\":\"open_until\",\"until_ms\":\"9\"}\n",
        "stdin:1: 'until_ms' must be an integer time"},
       {"{\"t_ms\":5,\"op\":\"open_until\",\"for_ms\":-1}\n",

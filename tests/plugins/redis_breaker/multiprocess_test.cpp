@@ -94,7 +94,9 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
       "half_open_max_calls: 2, sliding_window: 30s}\n",
       "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 2s, "
       "half_open_max_calls: 2, sliding_window: 30s, backoff_multiplier: 1.7, max_timeout: 9s, "
-      "jitter: 0.35}\n"};
+      "jitter: 0.35}\n",
+      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 2s, "
+      "half_open_max_calls: 2, sliding_window: 9s, quorum: {min_instances: 2}}\n"};
   for (const auto& policy : policies) {
     SCOPED_TRACE(policy);
     auto redis_cfg =
@@ -102,14 +104,18 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
                                 "\", use_server_time: false}\n" + policy);
     auto memory_cfg = dir.write("m.yaml", "breakers:\n  backend: {type: memory}\n" + policy);
     // Keys of their own for each policy: the first run's state stays in Redis.
-    const std::string key = &policy == &policies[0] ? "k" : "backoff/k";
-    const std::string other = &policy == &policies[0] ? "other/key/x" : "backoff/other";
+    const auto n = std::to_string(&policy - &policies[0]);
+    const std::string key = "policy" + n + "/k";
+    const std::string other = "policy" + n + "/other";
     std::string trace;
     const char* ops[] = {"acquire", "failure", "success", "state", "failure", "acquire", "failure"};
     std::int64_t t = 0;
     for (int round = 0; round < 12; ++round) {
       for (const char* op : ops) {
-        trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\"}\n";
+        // Two collectors, one of them failing twice as often (quorum traces).
+        const std::string instance = t % 3 == 0 ? "collector-b" : "collector-a";
+        trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\",\"instance\":\"" +
+                 instance + "\"}\n";
         trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\",\"key\":\"" + other +
                  "\"}\n";
         t += 700 + (round * 131) % 4000;

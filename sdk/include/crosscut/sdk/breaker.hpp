@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -29,6 +30,16 @@ constexpr std::string_view state_name(BreakerState s) {
   return "UNKNOWN";
 }
 
+// A quorum trip: CLOSED -> OPEN also needs the failures in the window to come from at least
+// min_instances distinct instances (BreakerOpArgs::instance), so that one instance's bad
+// network route does not open a healthy resource's breaker for the whole fleet. 1: any.
+struct BreakerQuorum {
+  std::uint32_t min_instances = 1;
+};
+
+// The longest instance id accepted (BreakerOpArgs::instance).
+inline constexpr std::size_t kMaxBreakerInstanceBytes = 256;
+
 // The thresholds of one breaker. check_policy() says what is wrong with a policy, if anything.
 struct BreakerPolicy {
   std::uint32_t failure_threshold = 5;
@@ -44,6 +55,7 @@ struct BreakerPolicy {
   // Every open duration is spread by up to ±jitter of it (0 to 0.5, four decimal places),
   // decided once at the opening from the key and the time, so every instance agrees.
   double jitter = 0.0;
+  BreakerQuorum quorum;
 };
 
 // The longest timeout or max_timeout accepted (about 28 years): keeps the backoff and jitter
@@ -67,6 +79,8 @@ inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
   if (!(p.backoff_multiplier >= 1.0 && p.backoff_multiplier <= 100.0))
     return "backoff_multiplier must be from 1 to 100";
   if (!(p.jitter >= 0.0 && p.jitter <= 0.5)) return "jitter must be from 0 to 0.5";
+  if (p.quorum.min_instances < 1 || p.quorum.min_instances > 1000)
+    return "quorum.min_instances must be from 1 to 1000";
   if (p.max_timeout.count() != 0 && p.max_timeout < p.timeout)
     return "max_timeout (" + std::to_string(p.max_timeout.count()) + "ms) must be >= timeout (" +
            std::to_string(p.timeout.count()) + "ms)";
@@ -176,6 +190,10 @@ struct BreakerOpArgs {
   // being the backend's (Redis' TIME with use_server_time): a Retry-After of N ms is for_ms N.
   std::int64_t until_ms = 0;
   std::int64_t for_ms = 0;
+  // failure: the instance that saw it, for a quorum (BreakerQuorum); at most
+  // kMaxBreakerInstanceBytes. Backends treat the empty id as one more instance; the host fills
+  // in its own id (breakers.instance) when the caller gives none.
+  std::string_view instance{};
 };
 
 // The largest until_ms and for_ms accepted: 2099-12-31T23:59:59.999Z in epoch ms (and as a
@@ -189,6 +207,8 @@ inline std::optional<std::string> check_op_args(const BreakerOpArgs& args) {
     return "until_ms must be from 0 to " + std::to_string(kMaxBreakerTimeMs);
   if (args.for_ms < 0 || args.for_ms > kMaxBreakerTimeMs)
     return "for_ms must be from 0 to " + std::to_string(kMaxBreakerTimeMs);
+  if (args.instance.size() > kMaxBreakerInstanceBytes)
+    return "instance must be at most " + std::to_string(kMaxBreakerInstanceBytes) + " bytes";
   return std::nullopt;
 }
 
@@ -211,9 +231,9 @@ class CROSSCUT_SDK_API BreakerBackend : public Component {
   // Throws std::invalid_argument for args check_op_args() rejects, before the backend sees them.
   BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
                       std::optional<std::int64_t> now_ms, const BreakerOpArgs& args = {}) {
-    if (op == BreakerOp::open_until) {
+    if (op == BreakerOp::open_until || !args.instance.empty()) {
       if (auto problem = check_op_args(args))
-        throw std::invalid_argument("breaker open_until: " + *problem);
+        throw std::invalid_argument("breaker " + std::string(op_name(op)) + ": " + *problem);
     }
     return apply_op(key, op, policy, now_ms, args);
   }

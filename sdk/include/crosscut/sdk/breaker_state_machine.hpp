@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "crosscut/sdk/abi.hpp"
@@ -29,8 +30,12 @@ CROSSCUT_SDK_BEGIN_NAMESPACE
 struct BreakerData {
   BreakerState state = BreakerState::closed;  // the stored state (see reported_state())
   // Failure times (epoch ms), sorted ascending. Only CLOSED adds failures and it opens once
-  // they reach failure_threshold, so this never holds more than the largest threshold used.
+  // they reach failure_threshold, so this never holds more than the largest threshold used
+  // (with a quorum, the newest failure_threshold are kept: enough to decide the opening).
   std::vector<std::int64_t> failure_times;
+  // Quorum (min_instances > 1): each instance with a failure in the window, and its latest
+  // failure time.
+  std::vector<std::pair<std::string, std::int64_t>> failing_instances;
   std::int64_t opened_at_ms = 0;   // OPEN: when it opened (meaningful unless CLOSED)
   std::int64_t open_until_ms = 0;  // OPEN: stays OPEN until at least then (0: no such time)
   // The opening's duration before jitter, grown by backoff on each re-open (0 when CLOSED),
@@ -151,6 +156,7 @@ inline void enter_open(BreakerData& d, const BreakerPolicy& p, std::int64_t now_
 inline void enter_closed(BreakerData& d) {
   d.state = BreakerState::closed;
   d.failure_times.clear();
+  d.failing_instances.clear();
   d.open_until_ms = 0;
   d.open_base_ms = 0;
   d.open_duration_ms = 0;
@@ -167,6 +173,27 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
   times.insert(std::upper_bound(times.begin(), times.end(), now_ms), now_ms);
   const std::int64_t cutoff = now_ms - p.sliding_window.count();
   times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), cutoff));
+}
+
+// Quorum bookkeeping after add_failure(): keeps the newest failure_threshold failures (an
+// opening needs that many in the window, and they are the newest), records `instance`'s
+// latest failure, forgets instances whose latest failure left the window, and returns how
+// many instances have failed inside it.
+inline std::size_t note_failing_instance(BreakerData& d, const BreakerPolicy& p,
+                                         std::int64_t now_ms, std::string_view instance) {
+  auto& times = d.failure_times;
+  if (times.size() > p.failure_threshold)
+    times.erase(times.begin(), times.end() - static_cast<std::ptrdiff_t>(p.failure_threshold));
+  auto& seen = d.failing_instances;
+  auto it = std::find_if(seen.begin(), seen.end(),
+                         [&](const auto& entry) { return entry.first == instance; });
+  if (it == seen.end())
+    seen.emplace_back(std::string(instance), now_ms);
+  else
+    it->second = std::max(it->second, now_ms);
+  const std::int64_t cutoff = now_ms - p.sliding_window.count();
+  std::erase_if(seen, [&](const auto& entry) { return entry.second <= cutoff; });
+  return seen.size();
 }
 
 }  // namespace detail
@@ -188,6 +215,9 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
 //     OPEN, so a lost permit cannot wedge a breaker.
 //  3. CLOSED: acquire is allowed; failure adds `now`, drops every t with
 //     t + sliding_window <= now, and at failure_threshold or more -> OPEN (opened_at = now);
+//     with quorum.min_instances K > 1, only the newest failure_threshold failures are kept,
+//     args.instance's latest failure time is noted, and opening also needs K instances whose
+//     latest failure is inside the window (note_failing_instance);
 //     success changes nothing (successes do not remove failures).
 //     OPEN: acquire is rejected while now < open_ends_ms() (opened_at + duration, or a later
 //     open_until; always, when forced); the first acquire at or after it -> HALF_OPEN
@@ -246,7 +276,10 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
             r.allowed = true;
           } else if (op == BreakerOp::failure) {
             detail::add_failure(d, p, now_ms);
-            if (d.failure_times.size() >= p.failure_threshold) {
+            const bool quorum = p.quorum.min_instances <= 1 ||
+                                detail::note_failing_instance(d, p, now_ms, args.instance) >=
+                                    p.quorum.min_instances;
+            if (quorum && d.failure_times.size() >= p.failure_threshold) {
               transition(BreakerState::open, TransitionReason::failure_threshold);
               detail::enter_open(d, p, now_ms);
             }

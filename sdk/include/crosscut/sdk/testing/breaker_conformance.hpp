@@ -108,6 +108,17 @@ class BreakerConformance : public ::testing::TestWithParam<BreakerBackendFactory
     return r;
   }
 
+  // A failure on `k` at t0 + at_ms seen by `instance`.
+  BreakerResult fail_from(const std::string& k, std::string_view instance, std::int64_t at_ms,
+                          const BreakerPolicy& p = standard_policy()) {
+    BreakerOpArgs args;
+    args.instance = instance;
+    BreakerResult r = backend_->apply(k, BreakerOp::failure, p, t0_ + at_ms, args);
+    EXPECT_EQ(r.now_ms, t0_ + at_ms);
+    EXPECT_FALSE(r.degraded);
+    return r;
+  }
+
   // Opens `k` with failure_threshold failures at at_ms - n + 1 ... at_ms (policy's threshold).
   void open_at(const std::string& k, std::int64_t at_ms,
                const BreakerPolicy& p = standard_policy()) {
@@ -937,6 +948,79 @@ TEST_P(BreakerConformance, ABackoffPolicyThatCannotGrowIsRefused) {
   p = standard_policy();
   p.jitter = 0.6;
   EXPECT_THROW(backend().apply(key(), BreakerOp::failure, p, t0()), std::invalid_argument);
+}
+
+// --- Quorum ------------------------------------------------------------------------------------
+
+namespace detail {
+// The standard policy with a quorum of two instances.
+inline BreakerPolicy quorum_policy() {
+  BreakerPolicy p;
+  p.failure_threshold = 3;
+  p.success_threshold = 2;
+  p.timeout = std::chrono::milliseconds(1000);
+  p.half_open_max_calls = 3;
+  p.sliding_window = std::chrono::milliseconds(10'000);
+  p.quorum.min_instances = 2;
+  return p;
+}
+}  // namespace detail
+
+TEST_P(BreakerConformance, AQuorumNeedsFailuresFromEnoughInstances) {
+  const auto p = detail::quorum_policy();
+  const auto k = key();
+  for (std::int64_t at = 0; at < 6; ++at) {
+    auto r = fail_from(k, "collector-a", at, p);
+    expect_no_transition(r);
+    EXPECT_EQ(r.state, BreakerState::closed) << "one instance alone never opens it";
+    EXPECT_EQ(r.failures, std::min<std::uint32_t>(static_cast<std::uint32_t>(at) + 1, 3))
+        << "the newest failure_threshold failures are kept";
+  }
+  auto r = fail_from(k, "collector-b", 6, p);
+  expect_transition(r, BreakerState::closed, BreakerState::open,
+                    TransitionReason::failure_threshold);
+}
+
+TEST_P(BreakerConformance, AnInstanceWhoseFailuresLeftTheWindowLeavesTheQuorum) {
+  const auto p = detail::quorum_policy();
+  const auto k = key();
+  fail_from(k, "collector-b", 0, p);
+  for (std::int64_t at = kWindow; at < kWindow + 3; ++at)
+    expect_no_transition(fail_from(k, "collector-a", at, p));
+  auto r = fail_from(k, "collector-b", kWindow + 3, p);
+  expect_transition(r, BreakerState::closed, BreakerState::open,
+                    TransitionReason::failure_threshold);
+}
+
+TEST_P(BreakerConformance, ClosingForgetsTheFailingInstances) {
+  const auto p = detail::quorum_policy();
+  const auto k = key();
+  fail_from(k, "collector-a", 0, p);
+  fail_from(k, "collector-b", 1, p);
+  expect_transition(fail_from(k, "collector-a", 2, p), BreakerState::closed, BreakerState::open,
+                    TransitionReason::failure_threshold);
+  EXPECT_TRUE(run(k, BreakerOp::acquire, 2 + kTimeout, p).allowed);
+  run(k, BreakerOp::success, 3 + kTimeout, p);
+  EXPECT_EQ(run(k, BreakerOp::success, 4 + kTimeout, p).state, BreakerState::closed);
+  for (std::int64_t at = 10 + kTimeout; at < 15 + kTimeout; ++at)
+    expect_no_transition(fail_from(k, "collector-a", at, p));
+}
+
+TEST_P(BreakerConformance, AQuorumOfOneCountsFailuresFromAnyInstance) {
+  const auto k = key();
+  fail_from(k, "collector-a", 0);
+  fail_from(k, "collector-b", 1);
+  expect_transition(fail_from(k, "collector-c", 2), BreakerState::closed, BreakerState::open,
+                    TransitionReason::failure_threshold);
+}
+
+TEST_P(BreakerConformance, AnInstanceIdLongerThanTheLimitIsRefused) {
+  BreakerOpArgs args;
+  const std::string long_id(kMaxBreakerInstanceBytes + 1, 'x');
+  args.instance = long_id;
+  EXPECT_THROW(backend().apply(key(), BreakerOp::failure, standard_policy(), t0(), args),
+               std::invalid_argument);
+  EXPECT_EQ(run(key(), BreakerOp::state, 0).failures, 0u) << "nothing was recorded";
 }
 }  // namespace crosscut::sdk::testing
 
