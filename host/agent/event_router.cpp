@@ -318,6 +318,10 @@ std::string EventRouter::route_breaker(const rapidjson::Value& doc, Reply& reply
   reply.members += r.opened_at_ms && r.state != sdk::BreakerState::closed
                        ? std::to_string(*r.opened_at_ms)
                        : std::string("null");
+  reply.members += ",\"open_until_ms\":";
+  reply.members += r.open_until_ms && r.state == sdk::BreakerState::open
+                       ? std::to_string(*r.open_until_ms)
+                       : std::string("null");
   reply.members += r.forced_open ? ",\"forced_open\":true" : ",\"forced_open\":false";
   return {};
 }

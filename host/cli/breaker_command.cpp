@@ -37,12 +37,18 @@ int status(const BreakerArgs& args) {
     std::printf("no breaker keys given and the backend lists none\n");
     return kExitOk;
   }
-  std::printf("%-40s %-10s %8s  %s\n", "KEY", "STATE", "FAILURES", "OPENED_AT_MS");
+  std::printf("%-40s %-10s %8s  %-14s %s\n", "KEY", "STATE", "FAILURES", "OPENED_AT_MS",
+              "OPEN_UNTIL_MS");
   for (const auto& k : keys) {
     auto r = rt->breaker(k).apply(sdk::BreakerOp::state);
-    std::printf("%-40s %-10s %8u  %s%s\n", k.c_str(), std::string(sdk::state_name(r.state)).c_str(),
-                r.failures, r.opened_at_ms ? std::to_string(*r.opened_at_ms).c_str() : "-",
-                r.forced_open ? " (forced)" : "");
+    const std::string opened = r.opened_at_ms ? std::to_string(*r.opened_at_ms) : "-";
+    // When its rejections end; a forced breaker has no end.
+    const std::string until = r.open_until_ms && r.state == sdk::BreakerState::open
+                                  ? std::to_string(*r.open_until_ms)
+                                  : std::string(r.forced_open ? "(forced)" : "-");
+    std::printf("%-40s %-10s %8u  %-14s %s\n", k.c_str(),
+                std::string(sdk::state_name(r.state)).c_str(), r.failures, opened.c_str(),
+                until.c_str());
   }
   return kExitOk;
 }

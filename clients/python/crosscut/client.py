@@ -70,7 +70,7 @@ class Breaker:
         return self.info()["state"]
 
     def info(self) -> Dict[str, Any]:
-        """The agent's `breaker` reply: state, failures, opened_at_ms, forced_open."""
+        """The agent's `breaker` reply: state, failures, opened_at_ms, open_until_ms, forced_open."""
         reply = self._client._request("breaker", self.resource)
         if reply is None:
             raise AgentUnavailableError("crosscut agent unavailable at %s" % self._client.path)

@@ -37,6 +37,7 @@ def test_the_guard_opens_the_shared_breaker_and_is_then_refused(agent):
         info = shared.info()
         assert info["state"] == "OPEN" and info["failures"] == 3
         assert isinstance(info["opened_at_ms"], int) and info["opened_at_ms"] > 1_700_000_000_000
+        assert info["open_until_ms"] > info["opened_at_ms"], "when the trial may start"
         # A guarded body that returns records a success: a different breaker stays CLOSED.
         fine = c.breaker("bithumb/korea/orderbook")
         for _ in range(5):

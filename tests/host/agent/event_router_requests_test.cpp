@@ -116,7 +116,7 @@ TEST(EventRouterRequests, AcquireAndBreakerFollowTheBreakerThroughItsStates) {
       R"({"id":"f1","ok":true,"state":"CLOSED"})");
   EXPECT_EQ(
       f.ask(R"({"event":"breaker","resource":"upbit/korea/ticker","id":2})"),
-      R"({"id":2,"ok":true,"state":"CLOSED","failures":1,"opened_at_ms":null,"forced_open":false})");
+      R"({"id":2,"ok":true,"state":"CLOSED","failures":1,"opened_at_ms":null,"open_until_ms":null,"forced_open":false})");
   // One-way, as before: the second failure (threshold 2) opens it, and nothing is answered.
   EXPECT_EQ(f.ask(R"({"event":"outcome","resource":"upbit/korea/ticker","success":false})"), "");
   EXPECT_EQ(f.ask(R"({"event":"acquire","resource":"upbit/korea/ticker","id":3})"),
@@ -128,6 +128,8 @@ TEST(EventRouterRequests, AcquireAndBreakerFollowTheBreakerThroughItsStates) {
   EXPECT_EQ(state["failures"].GetInt(), 2);
   ASSERT_TRUE(state["opened_at_ms"].IsInt64());
   EXPECT_GT(state["opened_at_ms"].GetInt64(), 1'700'000'000'000);
+  ASSERT_TRUE(state["open_until_ms"].IsInt64()) << "an OPEN breaker says when it half-opens";
+  EXPECT_GT(state["open_until_ms"].GetInt64(), state["opened_at_ms"].GetInt64());
   // The same state through the runtime: the socket asks the one breaker everyone shares.
   EXPECT_EQ(f.rt->breaker("upbit/korea/ticker").state(), sdk::BreakerState::open);
   EXPECT_EQ(f.stats.outcomes.load(), 2U);

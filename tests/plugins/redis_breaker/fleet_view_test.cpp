@@ -72,6 +72,11 @@ TEST(RedisFleetView, ABreakerOpenedByTheCommandLineIsRefusedByARunningAgent) {
   EXPECT_EQ(crosscut::testing::evalsha_calls(server), before)
       << "the refusals were the view's, not round trips";
   std::printf("refused %.3f ms after `crosscut breaker open` exited (%d acquires)\n", ms, polls);
+  auto status = crosscut::testing::run_crosscut({"breaker", "status", "-c", config.string(), key});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("OPEN_UNTIL_MS"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find(" OPEN "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("(forced)"), std::string::npos) << "a forced breaker has no end";
 
   auto reset = crosscut::testing::run_crosscut({"breaker", "reset", "-c", config.string(), key});
   ASSERT_EQ(reset.exit_code, 0) << reset.err;
