@@ -221,11 +221,78 @@ bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args,
   return true;
 }
 
+void RedisBreakerBackend::eval_batch(Slot& slot, const std::vector<PendingScript*>& batch) {
+  if (batch.size() == 1) {
+    batch[0]->ok = eval(slot, *batch[0]->args, batch[0]->reply, batch[0]->failure);
+    return;
+  }
+  std::string failure;
+  if (!connect(slot, failure)) {
+    for (auto* p : batch) p->failure = failure;
+    return;
+  }
+  pipelined_.fetch_add(batch.size(), std::memory_order_relaxed);
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(batch.size());
+  for (const auto* p : batch) {
+    std::vector<std::string> command{"EVALSHA", slot.sha, "3"};
+    command.insert(command.end(), p->args->begin(), p->args->end());
+    commands.push_back(std::move(command));
+  }
+  std::vector<Reply> replies;
+  ConnectionFailure cf;
+  if (!slot.conn->pipeline(commands, replies, cf)) {
+    slot.sha.clear();
+    slot.backoff = std::chrono::milliseconds(100);
+    slot.next_attempt = std::chrono::steady_clock::now() + slot.backoff;
+    for (auto* p : batch) p->failure = cf.message;
+    return;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    PendingScript& p = *batch[i];
+    // The script is gone (SCRIPT FLUSH, a failover): eval() loads it again and retries.
+    if (replies[i].is_error() && replies[i].str.rfind("NOSCRIPT", 0) == 0) {
+      p.ok = eval(slot, *p.args, p.reply, p.failure);
+    } else {
+      p.reply = std::move(replies[i]);
+      p.ok = true;
+    }
+  }
+}
+
+void RedisBreakerBackend::release(Slot& slot) {
+  if (slot.waiting.empty()) {
+    slot.busy = false;
+  } else {
+    slot.waiting.front()->lead = true;
+  }
+  slot.changed.notify_all();
+}
+
 bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply& reply,
                                      std::string& failure) {
   Slot& slot = slot_for_this_thread();
-  std::lock_guard lock(slot.mu);
-  return eval(slot, args, reply, failure);
+  PendingScript mine;
+  mine.args = &args;
+  std::unique_lock lock(slot.mu);
+  slot.waiting.push_back(&mine);
+  if (slot.busy)
+    slot.changed.wait(lock, [&] { return mine.finished || mine.lead; });
+  else
+    slot.busy = true;
+  if (!mine.finished) {
+    // This thread holds the connection: it sends everything waiting, its own call included.
+    std::vector<PendingScript*> batch;
+    batch.swap(slot.waiting);
+    lock.unlock();
+    eval_batch(slot, batch);
+    lock.lock();
+    for (auto* p : batch) p->finished = true;
+    release(slot);
+  }
+  reply = std::move(mine.reply);
+  failure = std::move(mine.failure);
+  return mine.ok;
 }
 
 sdk::BreakerResult RedisBreakerBackend::fallback(std::string_view key, BreakerOp op,
@@ -369,7 +436,18 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
 std::vector<std::string> RedisBreakerBackend::keys() {
   std::vector<std::string> out;
   Slot& slot = slot_for_this_thread();
-  std::lock_guard lock(slot.mu);
+  {
+    std::unique_lock lock(slot.mu);
+    slot.changed.wait(lock, [&] { return !slot.busy; });
+    slot.busy = true;
+  }
+  struct Release {
+    Slot& slot;
+    ~Release() {
+      std::lock_guard lock(slot.mu);
+      RedisBreakerBackend::release(slot);
+    }
+  } held{slot};
   ConnectionFailure cf;
   if (!slot.conn->ensure_connected(cf)) return out;
   std::string cursor = "0";

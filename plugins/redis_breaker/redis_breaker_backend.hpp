@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,9 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   // Operations answered from the local view, and those sent to Redis.
   std::uint64_t local_answers() const { return local_answers_.load(); }
   std::uint64_t round_trips() const { return round_trips_.load(); }
+  // Script calls that shared a pipelined write with others (callers that found the connection
+  // busy).
+  std::uint64_t pipelined_calls() const { return pipelined_.load(); }
 
  protected:
   sdk::BreakerResult apply_op(std::string_view key, sdk::BreakerOp op,
@@ -64,8 +68,25 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   RedisBreakerBackend(const RedisBreakerOptions& options, RedisAddress address,
                       sdk::HostContext& host);
 
+  // One script call waiting for its connection, and what it got.
+  struct PendingScript {
+    const std::vector<std::string>* args = nullptr;
+    Reply reply;
+    std::string failure;
+    bool ok = false;
+    bool finished = false;  // answered: the caller may return
+    bool lead = false;      // handed the connection: the caller sends what is waiting
+  };
+
+  // One pooled connection. Callers that find it busy queue their script calls; the thread
+  // holding it sends every queued call in one pipelined write when its own round trip ends,
+  // then hands the connection to the first caller still waiting. Under concurrency many calls
+  // share a round trip; a lone caller pays nothing for it.
   struct Slot {
-    std::mutex mu;
+    std::mutex mu;  // guards `waiting` and `busy`
+    std::condition_variable changed;
+    std::vector<PendingScript*> waiting;
+    bool busy = false;  // a thread holds the connection (and so the fields below)
     std::unique_ptr<RedisConnection> conn;
     std::string sha;  // of the breaker script, from SCRIPT LOAD on this connection
     std::chrono::steady_clock::time_point next_attempt{};
@@ -74,6 +95,10 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
 
   // Runs the script on one pooled connection; false when Redis could not be reached.
   bool run_script(const std::vector<std::string>& args, Reply& reply, std::string& failure);
+  // Sends every call of `batch` on the slot's connection, which this thread holds.
+  void eval_batch(Slot& slot, const std::vector<PendingScript*>& batch);
+  // Gives the connection up: to the first caller waiting, or back to the slot. Under slot.mu.
+  static void release(Slot& slot);
   bool connect(Slot& slot, std::string& failure);
   bool eval(Slot& slot, const std::vector<std::string>& args, Reply& reply, std::string& failure);
   sdk::BreakerResult fallback(std::string_view key, sdk::BreakerOp op,
@@ -101,6 +126,7 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   std::unique_ptr<BreakerViewSubscription> subscription_;
   std::atomic<std::uint64_t> local_answers_{0};
   std::atomic<std::uint64_t> round_trips_{0};
+  std::atomic<std::uint64_t> pipelined_{0};
   // Redis' clock minus our steady clock in ms, shifted left by 16, or'ed with how far off that
   // may be (ms: half the round trip it came from, rounded up; the margin a local answer keeps
   // from an OPEN breaker's timeout): one word, so a reader never pairs one estimate's offset

@@ -1,7 +1,9 @@
 // Redis breaker operations on loopback.
 //  - record_failure: our backend (one EVALSHA per operation) against the seed's approach
 //    (separate ZADD / ZREMRANGEBYSCORE / ZCARD / GET round trips) and against the raw EVALSHA
-//    of the same script through hiredis (the floor).
+//    of the same script through hiredis (the floor); and from 8 threads of one process, where
+//    calls that find the pooled connection busy share a pipelined round trip, against the
+//    seed's approach from 8 threads with a connection each.
 //  - allow_success (acquire + success on a CLOSED breaker, with p50/p99 of the pair): the local
 //    view against the same backend with local_view: false (two round trips).
 //  - propagation (p50/p99 from the start of one backend's force_open or reset until another
@@ -99,11 +101,48 @@ void raw_evalsha(benchmark::State& state) {
   auto p = policy();
   std::int64_t now = 1'000'000;
   for (auto _ : state) {
-    command(
-        c, {"EVALSHA", sha, "2", "bench:{raw}:s", "bench:{raw}:f", "failure", std::to_string(++now),
-            std::to_string(p.failure_threshold), std::to_string(p.success_threshold),
-            std::to_string(p.timeout.count()), std::to_string(p.half_open_max_calls),
-            std::to_string(p.sliding_window.count()), "86400000", "bench:changes@0", "raw"});
+    command(c, {"EVALSHA", sha, "3", "bench:{raw}:s", "bench:{raw}:f", "bench:{raw}:q", "failure",
+                std::to_string(++now), std::to_string(p.failure_threshold),
+                std::to_string(p.success_threshold), std::to_string(p.timeout.count()),
+                std::to_string(p.half_open_max_calls), std::to_string(p.sliding_window.count()),
+                "86400000", "bench:changes@0", "raw"});
+  }
+  state.SetItemsProcessed(state.iterations());
+  redisFree(c);
+}
+
+// record_failure from several threads of one process, through one backend (the default pool
+// of two connections), each thread on a breaker of its own.
+void ours_threads(benchmark::State& state) {
+  static crosscut::testing::TestHost host;
+  static crosscut::redis::RedisBreakerBackend backend = [] {
+    crosscut::redis::RedisBreakerOptions o;
+    o.url = "redis://127.0.0.1:" + std::to_string(server().port());
+    o.use_server_time = false;
+    o.local_view = false;
+    return crosscut::redis::RedisBreakerBackend(o, host);
+  }();
+  const std::string key = "bench/threads/" + std::to_string(state.thread_index());
+  std::int64_t now = 1'000'000;
+  for (auto _ : state) {
+    auto r = backend.apply(key, BreakerOp::failure, policy(), ++now);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The seed's four round trips from several threads, a connection each.
+void seed_threads(benchmark::State& state) {
+  redisContext* c = connect();
+  const std::string f = "bench:seed:threads:" + std::to_string(state.thread_index()) + ":f";
+  std::int64_t now = 1'000'000;
+  std::int64_t seq = 0;
+  for (auto _ : state) {
+    ++now;
+    command(c, {"ZADD", f, std::to_string(now), std::to_string(now) + ":" + std::to_string(++seq)});
+    command(c, {"ZREMRANGEBYSCORE", f, "-inf", std::to_string(now - 1000)});
+    command(c, {"ZCARD", f});
+    command(c, {"GET", "bench:seed:state"});
   }
   state.SetItemsProcessed(state.iterations());
   redisFree(c);
@@ -219,6 +258,14 @@ int main(int argc, char** argv) {
       ->UseRealTime();
   benchmark::RegisterBenchmark("raw_evalsha/record_failure", raw_evalsha)
       ->MinTime(0.2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("crosscut/record_failure_8_threads", ours_threads)
+      ->Threads(8)
+      ->MinTime(0.5)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("seed_4_round_trips/record_failure_8_threads", seed_threads)
+      ->Threads(8)
+      ->MinTime(0.5)
       ->UseRealTime();
   return crosscut::bench::run_with_ratios(
       argc, argv,

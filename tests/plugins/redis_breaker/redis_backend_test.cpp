@@ -170,6 +170,46 @@ TEST(RedisBackend, ReloadsTheScriptAfterAFlush) {
   EXPECT_EQ(r.failures, 2u);
 }
 
+TEST(RedisBackend, ConcurrentCallsOnOneConnectionSharePipelinedRoundTripsAndLoseNothing) {
+  TestHost host;
+  auto o = crosscut::testing::redis_options(shared_redis().url());
+  o.connections = 1;
+  o.local_view = false;
+  RedisBreakerBackend b(o, host);
+  constexpr int kThreads = 8;
+  constexpr int kEach = 300;
+  const auto many = policy(1'000'000);  // stays CLOSED: every failure is recorded
+  std::vector<std::string> keys;
+  for (int t = 0; t < kThreads; ++t) keys.push_back(unique_key("pipelined"));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 1; i <= kEach; ++i) {
+        // Each reply is the one for this thread's own call: its key's count so far.
+        auto r = b.apply(keys[static_cast<std::size_t>(t)], BreakerOp::failure, many, 1000 + i);
+        if (r.degraded || r.failures != static_cast<std::uint32_t>(i)) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0) << "a reply went to the wrong caller, or a call was lost";
+  for (const auto& k : keys)
+    EXPECT_EQ(b.apply(k, BreakerOp::state, many, 1000 + kEach).failures,
+              static_cast<std::uint32_t>(kEach));
+  EXPECT_GT(b.pipelined_calls(), 0u) << "eight threads on one connection never shared a write";
+  // A flushed script in the middle of a pipelined batch is loaded again for those calls.
+  EXPECT_EQ(shared_redis().command({"SCRIPT", "FLUSH"}), "OK");
+  threads.clear();
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      auto r = b.apply(keys[static_cast<std::size_t>(t)], BreakerOp::failure, many, 5000);
+      if (r.degraded || r.failures != kEach + 1) wrong.fetch_add(1);
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 TEST(RedisBackend, ForeignDataInItsKeysIsReportedAndResetRepairsIt) {
   TestHost host;
   auto b = backend_for(shared_redis().url(), host);
