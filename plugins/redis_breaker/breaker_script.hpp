@@ -59,6 +59,13 @@ if h['err'] then
   redis.call('DEL', s, f, q)
   h = {}
 end
+-- The quorum set is checked before anything is written, for the same reason.
+if quorum > 1 and op ~= 'reset' then
+  local kind = redis.call('TYPE', q)['ok']
+  if kind ~= 'zset' and kind ~= 'none' then
+    return redis.error_reply('WRONGTYPE ' .. q .. ' holds a ' .. kind .. ', not a quorum set')
+  end
+end
 local st = tonumber(h[1]) or 0
 local oa = tonumber(h[2]) or 0
 local hs = tonumber(h[3]) or 0

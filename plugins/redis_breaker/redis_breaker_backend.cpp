@@ -261,7 +261,7 @@ void RedisBreakerBackend::eval_batch(Slot& slot, const std::vector<PendingScript
 }
 
 void RedisBreakerBackend::release(Slot& slot) {
-  if (slot.waiting.empty()) {
+  if (slot.waiting.empty() || slot.exclusive_waiting > 0) {
     slot.busy = false;
   } else {
     slot.waiting.front()->lead = true;
@@ -285,7 +285,15 @@ bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply
     std::vector<PendingScript*> batch;
     batch.swap(slot.waiting);
     lock.unlock();
-    eval_batch(slot, batch);
+    try {
+      eval_batch(slot, batch);
+    } catch (const std::exception& e) {
+      // Out of memory building the batch: every caller gets a failure, none waits forever.
+      for (auto* p : batch) {
+        p->ok = false;
+        p->failure = std::string("the script call failed: ") + e.what();
+      }
+    }
     lock.lock();
     for (auto* p : batch) p->finished = true;
     release(slot);
@@ -438,7 +446,9 @@ std::vector<std::string> RedisBreakerBackend::keys() {
   Slot& slot = slot_for_this_thread();
   {
     std::unique_lock lock(slot.mu);
+    ++slot.exclusive_waiting;  // so that the callers holding it hand it back, not on
     slot.changed.wait(lock, [&] { return !slot.busy; });
+    --slot.exclusive_waiting;
     slot.busy = true;
   }
   struct Release {

@@ -86,7 +86,8 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
     std::mutex mu;  // guards `waiting` and `busy`
     std::condition_variable changed;
     std::vector<PendingScript*> waiting;
-    bool busy = false;  // a thread holds the connection (and so the fields below)
+    bool busy = false;          // a thread holds the connection (and so the fields below)
+    int exclusive_waiting = 0;  // keys() callers waiting: the connection goes back, not on
     std::unique_ptr<RedisConnection> conn;
     std::string sha;  // of the breaker script, from SCRIPT LOAD on this connection
     std::chrono::steady_clock::time_point next_attempt{};

@@ -657,7 +657,11 @@ void Runtime::Impl::build_breakers(core::ComponentBuilder& builder, PassState& s
 std::string Runtime::Impl::breaker_instance(const BreakerConfig& config) const {
   if (!config.instance.empty()) return config.instance;
   const ServiceInfo self = ServiceInfo::current(std::string(host->service_name()));
-  return self.name + "/" + self.host + "/" + std::to_string(self.pid);
+  const std::string tail = "/" + self.host + "/" + std::to_string(self.pid);
+  // Within the backends' limit whatever the service's name: the host and pid keep it unique.
+  const std::size_t room =
+      sdk::kMaxBreakerInstanceBytes > tail.size() ? sdk::kMaxBreakerInstanceBytes - tail.size() : 0;
+  return (self.name.substr(0, room) + tail).substr(0, sdk::kMaxBreakerInstanceBytes);
 }
 
 void Runtime::Impl::build_rules(core::ComponentBuilder& builder, PassState& state) {

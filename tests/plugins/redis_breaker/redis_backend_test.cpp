@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -181,6 +182,8 @@ TEST(RedisBackend, ConcurrentCallsOnOneConnectionSharePipelinedRoundTripsAndLose
   const auto many = policy(1'000'000);  // stays CLOSED: every failure is recorded
   std::vector<std::string> keys;
   for (int t = 0; t < kThreads; ++t) keys.push_back(unique_key("pipelined"));
+  const std::string before = unique_key("pipelined-listed");
+  ASSERT_FALSE(b.apply(before, BreakerOp::failure, many, 1000).degraded);
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -192,6 +195,9 @@ TEST(RedisBackend, ConcurrentCallsOnOneConnectionSharePipelinedRoundTripsAndLose
       }
     });
   }
+  // Listing keys needs the connection to itself: it gets it while the others keep it busy.
+  const auto listed = b.keys();
+  EXPECT_NE(std::find(listed.begin(), listed.end(), before), listed.end());
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0) << "a reply went to the wrong caller, or a call was lost";
   for (const auto& k : keys)
@@ -224,6 +230,22 @@ TEST(RedisBackend, ForeignDataInItsKeysIsReportedAndResetRepairsIt) {
   EXPECT_FALSE(reset.degraded);
   EXPECT_EQ(shared_redis().command({"TYPE", b->redis_keys(key).first}), "hash");
   EXPECT_FALSE(b->apply(key, BreakerOp::failure, policy(), 1002).degraded);
+}
+
+TEST(RedisBackend, ForeignDataInTheQuorumKeyIsRefusedBeforeAnythingIsWritten) {
+  TestHost host;
+  auto b = backend_for(shared_redis().url(), host);
+  std::string key = unique_key("foreign-quorum");
+  auto quorum = policy();
+  quorum.quorum.min_instances = 2;
+  shared_redis().command({"SET", b->quorum_key(key), "not a breaker"});
+  EXPECT_TRUE(b->apply(key, BreakerOp::failure, quorum, 1000).degraded);
+  EXPECT_EQ(shared_redis().command({"EXISTS", b->redis_keys(key).second}), "(integer) 0")
+      << "no failure was recorded half way";
+  EXPECT_FALSE(b->apply(key, BreakerOp::reset, quorum, 1001).degraded);
+  EXPECT_EQ(shared_redis().command({"EXISTS", b->quorum_key(key)}), "(integer) 0");
+  EXPECT_FALSE(b->apply(key, BreakerOp::failure, quorum, 1002).degraded);
+  EXPECT_EQ(shared_redis().command({"TYPE", b->quorum_key(key)}), "zset");
 }
 
 TEST(RedisBackend, OutageFallsBackLocallyReportsOnceAndRecovers) {
