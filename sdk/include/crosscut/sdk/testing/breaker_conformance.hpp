@@ -67,6 +67,19 @@ class BreakerConformance : public ::testing::TestWithParam<BreakerBackendFactory
     p.sliding_window = std::chrono::milliseconds(10'000);
     return p;
   }
+  // The standard policy, each re-open from HALF_OPEN twice as long, at most 3.5s.
+  static BreakerPolicy backoff_policy() {
+    BreakerPolicy p = standard_policy();
+    p.backoff_multiplier = 2;
+    p.max_timeout = std::chrono::milliseconds(3500);
+    return p;
+  }
+  // The standard policy with a quorum of two instances.
+  static BreakerPolicy quorum_policy() {
+    BreakerPolicy p = standard_policy();
+    p.quorum.min_instances = 2;
+    return p;
+  }
   static constexpr std::int64_t kTimeout = 1000;
   static constexpr std::int64_t kWindow = 10'000;
 
@@ -827,23 +840,8 @@ TEST_P(BreakerConformance, AForcedBreakerStaysForcedPastAnOpenUntilTime) {
 
 // --- Open duration: backoff and jitter -------------------------------------------------------
 
-namespace detail {
-// timeout 1s, each re-open from HALF_OPEN twice as long, at most 3.5s.
-inline BreakerPolicy backoff_policy() {
-  BreakerPolicy p;
-  p.failure_threshold = 3;
-  p.success_threshold = 2;
-  p.timeout = std::chrono::milliseconds(1000);
-  p.half_open_max_calls = 3;
-  p.sliding_window = std::chrono::milliseconds(10'000);
-  p.backoff_multiplier = 2;
-  p.max_timeout = std::chrono::milliseconds(3500);
-  return p;
-}
-}  // namespace detail
-
 TEST_P(BreakerConformance, EachFailedTrialMultipliesTheOpenDurationUpToMaxTimeout) {
-  const auto p = detail::backoff_policy();
+  const auto p = backoff_policy();
   const auto k = key();
   open_at(k, 2, p);
   EXPECT_EQ(*run(k, BreakerOp::state, 3, p).open_until_ms, t0() + 1002) << "the first: timeout";
@@ -861,7 +859,7 @@ TEST_P(BreakerConformance, EachFailedTrialMultipliesTheOpenDurationUpToMaxTimeou
 }
 
 TEST_P(BreakerConformance, AnExpiredTrialPeriodBacksOffToo) {
-  const auto p = detail::backoff_policy();
+  const auto p = backoff_policy();
   const auto k = key();
   const auto h = half_open(k, p);
   auto r = run(k, BreakerOp::state, h + kTimeout, p);
@@ -871,7 +869,7 @@ TEST_P(BreakerConformance, AnExpiredTrialPeriodBacksOffToo) {
 }
 
 TEST_P(BreakerConformance, ClosingStartsTheOpenDurationFromTimeoutAgain) {
-  const auto p = detail::backoff_policy();
+  const auto p = backoff_policy();
   const auto k = key();
   const auto h = half_open(k, p);
   run(k, BreakerOp::failure, h + 1, p);  // open for 2s
@@ -885,7 +883,7 @@ TEST_P(BreakerConformance, ClosingStartsTheOpenDurationFromTimeoutAgain) {
 }
 
 TEST_P(BreakerConformance, OpenUntilAndForceOpenFromHalfOpenKeepTheBackoffLevel) {
-  const auto p = detail::backoff_policy();
+  const auto p = backoff_policy();
   const auto k = key();
   const auto h = half_open(k, p);
   run(k, BreakerOp::failure, h + 1, p);  // open for 2s
@@ -902,7 +900,7 @@ TEST_P(BreakerConformance, OpenUntilAndForceOpenFromHalfOpenKeepTheBackoffLevel)
 }
 
 TEST_P(BreakerConformance, JitterSpreadsOpeningsExactlyAsTheReferenceStateMachine) {
-  BreakerPolicy p = detail::backoff_policy();
+  BreakerPolicy p = backoff_policy();
   p.jitter = 0.5;
   std::vector<std::int64_t> durations;
   std::vector<std::int64_t> bases;
@@ -952,22 +950,8 @@ TEST_P(BreakerConformance, ABackoffPolicyThatCannotGrowIsRefused) {
 
 // --- Quorum ------------------------------------------------------------------------------------
 
-namespace detail {
-// The standard policy with a quorum of two instances.
-inline BreakerPolicy quorum_policy() {
-  BreakerPolicy p;
-  p.failure_threshold = 3;
-  p.success_threshold = 2;
-  p.timeout = std::chrono::milliseconds(1000);
-  p.half_open_max_calls = 3;
-  p.sliding_window = std::chrono::milliseconds(10'000);
-  p.quorum.min_instances = 2;
-  return p;
-}
-}  // namespace detail
-
 TEST_P(BreakerConformance, AQuorumNeedsFailuresFromEnoughInstances) {
-  const auto p = detail::quorum_policy();
+  const auto p = quorum_policy();
   const auto k = key();
   for (std::int64_t at = 0; at < 6; ++at) {
     auto r = fail_from(k, "collector-a", at, p);
@@ -982,7 +966,7 @@ TEST_P(BreakerConformance, AQuorumNeedsFailuresFromEnoughInstances) {
 }
 
 TEST_P(BreakerConformance, AnInstanceWhoseFailuresLeftTheWindowLeavesTheQuorum) {
-  const auto p = detail::quorum_policy();
+  const auto p = quorum_policy();
   const auto k = key();
   fail_from(k, "collector-b", 0, p);
   for (std::int64_t at = kWindow; at < kWindow + 3; ++at)
@@ -993,7 +977,7 @@ TEST_P(BreakerConformance, AnInstanceWhoseFailuresLeftTheWindowLeavesTheQuorum) 
 }
 
 TEST_P(BreakerConformance, ClosingForgetsTheFailingInstances) {
-  const auto p = detail::quorum_policy();
+  const auto p = quorum_policy();
   const auto k = key();
   fail_from(k, "collector-a", 0, p);
   fail_from(k, "collector-b", 1, p);
