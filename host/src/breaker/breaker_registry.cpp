@@ -55,7 +55,9 @@ sdk::BreakerResult BreakerRegistry::apply(const std::string& key,
     return refuse(key, policy, op, now_ms);
   sdk::BreakerBackend* backend = backend_.load(std::memory_order_acquire);
   sdk::BreakerResult r;
-  if (op == sdk::BreakerOp::failure && args.instance.empty() && !current->instance.empty()) {
+  // Only a quorum reads the instance: other failures carry none (nothing more on the wire).
+  if (op == sdk::BreakerOp::failure && policy.quorum.min_instances > 1 && args.instance.empty() &&
+      !current->instance.empty()) {
     sdk::BreakerOpArgs own = args;  // a quorum counts this process as one instance
     own.instance = current->instance;
     r = backend->apply(key, op, policy, now_ms, own);
