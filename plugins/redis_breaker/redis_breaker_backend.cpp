@@ -141,7 +141,9 @@ RedisBreakerBackend::Slot& RedisBreakerBackend::slot_for_this_thread() {
 }
 
 void RedisBreakerBackend::outage_started(const std::string& why) {
-  if (outage_.exchange(true)) return;  // one report per outage
+  if (outage_.load()) return;
+  outage_began_us_.store(steady_us());  // before the flag: a success must see the new time
+  if (outage_.exchange(true)) return;   // one report per outage
   const std::string_view policy = unavailable_policy_name(options_.on_unavailable);
   log_.error("redis unreachable: breakers follow the on_unavailable policy until it answers",
              {{"redis", address_.describe()}, {"reason", why}, {"on_unavailable", policy}});
@@ -155,7 +157,8 @@ void RedisBreakerBackend::outage_started(const std::string& why) {
   host_.report_error(std::move(e));
 }
 
-void RedisBreakerBackend::outage_ended() {
+void RedisBreakerBackend::outage_ended(std::int64_t sent_us) {
+  if (!outage_.load() || sent_us < outage_began_us_.load()) return;
   if (!outage_.exchange(false)) return;
   log_.info("redis reachable again: breakers use the shared state",
             {{"redis", address_.describe()}});
@@ -393,13 +396,13 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   std::string failure;
   round_trips_.fetch_add(1, std::memory_order_relaxed);
   if (view_) view_->reserve(key);
-  const std::int64_t sent_us = now ? 0 : steady_us();
+  const std::int64_t sent_us = steady_us();
   if (!run_script(args, reply, failure)) {
     outage_started(failure);
     return fallback(key, op, policy, now_ms, op_args);
   }
   const std::int64_t received_us = now ? 0 : steady_us();
-  outage_ended();
+  outage_ended(sent_us);
   if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 15) {
     // Redis answered, but not as the script does (foreign data in the keys, a script error,
     // or a server that is not Redis): say so on every call and answer by the policy.

@@ -106,7 +106,9 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
                               const sdk::BreakerPolicy& policy, std::optional<std::int64_t> now_ms,
                               const sdk::BreakerOpArgs& args);
   void outage_started(const std::string& why);
-  void outage_ended();
+  // A call sent at `sent_us` (steady_us()) was answered: ends the outage, unless the call was
+  // sent before it began (a reply in flight when Redis went away proves nothing).
+  void outage_ended(std::int64_t sent_us);
   Slot& slot_for_this_thread();
   std::int64_t host_now_ms() const;
   static std::int64_t steady_us();
@@ -119,6 +121,7 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   sdk::Logger& log_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::atomic<bool> outage_{false};
+  std::atomic<std::int64_t> outage_began_us_{0};
   const std::string channel_;
 
   // The local view (local_view: true). The subscription is declared after the view so that it

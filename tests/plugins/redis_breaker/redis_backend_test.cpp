@@ -248,6 +248,41 @@ TEST(RedisBackend, ForeignDataInTheQuorumKeyIsRefusedBeforeAnythingIsWritten) {
   EXPECT_EQ(shared_redis().command({"TYPE", b->quorum_key(key)}), "zset");
 }
 
+TEST(RedisBackend, AServerKilledUnderPipelinedTrafficFailsEveryCallOverToThePolicy) {
+  RedisServer server;
+  TestHost host;
+  auto o = crosscut::testing::redis_options(server.url());
+  o.connections = 1;
+  o.local_view = false;
+  RedisBreakerBackend b(o, host);
+  const auto many = policy(1'000'000);
+  ASSERT_FALSE(b.apply(unique_key("killed"), BreakerOp::failure, many, 1000).degraded);
+  constexpr int kThreads = 8;
+  std::atomic<int> answered{0};
+  std::atomic<int> degraded{0};
+  std::atomic<bool> killed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      const std::string key = unique_key("killed");
+      // Until the kill, and then 50 calls more each: every one returns, none waits forever.
+      int after = 0;
+      for (int i = 1; after < 50; ++i) {
+        auto r = b.apply(key, BreakerOp::failure, many, 1000 + i);
+        answered.fetch_add(1);
+        if (r.degraded) degraded.fetch_add(1);
+        if (killed.load()) ++after;
+      }
+    });
+  }
+  while (answered.load() < 400) std::this_thread::yield();
+  server.kill();
+  killed = true;
+  for (auto& th : threads) th.join();
+  EXPECT_GE(degraded.load(), kThreads * 49) << "calls after the kill are answered by the policy";
+  EXPECT_EQ(redis_errors(host), 1u) << "one outage, reported once";
+}
+
 TEST(RedisBackend, OutageFallsBackLocallyReportsOnceAndRecovers) {
   RedisServer server;
   TestHost host;
