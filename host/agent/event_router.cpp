@@ -387,10 +387,19 @@ std::string EventRouter::route_outcome(const rapidjson::Value& doc, Reply& reply
              " (ms)";
     retry_after_ms = ra->GetInt64();
   }
+  // How long the call took: a rate-mode policy's slow-call rule reads it.
+  sdk::BreakerOpArgs outcome;
+  if (const rapidjson::Value* d = member(doc, "duration_ms")) {
+    if (!d->IsInt64() || d->GetInt64() < 0 || d->GetInt64() > sdk::kMaxBreakerTimeMs)
+      return "'duration_ms' must be an integer from 0 to " +
+             std::to_string(sdk::kMaxBreakerTimeMs) + " (ms)";
+    outcome.duration_ms = d->GetInt64();
+  }
   bump(&AgentStats::outcomes);
   Breaker breaker = runtime_.breaker(resource);
   sdk::BreakerResult r =
-      breaker.apply(success->GetBool() ? sdk::BreakerOp::success : sdk::BreakerOp::failure);
+      breaker.apply(success->GetBool() ? sdk::BreakerOp::success : sdk::BreakerOp::failure,
+                    std::nullopt, outcome);
   if (retry_after_ms > 0) {
     auto opened = breaker.apply(sdk::BreakerOp::open_until, std::nullopt,
                                 sdk::BreakerOpArgs{.for_ms = retry_after_ms});

@@ -101,7 +101,8 @@ int simulate(const BreakerArgs& args) {
 
     sdk::BreakerOpArgs op_args = parsed->args;
     op_args.instance = parsed->instance;
-    auto r = rt->breaker(key).apply(op, now, op_args);
+    Breaker breaker = rt->breaker(key);
+    auto r = breaker.apply(op, now, op_args);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
@@ -130,12 +131,26 @@ int simulate(const BreakerArgs& args) {
       w.Key("to");
       auto to = sdk::state_name(r.transition->to);
       w.String(to.data(), static_cast<rapidjson::SizeType>(to.size()));
+      w.Key("reason");
+      auto why = sdk::reason_name(r.transition->reason);
+      w.String(why.data(), static_cast<rapidjson::SizeType>(why.size()));
       w.EndObject();
     } else {
       w.Null();
     }
-    w.Key("failures");
-    w.Uint(r.failures);
+    // Rate mode: an acquire counts nothing, and a store's local view answers it without the
+    // buckets, so its line carries no counts (every other line has the store's exact ones).
+    const bool rate = breaker.policy().mode == sdk::BreakerMode::rate;
+    if (!rate || op != sdk::BreakerOp::acquire) {
+      w.Key("failures");
+      w.Uint(r.failures);
+    }
+    if (rate && op != sdk::BreakerOp::acquire) {
+      w.Key("calls");
+      w.Uint(r.calls);
+      w.Key("slow_calls");
+      w.Uint(r.slow_calls);
+    }
     // When its rejections end: shows backoff, jitter and open_until.
     if (r.open_until_ms && r.state == sdk::BreakerState::open) {
       w.Key("open_until_ms");

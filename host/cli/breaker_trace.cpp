@@ -72,6 +72,13 @@ std::optional<TraceOp> parse_trace_line(std::string_view line, std::string& erro
       out.args.for_ms = for_ms->value.GetInt64();
     }
   }
+  if (auto d = object.FindMember("duration_ms"); d != object.MemberEnd()) {
+    if (out.op != sdk::BreakerOp::success && out.op != sdk::BreakerOp::failure)
+      return bad("'duration_ms' is for success and failure only");
+    if (!d->value.IsInt64() || d->value.GetInt64() < 0 || d->value.GetInt64() > kMaxTraceTimeMs)
+      return bad("'duration_ms' must be an integer from 0 to " + std::to_string(kMaxTraceTimeMs));
+    out.args.duration_ms = d->value.GetInt64();
+  }
   if (auto i = object.FindMember("instance"); i != object.MemberEnd()) {
     if (!i->value.IsString() || i->value.GetStringLength() > sdk::kMaxBreakerInstanceBytes)
       return bad("'instance' must be a string of at most " +

@@ -1,5 +1,6 @@
 // One line of a `crosscut breaker simulate` trace: {"t_ms":0,"op":"acquire"[,"key":"…"]};
-// open_until also takes "until_ms" (a trace time) and/or "for_ms" (a duration, ms); any op may
+// open_until also takes "until_ms" (a trace time) and/or "for_ms" (a duration, ms); success
+// and failure take "duration_ms" (how long the call took, for slow-call rules); any op may
 // name the "instance" that made it (a failure's, for a quorum).
 #pragma once
 
@@ -27,7 +28,7 @@ struct TraceOp {
   std::int64_t t_ms = 0;
   sdk::BreakerOp op = sdk::BreakerOp::state;
   std::optional<std::string> key;  // the line's own "key", when it has one
-  sdk::BreakerOpArgs args;         // open_until: "until_ms" and/or "for_ms"
+  sdk::BreakerOpArgs args;         // "until_ms", "for_ms", "duration_ms"
   std::string instance;            // "instance", when given (the caller sets args.instance)
 };
 

@@ -106,11 +106,16 @@ void MemoryBreakerBackend::link_newest(Shard& shard, Entry* e) {
 }
 
 bool MemoryBreakerBackend::removable(const Entry& e, std::int64_t now) const {
-  // CLOSED holds no permits, successes or forced flag; failures outside the window never
-  // count again. So such a breaker answers every operation as a fresh one would.
-  return e.data.state == sdk::BreakerState::closed &&
-         (e.data.failure_times.empty() ||
-          static_cast<__int128>(e.data.failure_times.back()) + e.window_ms <= now);
+  // CLOSED holds no permits, successes or forced flag; failures, buckets and quorum
+  // instances outside the window never count again. So such a breaker answers every
+  // operation as a fresh one would.
+  auto outside = [&](std::int64_t t) { return static_cast<__int128>(t) + e.window_ms <= now; };
+  const sdk::BreakerData& d = e.data;
+  return d.state == sdk::BreakerState::closed &&
+         (d.failure_times.empty() || outside(d.failure_times.back())) &&
+         (d.buckets.empty() || outside(d.buckets.back().start_ms)) &&
+         std::all_of(d.failing_instances.begin(), d.failing_instances.end(),
+                     [&](const auto& seen) { return outside(seen.second); });
 }
 
 void MemoryBreakerBackend::remove(Shard& shard, Entry* e) {

@@ -47,6 +47,10 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
   if (it->second.unlisted_failures > 0 && !d.failure_times.empty() &&
       d.failure_times.front() + policy.sliding_window.count() > now_ms)
     return std::nullopt;
+  // Rate mode: every outcome in CLOSED is counted in Redis' buckets, which the view does not
+  // copy; so only acquire is answered here.
+  const bool rate = policy.mode == sdk::BreakerMode::rate;
+  if (rate && op != BreakerOp::acquire) return std::nullopt;
   sdk::BreakerResult r;
   switch (op) {
     case BreakerOp::acquire:
@@ -76,7 +80,8 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
   }
   r.now_ms = now_ms;
   r.state = sdk::reported_state(d, policy, now_ms);
-  r.failures = sdk::failures_in_window(d, policy, now_ms);
+  // In rate mode, the failures Redis counted at the copy's last update.
+  r.failures = rate ? it->second.unlisted_failures : sdk::failures_in_window(d, policy, now_ms);
   r.forced_open = d.forced_open;
   if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
   if (d.state == BreakerState::open && !d.forced_open)

@@ -1,6 +1,7 @@
 // BreakerView: this process's copy of the breaker state it has seen in Redis, so that the
 // operations that change nothing shared (acquire on CLOSED, acquire on OPEN before its open period
-// ends, state, success on CLOSED) are answered without a round trip. Redis stays the truth: every
+// ends, state, success on CLOSED) are answered without a round trip; for a rate-mode policy,
+// whose every CLOSED outcome counts in Redis, only acquire is. Redis stays the truth: every
 // other operation runs the script, and its reply, the script's publications and the periodic
 // re-reads (BreakerViewSubscription) update the view.
 //

@@ -13,10 +13,14 @@ namespace {
 using sdk::BreakerOp;
 using sdk::BreakerState;
 
+// How many of the breaker script's arguments are keys: s, f, q and b (breaker_script.hpp).
+constexpr const char* kScriptKeys = "4";
+
 std::optional<sdk::TransitionReason> reason_from(std::string_view s) {
   using R = sdk::TransitionReason;
   for (R r : {R::failure_threshold, R::timeout_elapsed, R::success_threshold, R::half_open_failure,
-              R::half_open_expired, R::reset, R::forced_open, R::opened_until})
+              R::half_open_expired, R::reset, R::forced_open, R::opened_until, R::failure_rate,
+              R::slow_call_rate})
     if (sdk::reason_name(r) == s) return r;
   return std::nullopt;
 }
@@ -135,6 +139,10 @@ std::string RedisBreakerBackend::quorum_key(std::string_view resource) const {
   return options_.key_prefix + ":{" + std::string(resource) + "}:q";
 }
 
+std::string RedisBreakerBackend::bucket_key(std::string_view resource) const {
+  return options_.key_prefix + ":{" + std::string(resource) + "}:b";
+}
+
 RedisBreakerBackend::Slot& RedisBreakerBackend::slot_for_this_thread() {
   std::size_t h = std::hash<std::thread::id>{}(std::this_thread::get_id());
   return *slots_[h % slots_.size()];
@@ -194,7 +202,7 @@ bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args,
                                std::string& failure) {
   if (!connect(slot, failure)) return false;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::vector<std::string_view> argv{"EVALSHA", slot.sha, "3"};
+    std::vector<std::string_view> argv{"EVALSHA", slot.sha, kScriptKeys};
     for (const auto& a : args) argv.push_back(a);
     ConnectionFailure cf;
     if (!slot.conn->command(argv, reply, cf)) {
@@ -238,7 +246,7 @@ void RedisBreakerBackend::eval_batch(Slot& slot, const std::vector<PendingScript
   std::vector<std::vector<std::string>> commands;
   commands.reserve(batch.size());
   for (const auto* p : batch) {
-    std::vector<std::string> command{"EVALSHA", slot.sha, "3"};
+    std::vector<std::string> command{"EVALSHA", slot.sha, kScriptKeys};
     command.insert(command.end(), p->args->begin(), p->args->end());
     commands.push_back(std::move(command));
   }
@@ -375,6 +383,7 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
       hash_key,
       zset_key,
       quorum_key(key),
+      bucket_key(key),
       std::string(sdk::op_name(op)),
       now ? std::to_string(*now) : std::string(),
       std::to_string(policy.failure_threshold),
@@ -391,7 +400,14 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
       std::to_string(sdk::detail::ten_thousandths(policy.jitter)),
       std::to_string(policy.max_timeout.count()),
       std::to_string(policy.quorum.min_instances),
-      std::string(op_args.instance)};
+      std::string(op_args.instance),
+      policy.mode == sdk::BreakerMode::rate ? "rate" : "count",
+      std::to_string(policy.bucket.count()),
+      std::to_string(policy.minimum_calls),
+      std::to_string(sdk::detail::ten_thousandths(policy.failure_rate)),
+      std::to_string(policy.slow_call_duration.count()),
+      std::to_string(sdk::detail::ten_thousandths(policy.slow_call_rate)),
+      std::to_string(op_args.duration_ms)};
   Reply reply;
   std::string failure;
   round_trips_.fetch_add(1, std::memory_order_relaxed);
@@ -403,7 +419,7 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   }
   const std::int64_t received_us = now ? 0 : steady_us();
   outage_ended(sent_us);
-  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 15) {
+  if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 17) {
     // Redis answered, but not as the script does (foreign data in the keys, a script error,
     // or a server that is not Redis): say so on every call and answer by the policy.
     std::string why = reply.is_error() ? reply.str : "unexpected reply to the breaker script";
@@ -420,6 +436,8 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
       r.transition = sdk::StateChange{state_from(e[2].integer), state_from(e[3].integer), *why};
   }
   r.failures = static_cast<std::uint32_t>(e[5].integer);
+  r.calls = static_cast<std::uint32_t>(e[15].integer);
+  r.slow_calls = static_cast<std::uint32_t>(e[16].integer);
   if (e[6].integer >= 0) r.opened_at_ms = e[6].integer;
   r.forced_open = e[7].integer == 1;
   r.now_ms = e[8].integer;

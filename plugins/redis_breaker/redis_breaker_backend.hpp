@@ -46,6 +46,8 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   std::pair<std::string, std::string> redis_keys(std::string_view resource) const;
   // The key of a resource's quorum instances (written only with quorum.min_instances > 1).
   std::string quorum_key(std::string_view resource) const;
+  // The key of a resource's rate-mode buckets (written only with mode: rate).
+  std::string bucket_key(std::string_view resource) const;
   // True while an outage is in progress (the last attempt to reach Redis failed).
   bool unavailable() const { return outage_.load(); }
   // The channel the script publishes every change on.

@@ -82,16 +82,25 @@ class MessageLines:
         cache[key] = line
 
 
-def outcome_line(resource: str, success: bool, retry_after_ms: Optional[int] = None) -> bytes:
-    if retry_after_ms is None:
-        return ('{"event":"outcome","resource":%s,"success":%s}\n'
-                % (_dumps(resource), "true" if success else "false")).encode()
-    if isinstance(retry_after_ms, bool) or not isinstance(retry_after_ms, int) \
-            or not 0 <= retry_after_ms <= MAX_RETRY_AFTER_MS:
-        raise ValueError("retry_after_ms must be an integer from 0 to %d" % MAX_RETRY_AFTER_MS)
-    return ('{"event":"outcome","resource":%s,"success":%s,"retry_after_ms":%d}\n'
-            % (_dumps(resource), "true" if success else "false", retry_after_ms)).encode()
+def outcome_line(resource: str, success: bool, retry_after_ms: Optional[int] = None,
+                 duration_ms: Optional[int] = None) -> bytes:
+    line = '{"event":"outcome","resource":%s,"success":%s' % (
+        _dumps(resource), "true" if success else "false")
+    if retry_after_ms is not None:
+        if isinstance(retry_after_ms, bool) or not isinstance(retry_after_ms, int) \
+                or not 0 <= retry_after_ms <= MAX_RETRY_AFTER_MS:
+            raise ValueError("retry_after_ms must be an integer from 0 to %d" % MAX_RETRY_AFTER_MS)
+        line += ',"retry_after_ms":%d' % retry_after_ms
+    if duration_ms is not None:
+        if isinstance(duration_ms, bool) or not isinstance(duration_ms, int) \
+                or not 0 <= duration_ms <= MAX_DURATION_MS:
+            raise ValueError("duration_ms must be an integer from 0 to %d" % MAX_DURATION_MS)
+        line += ',"duration_ms":%d' % duration_ms
+    return (line + "}\n").encode()
 
+
+# The longest call duration the agent takes (to 2099-12-31 in ms, as its breakers).
+MAX_DURATION_MS = 4_102_444_799_999
 
 # The longest Retry-After the agent takes (30 days).
 MAX_RETRY_AFTER_MS = 30 * 24 * 3600 * 1000

@@ -14,6 +14,7 @@ methods (they only buffer), so crosscut.LogHandler works with this client too.
 
 import asyncio
 import collections
+import time
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from . import _protocol
@@ -53,14 +54,17 @@ class Breaker:
             return self._client._availability.allow_when_away
         return bool(reply["allowed"])
 
-    def record_success(self) -> None:
-        self._client._send(_protocol.outcome_line(self.resource, True))
+    def record_success(self, duration_ms: Optional[int] = None) -> None:
+        """A successful call; duration_ms (how long it took) feeds a rate-mode slow-call rule."""
+        self._client._send(_protocol.outcome_line(self.resource, True, None, duration_ms))
 
-    def record_failure(self, retry_after_ms: Optional[int] = None) -> None:
+    def record_failure(self, retry_after_ms: Optional[int] = None,
+                       duration_ms: Optional[int] = None) -> None:
         """A failed call. With retry_after_ms (a server's Retry-After or ban, in ms) the breaker
         is also held OPEN that long for every instance. Raises ValueError for a value the agent
-        would refuse (not an integer from 0 to 30 days)."""
-        self._client._send(_protocol.outcome_line(self.resource, False, retry_after_ms))
+        would refuse (not an integer from 0 to 30 days; a duration from 0 to MAX_DURATION_MS)."""
+        self._client._send(_protocol.outcome_line(self.resource, False, retry_after_ms,
+                                                  duration_ms))
 
     async def state(self) -> str:
         return (await self.info())["state"]
@@ -78,18 +82,22 @@ class Breaker:
 class _Guard:
     def __init__(self, breaker: Breaker) -> None:
         self._breaker = breaker
+        self._started = 0.0
 
     async def __aenter__(self) -> Breaker:
         if not await self._breaker.allow():
             raise CircuitOpenError(self._breaker.resource,
                                    None if self._breaker._client._availability.away else "OPEN")
+        self._started = time.monotonic()
         return self._breaker
 
     async def __aexit__(self, exc_type, exc, tb) -> bool:
+        # How long the body took, for a rate-mode slow-call rule.
+        took_ms = int((time.monotonic() - self._started) * 1000)
         if exc_type is None:
-            self._breaker.record_success()
+            self._breaker.record_success(duration_ms=took_ms)
         else:
-            self._breaker.record_failure()
+            self._breaker.record_failure(duration_ms=took_ms)
         return False
 
 

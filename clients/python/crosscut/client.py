@@ -56,14 +56,17 @@ class Breaker:
             return self._client._availability.allow_when_away
         return bool(reply["allowed"])
 
-    def record_success(self) -> None:
-        self._client._send(_protocol.outcome_line(self.resource, True))
+    def record_success(self, duration_ms: Optional[int] = None) -> None:
+        """A successful call; duration_ms (how long it took) feeds a rate-mode slow-call rule."""
+        self._client._send(_protocol.outcome_line(self.resource, True, None, duration_ms))
 
-    def record_failure(self, retry_after_ms: Optional[int] = None) -> None:
+    def record_failure(self, retry_after_ms: Optional[int] = None,
+                       duration_ms: Optional[int] = None) -> None:
         """A failed call. With retry_after_ms (a server's Retry-After or ban, in ms) the breaker
         is also held OPEN that long for every instance. Raises ValueError for a value the agent
-        would refuse (not an integer from 0 to 30 days)."""
-        self._client._send(_protocol.outcome_line(self.resource, False, retry_after_ms))
+        would refuse (not an integer from 0 to 30 days; a duration from 0 to MAX_DURATION_MS)."""
+        self._client._send(_protocol.outcome_line(self.resource, False, retry_after_ms,
+                                                  duration_ms))
 
     def state(self) -> str:
         """"CLOSED", "OPEN" or "HALF_OPEN". Raises AgentUnavailableError while the agent is away."""
@@ -85,18 +88,22 @@ class Breaker:
 class _Guard:
     def __init__(self, breaker: Breaker) -> None:
         self._breaker = breaker
+        self._started = 0.0
 
     def __enter__(self) -> Breaker:
         if not self._breaker.allow():
             raise CircuitOpenError(self._breaker.resource,
                                    None if self._breaker._client._availability.away else "OPEN")
+        self._started = time.monotonic()
         return self._breaker
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        # How long the body took, for a rate-mode slow-call rule.
+        took_ms = int((time.monotonic() - self._started) * 1000)
         if exc_type is None:
-            self._breaker.record_success()
+            self._breaker.record_success(duration_ms=took_ms)
         else:
-            self._breaker.record_failure()
+            self._breaker.record_failure(duration_ms=took_ms)
         return False
 
 

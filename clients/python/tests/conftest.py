@@ -30,7 +30,9 @@ logging: {{level: info, sinks: [{{type: rotating_file, path: "{log}"}}]}}
 sinks: {{out: {{type: file, path: "{records}"}}}}
 errors: {{sink: out}}
 metrics: {{sink: out}}
-breakers: {{defaults: {{failure_threshold: 3, timeout: 1h}}}}
+breakers: {{defaults: {{failure_threshold: 3, timeout: 1h}},
+           overrides: {{"slow/korea/ticker": {{mode: rate, minimum_calls: 2, timeout: 1h,
+                                              slow_call_duration: 100ms, slow_call_rate: 0.75}}}}}}
 inputs: [{{type: unix, path: "{socket}"}}]
 """
 

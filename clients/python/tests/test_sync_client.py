@@ -61,6 +61,25 @@ def test_a_retry_after_holds_the_breaker_open_for_every_client(agent):
                 b.record_failure(retry_after_ms=bad)
 
 
+def test_call_durations_feed_a_rate_mode_slow_call_rule(agent):
+    with crosscut.Client(agent.socket) as c:
+        b = c.breaker("slow/korea/ticker")
+        with b.guard():
+            pass  # fast: not slow
+        b.record_success(duration_ms=150)
+        c.flush()
+        assert b.state() == "CLOSED", "one of two calls slow, below slow_call_rate 0.75"
+        b.record_failure(duration_ms=100)  # a failure, and slow: two of three
+        c.flush()
+        assert b.state() == "CLOSED"
+        b.record_success(duration_ms=5000)  # three of four slow: the rate exactly
+        c.flush()
+        assert b.state() == "OPEN"
+        for bad in (-1, 1.5, "60", True, crosscut._protocol.MAX_DURATION_MS + 1):
+            with pytest.raises(ValueError):
+                b.record_success(duration_ms=bad)
+
+
 def test_counts_and_errors_arrive_exactly(agent):
     with crosscut.Client(agent.socket) as c:
         for i in range(3000):

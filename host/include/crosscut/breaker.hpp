@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -40,6 +41,10 @@ class CROSSCUT_API Breaker {
   bool allow();
   void record_success();
   void record_failure();
+  // With how long the call took, for a rate-mode policy's slow-call rule (whole ms; a negative
+  // duration counts as unmeasured). Other policies ignore the duration.
+  void record_success(std::chrono::nanoseconds duration);
+  void record_failure(std::chrono::nanoseconds duration);
   sdk::BreakerState state();
   void reset();
   void force_open();
@@ -54,22 +59,23 @@ class CROSSCUT_API Breaker {
   sdk::BreakerResult apply(sdk::BreakerOp op, std::optional<std::int64_t> now_ms = std::nullopt,
                            const sdk::BreakerOpArgs& args = {});
 
-  // Runs f when allowed (else throws CircuitOpenError) and records its outcome: a return is a
-  // success, an exception a failure (and is rethrown).
+  // Runs f when allowed (else throws CircuitOpenError) and records its outcome with how long
+  // it took: a return is a success, an exception a failure (and is rethrown).
   template <class F>
   auto call(F&& f) -> std::invoke_result_t<F> {
     if (!allow()) throw CircuitOpenError(*key_);
+    const auto started = std::chrono::steady_clock::now();
     try {
       if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
         std::forward<F>(f)();
-        record_success();
+        record_success(std::chrono::steady_clock::now() - started);
       } else {
         auto result = std::forward<F>(f)();
-        record_success();
+        record_success(std::chrono::steady_clock::now() - started);
         return result;
       }
     } catch (...) {
-      record_failure();
+      record_failure(std::chrono::steady_clock::now() - started);
       throw;
     }
   }
@@ -78,6 +84,8 @@ class CROSSCUT_API Breaker {
   const sdk::BreakerPolicy& policy() const { return *policy_; }
 
  private:
+  static std::int64_t duration_ms(std::chrono::nanoseconds duration);
+
   BreakerRegistry* registry_;
   std::shared_ptr<const std::string> key_;
   std::shared_ptr<const sdk::BreakerPolicy> policy_;

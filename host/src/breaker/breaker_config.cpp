@@ -44,6 +44,24 @@ const sdk::OptionTable<sdk::BreakerPolicy>& breaker_policy_table() {
       bind_option("quorum", &BreakerPolicy::quorum,
                   "opening also needs failures from this many instances")
           .members(quorum_table()),
+      bind_option("mode", &BreakerPolicy::mode,
+                  "what opens a CLOSED breaker: failure_threshold failures in the window (count) "
+                  "or the failure and slow-call rates of its outcomes (rate)")
+          .choices({{"count", sdk::BreakerMode::count}, {"rate", sdk::BreakerMode::rate}}),
+      bind_option("bucket", &BreakerPolicy::bucket,
+                  "rate mode: the time bucket outcomes are counted in (at most sliding_window)")
+          .positive(),
+      bind_option("minimum_calls", &BreakerPolicy::minimum_calls,
+                  "rate mode: outcomes in the window before a rate can open the breaker")
+          .min(1),
+      bind_option("failure_rate", &BreakerPolicy::failure_rate,
+                  "rate mode: share of failed outcomes in the window that opens (above 0, at "
+                  "most 1)"),
+      bind_option("slow_call_duration", &BreakerPolicy::slow_call_duration,
+                  "rate mode: a call this long or longer is slow (0: no slow-call rule)"),
+      bind_option("slow_call_rate", &BreakerPolicy::slow_call_rate,
+                  "rate mode: share of slow outcomes in the window that opens (above 0, at most "
+                  "1)"),
   };
   return table;
 }

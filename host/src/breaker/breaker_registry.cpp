@@ -1,5 +1,6 @@
 #include "breaker/breaker_registry.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <stdexcept>
 
@@ -55,8 +56,11 @@ sdk::BreakerResult BreakerRegistry::apply(const std::string& key,
     return refuse(key, policy, op, now_ms);
   sdk::BreakerBackend* backend = backend_.load(std::memory_order_acquire);
   sdk::BreakerResult r;
-  // Only a quorum reads the instance: other failures carry none (nothing more on the wire).
-  if (op == sdk::BreakerOp::failure && policy.quorum.min_instances > 1 && args.instance.empty() &&
+  // Only a quorum reads the instance, from failures (and, in rate mode, slow successes):
+  // other operations carry none (nothing more on the wire).
+  const bool outcome = op == sdk::BreakerOp::failure ||
+                       (op == sdk::BreakerOp::success && policy.mode == sdk::BreakerMode::rate);
+  if (outcome && policy.quorum.min_instances > 1 && args.instance.empty() &&
       !current->instance.empty()) {
     sdk::BreakerOpArgs own = args;  // a quorum counts this process as one instance
     own.instance = current->instance;
@@ -132,6 +136,21 @@ void Breaker::record_success() {
 }
 void Breaker::record_failure() {
   apply(sdk::BreakerOp::failure);
+}
+void Breaker::record_success(std::chrono::nanoseconds duration) {
+  apply(sdk::BreakerOp::success, std::nullopt,
+        sdk::BreakerOpArgs{.duration_ms = duration_ms(duration)});
+}
+void Breaker::record_failure(std::chrono::nanoseconds duration) {
+  apply(sdk::BreakerOp::failure, std::nullopt,
+        sdk::BreakerOpArgs{.duration_ms = duration_ms(duration)});
+}
+std::int64_t Breaker::duration_ms(std::chrono::nanoseconds duration) {
+  // Whole milliseconds, clamped to what the backends accept; a negative duration is unmeasured.
+  if (duration.count() < 0) return -1;
+  return std::min<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(duration).count(),
+      sdk::kMaxBreakerTimeMs);
 }
 sdk::BreakerState Breaker::state() {
   return apply(sdk::BreakerOp::state).state;

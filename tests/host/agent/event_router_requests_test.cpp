@@ -73,10 +73,12 @@ struct Fixture {
     crosscut::RuntimeOptions o;
     o.plugin_paths = {CROSSCUT_TEST_PLUGIN_DIR};
     o.quiet = true;
-    rt = Runtime::from_string("logging: {sinks: [{type: rotating_file, path: \"" +
-                                  log_file.string() +
-                                  "\"}]}\nbreakers: {defaults: {failure_threshold: 2}}\n",
-                              "agent.yaml", o);
+    rt = Runtime::from_string(
+        "logging: {sinks: [{type: rotating_file, path: \"" + log_file.string() +
+            "\"}]}\nbreakers: {defaults: {failure_threshold: 2},\n"
+            "  overrides: {\"slow/korea/ticker\": {mode: rate, minimum_calls: 2,\n"
+            "    slow_call_duration: 100ms, slow_call_rate: 1}}}\n",
+        "agent.yaml", o);
     bad = std::make_unique<BadLineReporter>(rt->logger("agent.input"), 10);
     router = std::make_unique<EventRouter>(*rt, stats, *bad, std::nullopt);
   }
@@ -160,6 +162,32 @@ TEST(EventRouterRequests, AnOutcomeWithRetryAfterHoldsTheBreakerOpenThatLong) {
         << reply;
   }
   EXPECT_EQ(f.rt->breaker("x/y/z").apply(sdk::BreakerOp::state).failures, 0u)
+      << "a refused outcome records nothing";
+}
+
+TEST(EventRouterRequests, AnOutcomesDurationFeedsTheSlowCallRule) {
+  Fixture f;
+  EXPECT_EQ(f.ask(R"({"event":"outcome","resource":"slow/korea/ticker","success":true,)"
+                  R"("duration_ms":99,"id":1})"),
+            R"({"id":1,"ok":true,"state":"CLOSED"})")
+      << "below slow_call_duration";
+  EXPECT_EQ(f.ask(R"({"event":"outcome","resource":"slow/korea/ticker","success":true,)"
+                  R"("duration_ms":100,"id":2})"),
+            R"({"id":2,"ok":true,"state":"CLOSED"})")
+      << "one of two slow is below slow_call_rate 1";
+  auto r = f.rt->breaker("slow/korea/ticker").apply(sdk::BreakerOp::state);
+  EXPECT_EQ(r.calls, 2u);
+  EXPECT_EQ(r.slow_calls, 1u);
+  for (const char* bad : {R"("duration_ms":-1)", R"("duration_ms":"60")", R"("duration_ms":1.5)",
+                          R"("duration_ms":99999999999999)"}) {
+    const std::string reply =
+        f.ask(std::string(R"({"event":"outcome","resource":"slow/korea/ticker",)") +
+              R"("success":true,)" + bad + R"(,"id":"b"})");
+    EXPECT_NE(reply.find(R"("ok":false,"error":"'duration_ms' must be an integer from 0 to)"),
+              std::string::npos)
+        << reply;
+  }
+  EXPECT_EQ(f.rt->breaker("slow/korea/ticker").apply(sdk::BreakerOp::state).calls, 2u)
       << "a refused outcome records nothing";
 }
 

@@ -147,3 +147,24 @@ TEST(BreakerRegistry, FailuresCarryTheRegistrysInstanceUnlessTheCallerNamesOne) 
   EXPECT_EQ(backend.data.failing_instances[0].first, "here");
   EXPECT_EQ(backend.data.failing_instances[1].first, "there");
 }
+
+TEST(BreakerRegistry, RateModeSuccessesCarryTheInstanceToo) {
+  // A slow success is a bad outcome for a rate-mode quorum: it must name its instance.
+  crosscut::testing::ManualClock clock;
+  crosscut::testing::CapturingLogger log{"breaker"};
+  CountingBackend backend;
+  BreakerPolicy rate;
+  rate.mode = crosscut::sdk::BreakerMode::rate;
+  rate.minimum_calls = 2;
+  rate.slow_call_duration = std::chrono::milliseconds(100);
+  rate.quorum.min_instances = 2;
+  BreakerRegistry here{backend, rate, {}, log, clock, nullptr, kMaxResourceKeyBytes, "here"};
+  BreakerRegistry there{backend, rate, {}, log, clock, nullptr, kMaxResourceKeyBytes, "there"};
+  crosscut::sdk::BreakerOpArgs slow;
+  slow.duration_ms = 250;
+  EXPECT_EQ(here.breaker("k").apply(BreakerOp::success, 1, slow).state, BreakerState::closed);
+  auto r = there.breaker("k").apply(BreakerOp::success, 2, slow);
+  EXPECT_EQ(r.state, BreakerState::open);
+  ASSERT_TRUE(r.transition.has_value());
+  EXPECT_EQ(r.transition->reason, crosscut::sdk::TransitionReason::slow_call_rate);
+}

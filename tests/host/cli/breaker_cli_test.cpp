@@ -149,6 +149,10 @@ TEST(BreakerSimulate, BadLinesAreOneLineErrorsWithTheLineNumber) {
        "stdin:1: 'until_ms' must be an integer time"},
       {"{\"t_ms\":5,\"op\":\"open_until\",\"for_ms\":-1}\n",
        "stdin:1: 'for_ms' must be an integer"},
+      {"{\"t_ms\":5,\"op\":\"success\",\"duration_ms\":-3}\n",
+       "stdin:1: 'duration_ms' must be an integer from 0"},
+      {"{\"t_ms\":5,\"op\":\"acquire\",\"duration_ms\":3}\n",
+       "stdin:1: 'duration_ms' is for success and failure only"},
   };
   for (const auto& c : cases) {
     auto r = run_crosscut({"breaker", "simulate", "-c", kConfig, "--key", "a/b/c"}, c.trace);

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "crosscut/runtime.hpp"
 #include "support/process.hpp"
@@ -77,6 +79,21 @@ TEST(Runtime, BreakerCallThrowsWhenOpenAndRecordsOutcomes) {
   b.call([] {});
   b.call([] {});
   EXPECT_EQ(b.state(), BreakerState::closed);
+}
+
+TEST(Runtime, BreakerCallMeasuresTheCallForSlowCallRules) {
+  auto rt = Runtime::from_string(
+      "breakers: {defaults: {mode: rate, minimum_calls: 3, slow_call_duration: 20ms, "
+      "slow_call_rate: 1}}\n",
+      "c.yaml", options_with_fixtures());
+  auto b = rt->breaker("k/k/k");
+  // Each call takes at least 25ms of real time: every one of them is slow.
+  for (int i = 0; i < 3; ++i)
+    b.call([] { std::this_thread::sleep_for(std::chrono::milliseconds(25)); });
+  auto r = b.apply(crosscut::sdk::BreakerOp::state);
+  EXPECT_EQ(r.state, BreakerState::open);
+  EXPECT_EQ(r.slow_calls, 3u);
+  EXPECT_EQ(r.calls, 3u);
 }
 
 TEST(Runtime, BuildsNamedRecordSinksFromPlugins) {

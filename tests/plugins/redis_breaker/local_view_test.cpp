@@ -229,6 +229,26 @@ TEST(RedisLocalView, ClosedTrafficMakesNoRoundTrip) {
   EXPECT_EQ(evalsha_calls(), before + 1);
 }
 
+TEST(RedisLocalView, InRateModeAcquiresAreLocalAndEveryOutcomeCountsInRedis) {
+  TestHost host;
+  auto b = backend(host);
+  wait_live(*b);
+  const auto k = unique_key("rate");
+  BreakerPolicy rate = policy();
+  rate.mode = crosscut::sdk::BreakerMode::rate;
+  rate.minimum_calls = 1000;
+  ASSERT_TRUE(b->apply(k, BreakerOp::acquire, rate, std::nullopt).allowed);  // learns the key
+  const long long before = evalsha_calls();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(b->apply(k, BreakerOp::acquire, rate, std::nullopt).allowed);
+    b->apply(k, BreakerOp::success, rate, std::nullopt);
+  }
+  EXPECT_EQ(evalsha_calls(), before + 100) << "each success is counted by the script";
+  auto s = b->apply(k, BreakerOp::state, rate, std::nullopt);
+  EXPECT_EQ(s.calls, 100u);
+  EXPECT_EQ(evalsha_calls(), before + 101) << "the view holds no buckets: state asks Redis";
+}
+
 TEST(RedisLocalView, WithTheViewOffEveryOperationIsARoundTrip) {
   TestHost host;
   auto o = crosscut::testing::redis_options(shared_redis().url());

@@ -88,15 +88,22 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
   crosscut::testing::RedisServer server;
   crosscut::testing::TempDir dir;
   // Today's rules, then backoff with jitter: the durations the script decides must be the
-  // state machine's to the millisecond.
+  // state machine's to the millisecond; then rate mode with slow calls, alone and with a
+  // quorum: the buckets the script keeps must count as the state machine's.
+  auto defaults = [](const std::string& settings) { return "  defaults: {" + settings + "}\n"; };
+  const std::string count = "failure_threshold: 3, success_threshold: 2, half_open_max_calls: 2, ";
+  const std::string rate = "mode: rate, success_threshold: 2, half_open_max_calls: 2, ";
   const std::string policies[] = {
-      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 10s, "
-      "half_open_max_calls: 2, sliding_window: 30s}\n",
-      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 2s, "
-      "half_open_max_calls: 2, sliding_window: 30s, backoff_multiplier: 1.7, max_timeout: 9s, "
-      "jitter: 0.35}\n",
-      "  defaults: {failure_threshold: 3, success_threshold: 2, timeout: 2s, "
-      "half_open_max_calls: 2, sliding_window: 9s, quorum: {min_instances: 2}}\n"};
+      defaults(count + "timeout: 10s, sliding_window: 30s"),
+      defaults(count + "timeout: 2s, sliding_window: 30s, backoff_multiplier: 1.7, " +
+               "max_timeout: 9s, jitter: 0.35"),
+      defaults(count + "timeout: 2s, sliding_window: 9s, quorum: {min_instances: 2}"),
+      defaults(rate + "timeout: 3s, bucket: 2s, sliding_window: 20s, minimum_calls: 3, " +
+               "failure_rate: 0.6, slow_call_duration: 600ms, slow_call_rate: 0.5"),
+      defaults(rate + "timeout: 2s, bucket: 1500ms, sliding_window: 12s, minimum_calls: 4, " +
+               "failure_rate: 0.95, slow_call_duration: 300ms, slow_call_rate: 0.3, " +
+               "quorum: {min_instances: 2}"),
+  };
   for (const auto& policy : policies) {
     SCOPED_TRACE(policy);
     auto redis_cfg =
@@ -114,8 +121,12 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
       for (const char* op : ops) {
         // Two collectors, one of them failing twice as often (quorum traces).
         const std::string instance = t % 3 == 0 ? "collector-b" : "collector-a";
+        // How long the call took, for the slow-call rules (ignored by the others).
+        const bool outcome = std::string_view(op) == "success" || std::string_view(op) == "failure";
+        const std::string took =
+            outcome ? ",\"duration_ms\":" + std::to_string((t * 7) % 1000) : std::string();
         trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\",\"instance\":\"" +
-                 instance + "\"}\n";
+                 instance + "\"" + took + "}\n";
         trace += "{\"t_ms\":" + std::to_string(t) + ",\"op\":\"" + op + "\",\"key\":\"" + other +
                  "\"}\n";
         t += 700 + (round * 131) % 4000;
@@ -138,5 +149,13 @@ TEST(RedisSimulator, GivesTheSameOutputAsTheMemoryBackendForTheSameTrace) {
     EXPECT_NE(on_memory.out.find("\"to\":\"OPEN\""), std::string::npos);
     EXPECT_NE(on_memory.out.find("\"to\":\"HALF_OPEN\""), std::string::npos);
     EXPECT_NE(on_memory.out.find("\"open_until_ms\":"), std::string::npos);
+    // The first rate policy opens on failures (checked first), the second, which needs 95%
+    // failed, on slow calls.
+    if (policy.find("failure_rate: 0.6") != std::string::npos) {
+      EXPECT_NE(on_memory.out.find("\"reason\":\"failure_rate\""), std::string::npos);
+    }
+    if (policy.find("failure_rate: 0.95") != std::string::npos) {
+      EXPECT_NE(on_memory.out.find("\"reason\":\"slow_call_rate\""), std::string::npos);
+    }
   }
 }

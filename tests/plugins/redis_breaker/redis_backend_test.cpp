@@ -248,6 +248,40 @@ TEST(RedisBackend, ForeignDataInTheQuorumKeyIsRefusedBeforeAnythingIsWritten) {
   EXPECT_EQ(shared_redis().command({"TYPE", b->quorum_key(key)}), "zset");
 }
 
+TEST(RedisBackend, ForeignDataInTheBucketKeyIsRefusedBeforeAnythingIsWritten) {
+  TestHost host;
+  auto b = backend_for(shared_redis().url(), host);
+  std::string key = unique_key("foreign-buckets");
+  auto rate = policy();
+  rate.mode = crosscut::sdk::BreakerMode::rate;
+  shared_redis().command({"SET", b->bucket_key(key), "not a breaker"});
+  EXPECT_TRUE(b->apply(key, BreakerOp::failure, rate, 1000).degraded);
+  EXPECT_EQ(shared_redis().command({"EXISTS", b->redis_keys(key).first}), "(integer) 0")
+      << "nothing was recorded half way";
+  EXPECT_FALSE(b->apply(key, BreakerOp::reset, rate, 1001).degraded);
+  EXPECT_EQ(shared_redis().command({"EXISTS", b->bucket_key(key)}), "(integer) 0");
+  auto r = b->apply(key, BreakerOp::failure, rate, 1002);
+  EXPECT_FALSE(r.degraded);
+  EXPECT_EQ(r.calls, 1u);
+  EXPECT_EQ(shared_redis().command({"TYPE", b->bucket_key(key)}), "zset");
+}
+
+TEST(RedisBackend, RateModeKeepsAtMostOneMemberPerBucketWhateverTheCallRate) {
+  TestHost host;
+  auto b = backend_for(shared_redis().url(), host);
+  std::string key = unique_key("bucket-bound");
+  auto rate = policy();
+  rate.mode = crosscut::sdk::BreakerMode::rate;
+  rate.minimum_calls = 1'000'000;  // never opens: only the counting is under test
+  rate.bucket = std::chrono::milliseconds(1000);
+  rate.sliding_window = std::chrono::milliseconds(5000);
+  // 2,000 outcomes over 20 s: the window holds 5 buckets, and older ones are dropped.
+  for (int i = 0; i < 2000; ++i) b->apply(key, BreakerOp::success, rate, 1'000'000 + i * 10);
+  EXPECT_EQ(shared_redis().command({"ZCARD", b->bucket_key(key)}), "(integer) 5");
+  auto s = b->apply(key, BreakerOp::state, rate, 1'000'000 + 1999 * 10);
+  EXPECT_EQ(s.calls, 500u) << "the last five whole buckets of 100 outcomes each";
+}
+
 TEST(RedisBackend, AServerKilledUnderPipelinedTrafficFailsEveryCallOverToThePolicy) {
   RedisServer server;
   TestHost host;

@@ -40,6 +40,14 @@ struct BreakerQuorum {
 // The longest instance id accepted (BreakerOpArgs::instance).
 inline constexpr std::size_t kMaxBreakerInstanceBytes = 256;
 
+// What opens a CLOSED breaker: failure_threshold failures in the window (count), or the share
+// of failed or slow outcomes among at least minimum_calls outcomes in the window (rate).
+enum class BreakerMode : std::uint8_t { count, rate };
+
+// The most time buckets a rate-mode breaker keeps (sliding_window / bucket): bounds its memory
+// whatever the call rate.
+inline constexpr std::int64_t kMaxBreakerBuckets = 10'000;
+
 // The thresholds of one breaker. check_policy() says what is wrong with a policy, if anything.
 struct BreakerPolicy {
   std::uint32_t failure_threshold = 5;
@@ -56,6 +64,16 @@ struct BreakerPolicy {
   // decided once at the opening from the key and the time, so every instance agrees.
   double jitter = 0.0;
   BreakerQuorum quorum;
+  // Rate mode: outcomes (successes and failures in CLOSED) are counted per `bucket` of time;
+  // with at least minimum_calls in the window, failures / outcomes >= failure_rate opens, and
+  // so does slow / outcomes >= slow_call_rate, an outcome being slow when its call took
+  // slow_call_duration or longer (0: no slow-call rule). Rates are used to four decimal places.
+  BreakerMode mode = BreakerMode::count;
+  std::chrono::milliseconds bucket{1'000};
+  std::uint32_t minimum_calls = 10;
+  double failure_rate = 0.5;
+  std::chrono::milliseconds slow_call_duration{0};
+  double slow_call_rate = 1.0;
 };
 
 // The longest timeout or max_timeout accepted (about 28 years): keeps the backoff and jitter
@@ -87,6 +105,26 @@ inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
   if (p.backoff_multiplier > 1.0 && p.max_timeout <= p.timeout)
     return "backoff_multiplier above 1 needs a max_timeout above timeout (the longest open "
            "duration), otherwise the open duration cannot grow";
+  if (p.mode != BreakerMode::count && p.mode != BreakerMode::rate) return "unknown mode";
+  if (p.minimum_calls < 1) return "minimum_calls must be >= 1";
+  // A rate of at least 0.0001 (it is used in ten-thousandths) and at most 1; NaN fails too.
+  if (!(p.failure_rate >= 0.00005 && p.failure_rate <= 1.0))
+    return "failure_rate must be above 0 (at least 0.0001) and at most 1";
+  if (!(p.slow_call_rate >= 0.00005 && p.slow_call_rate <= 1.0))
+    return "slow_call_rate must be above 0 (at least 0.0001) and at most 1";
+  if (p.slow_call_duration.count() < 0 || p.slow_call_duration.count() > kMaxBreakerTimeoutMs)
+    return "slow_call_duration must be from 0 to " + std::to_string(kMaxBreakerTimeoutMs) + "ms";
+  if (p.bucket.count() <= 0) return "bucket must be > 0";
+  if (p.mode == BreakerMode::rate) {
+    if (p.bucket > p.sliding_window)
+      return "bucket (" + std::to_string(p.bucket.count()) + "ms) must be <= sliding_window (" +
+             std::to_string(p.sliding_window.count()) + "ms)";
+    if (p.sliding_window.count() / p.bucket.count() > kMaxBreakerBuckets)
+      return "sliding_window / bucket must be at most " + std::to_string(kMaxBreakerBuckets) +
+             " buckets (a larger bucket bounds the memory a breaker keeps)";
+  } else if (p.slow_call_duration.count() > 0) {
+    return "slow_call_duration needs mode: rate (count mode counts failures only)";
+  }
   return std::nullopt;
 }
 
@@ -139,6 +177,8 @@ enum class TransitionReason : std::uint8_t {
   reset,              // operator reset
   forced_open,        // operator force_open
   opened_until,       // CLOSED or HALF_OPEN -> OPEN: open_until
+  failure_rate,       // CLOSED -> OPEN (rate mode): failed outcomes reached failure_rate
+  slow_call_rate,     // CLOSED -> OPEN (rate mode): slow outcomes reached slow_call_rate
 };
 
 constexpr std::string_view reason_name(TransitionReason r) {
@@ -159,6 +199,10 @@ constexpr std::string_view reason_name(TransitionReason r) {
       return "forced_open";
     case TransitionReason::opened_until:
       return "opened_until";
+    case TransitionReason::failure_rate:
+      return "failure_rate";
+    case TransitionReason::slow_call_rate:
+      return "slow_call_rate";
   }
   return "unknown";
 }
@@ -175,6 +219,9 @@ struct BreakerResult {
   BreakerState state = BreakerState::closed;  // as a `state` query would report right after
   std::optional<StateChange> transition;      // the one transition this operation made, if any
   std::uint32_t failures = 0;                 // failures in the sliding window after the operation
+  // Rate mode: the outcomes in the window after the operation, and how many were slow.
+  std::uint32_t calls = 0;
+  std::uint32_t slow_calls = 0;
   std::optional<std::int64_t> opened_at_ms;
   // OPEN: the time it reads HALF_OPEN at (opened_at + its open duration, or a later
   // open_until time).
@@ -194,6 +241,9 @@ struct BreakerOpArgs {
   // kMaxBreakerInstanceBytes. Backends treat the empty id as one more instance; the host fills
   // in its own id (breakers.instance) when the caller gives none.
   std::string_view instance{};
+  // success and failure: how long the call took, in ms (negative: not measured, never slow);
+  // read in rate mode against slow_call_duration. At most kMaxBreakerTimeMs.
+  std::int64_t duration_ms = -1;
 };
 
 // The largest until_ms and for_ms accepted: 2099-12-31T23:59:59.999Z in epoch ms (and as a
@@ -207,6 +257,8 @@ inline std::optional<std::string> check_op_args(const BreakerOpArgs& args) {
     return "until_ms must be from 0 to " + std::to_string(kMaxBreakerTimeMs);
   if (args.for_ms < 0 || args.for_ms > kMaxBreakerTimeMs)
     return "for_ms must be from 0 to " + std::to_string(kMaxBreakerTimeMs);
+  if (args.duration_ms > kMaxBreakerTimeMs)
+    return "duration_ms must be at most " + std::to_string(kMaxBreakerTimeMs);
   if (args.instance.size() > kMaxBreakerInstanceBytes)
     return "instance must be at most " + std::to_string(kMaxBreakerInstanceBytes) + " bytes";
   return std::nullopt;
@@ -231,7 +283,7 @@ class CROSSCUT_SDK_API BreakerBackend : public Component {
   // Throws std::invalid_argument for args check_op_args() rejects, before the backend sees them.
   BreakerResult apply(std::string_view key, BreakerOp op, const BreakerPolicy& policy,
                       std::optional<std::int64_t> now_ms, const BreakerOpArgs& args = {}) {
-    if (op == BreakerOp::open_until || !args.instance.empty()) {
+    if (op == BreakerOp::open_until || !args.instance.empty() || args.duration_ms > 0) {
       if (auto problem = check_op_args(args))
         throw std::invalid_argument("breaker " + std::string(op_name(op)) + ": " + *problem);
     }

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,6 +26,14 @@
 
 CROSSCUT_SDK_BEGIN_NAMESPACE
 
+// Rate mode: the outcomes of one bucket of time, [start_ms, start_ms + bucket).
+struct BreakerBucket {
+  std::int64_t start_ms = 0;
+  std::uint32_t calls = 0;
+  std::uint32_t failures = 0;
+  std::uint32_t slow = 0;
+};
+
 // Everything the state machine keeps for one resource key. A default-constructed value is a
 // fresh CLOSED breaker with no failures, which is what an unknown key means.
 struct BreakerData {
@@ -33,9 +42,12 @@ struct BreakerData {
   // they reach failure_threshold, so this never holds more than the largest threshold used
   // (with a quorum, the newest failure_threshold are kept: enough to decide the opening).
   std::vector<std::int64_t> failure_times;
-  // Quorum (min_instances > 1): each instance with a failure in the window, and its latest
-  // failure time.
+  // Quorum (min_instances > 1): each instance with a failure (or, in rate mode, a slow call)
+  // in the window, and its latest one's time.
   std::vector<std::pair<std::string, std::int64_t>> failing_instances;
+  // Rate mode: the buckets with outcomes, by start ascending; at most sliding_window / bucket
+  // + 1 after any outcome (older ones are dropped then).
+  std::vector<BreakerBucket> buckets;
   std::int64_t opened_at_ms = 0;   // OPEN: when it opened (meaningful unless CLOSED)
   std::int64_t open_until_ms = 0;  // OPEN: stays OPEN until at least then (0: no such time)
   // The opening's duration before jitter, grown by backoff on each re-open (0 when CLOSED),
@@ -59,12 +71,36 @@ inline std::uint32_t jitter_seed(std::string_view key) {
   return static_cast<std::uint32_t>(h);
 }
 
-// Failures `t` still inside the window at `now`: those with `t + sliding_window > now`.
+// Rate mode: the outcomes of the buckets still inside the window at `now` (start +
+// sliding_window > now). `failures` is the failures in the window in either mode.
+struct BreakerWindow {
+  std::uint32_t calls = 0;
+  std::uint32_t failures = 0;
+  std::uint32_t slow = 0;
+};
+
+inline BreakerWindow window_at(const BreakerData& d, const BreakerPolicy& p, std::int64_t now_ms) {
+  const std::int64_t cutoff = now_ms - p.sliding_window.count();  // t <= cutoff is outside
+  BreakerWindow w;
+  if (p.mode == BreakerMode::rate) {
+    for (const BreakerBucket& b : d.buckets) {
+      if (b.start_ms <= cutoff) continue;
+      w.calls += b.calls;
+      w.failures += b.failures;
+      w.slow += b.slow;
+    }
+  } else {
+    auto first_inside = std::upper_bound(d.failure_times.begin(), d.failure_times.end(), cutoff);
+    w.failures = static_cast<std::uint32_t>(d.failure_times.end() - first_inside);
+  }
+  return w;
+}
+
+// Failures `t` still inside the window at `now`: those with `t + sliding_window > now` (in
+// rate mode, those of the buckets inside it).
 inline std::uint32_t failures_in_window(const BreakerData& d, const BreakerPolicy& p,
                                         std::int64_t now_ms) {
-  const std::int64_t cutoff = now_ms - p.sliding_window.count();  // t <= cutoff is outside
-  auto first_inside = std::upper_bound(d.failure_times.begin(), d.failure_times.end(), cutoff);
-  return static_cast<std::uint32_t>(d.failure_times.end() - first_inside);
+  return window_at(d, p, now_ms).failures;
 }
 
 // When an OPEN breaker's rejections end: its open duration after it opened (the timeout,
@@ -157,6 +193,7 @@ inline void enter_closed(BreakerData& d) {
   d.state = BreakerState::closed;
   d.failure_times.clear();
   d.failing_instances.clear();
+  d.buckets.clear();
   d.open_until_ms = 0;
   d.open_base_ms = 0;
   d.open_duration_ms = 0;
@@ -175,25 +212,75 @@ inline void add_failure(BreakerData& d, const BreakerPolicy& p, std::int64_t now
   times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), cutoff));
 }
 
-// Quorum bookkeeping after add_failure(): keeps the newest failure_threshold failures (an
-// opening needs that many in the window, and they are the newest), records `instance`'s
-// latest failure, forgets instances whose latest failure left the window, and returns how
-// many instances have failed inside it.
+// Quorum bookkeeping: records `instance`'s latest bad outcome (a failure; in rate mode also
+// a slow call) when `instance` is given, forgets instances whose latest one left the window,
+// and returns how many instances have one inside it.
 inline std::size_t note_failing_instance(BreakerData& d, const BreakerPolicy& p,
-                                         std::int64_t now_ms, std::string_view instance) {
-  auto& times = d.failure_times;
-  if (times.size() > p.failure_threshold)
-    times.erase(times.begin(), times.end() - static_cast<std::ptrdiff_t>(p.failure_threshold));
+                                         std::int64_t now_ms, const std::string_view* instance) {
   auto& seen = d.failing_instances;
-  auto it = std::find_if(seen.begin(), seen.end(),
-                         [&](const auto& entry) { return entry.first == instance; });
-  if (it == seen.end())
-    seen.emplace_back(std::string(instance), now_ms);
-  else
-    it->second = std::max(it->second, now_ms);
+  if (instance != nullptr) {
+    auto it = std::find_if(seen.begin(), seen.end(),
+                           [&](const auto& entry) { return entry.first == *instance; });
+    if (it == seen.end())
+      seen.emplace_back(std::string(*instance), now_ms);
+    else
+      it->second = std::max(it->second, now_ms);
+  }
   const std::int64_t cutoff = now_ms - p.sliding_window.count();
   std::erase_if(seen, [&](const auto& entry) { return entry.second <= cutoff; });
   return seen.size();
+}
+
+// Count mode with a quorum: keeps the newest failure_threshold failures (an opening needs that
+// many in the window, and they are the newest), which bounds the list whatever the quorum.
+inline void keep_newest_failures(BreakerData& d, const BreakerPolicy& p) {
+  auto& times = d.failure_times;
+  if (times.size() > p.failure_threshold)
+    times.erase(times.begin(), times.end() - static_cast<std::ptrdiff_t>(p.failure_threshold));
+}
+
+// Rate mode: counts one outcome at now in its bucket (start = floor(now / bucket) * bucket),
+// then drops the buckets with start + sliding_window <= now.
+inline void add_outcome(BreakerData& d, const BreakerPolicy& p, std::int64_t now_ms, bool failed,
+                        bool slow) {
+  const std::int64_t width = p.bucket.count();
+  const std::int64_t start = now_ms - ((now_ms % width) + width) % width;
+  auto& buckets = d.buckets;
+  auto it = std::lower_bound(buckets.begin(), buckets.end(), start,
+                             [](const BreakerBucket& b, std::int64_t t) { return b.start_ms < t; });
+  if (it == buckets.end() || it->start_ms != start)
+    it = buckets.insert(it, BreakerBucket{start, 0, 0, 0});
+  ++it->calls;
+  if (failed) ++it->failures;
+  if (slow) ++it->slow;
+  const std::int64_t cutoff = now_ms - p.sliding_window.count();
+  std::erase_if(buckets, [&](const BreakerBucket& b) { return b.start_ms <= cutoff; });
+}
+
+// Rate mode: whether `part` of `calls` reaches `rate` (in ten-thousandths), exactly.
+inline bool reaches_rate(std::uint32_t part, std::uint32_t calls, double rate) {
+  return std::int64_t{part} * 10'000 >= ten_thousandths(rate) * std::int64_t{calls};
+}
+
+// Rate mode: a CLOSED outcome, and the opening it may make (nullopt: none).
+inline std::optional<TransitionReason> closed_outcome(BreakerData& d, const BreakerPolicy& p,
+                                                      std::int64_t now_ms, bool failed,
+                                                      const BreakerOpArgs& args) {
+  const bool slow =
+      p.slow_call_duration.count() > 0 && args.duration_ms >= p.slow_call_duration.count();
+  add_outcome(d, p, now_ms, failed, slow);
+  if (p.quorum.min_instances > 1) {
+    const bool bad = failed || slow;
+    if (note_failing_instance(d, p, now_ms, bad ? &args.instance : nullptr) <
+        p.quorum.min_instances)
+      return std::nullopt;
+  }
+  const BreakerWindow w = window_at(d, p, now_ms);
+  if (w.calls < p.minimum_calls) return std::nullopt;
+  if (reaches_rate(w.failures, w.calls, p.failure_rate)) return TransitionReason::failure_rate;
+  if (p.slow_call_duration.count() > 0 && reaches_rate(w.slow, w.calls, p.slow_call_rate))
+    return TransitionReason::slow_call_rate;
+  return std::nullopt;
 }
 
 }  // namespace detail
@@ -219,6 +306,13 @@ inline std::size_t note_failing_instance(BreakerData& d, const BreakerPolicy& p,
 //     args.instance's latest failure time is noted, and opening also needs K instances whose
 //     latest failure is inside the window (note_failing_instance);
 //     success changes nothing (successes do not remove failures).
+//     In rate mode, success and failure each count an outcome at now in the bucket starting at
+//     floor(now / bucket) * bucket (failed, and slow when args.duration_ms >=
+//     slow_call_duration > 0), then drop the buckets with start + sliding_window <= now; with
+//     a quorum, a failed or slow outcome notes args.instance, and opening needs K instances
+//     with one in the window. Then, with at least minimum_calls outcomes in the window:
+//     failures / outcomes >= failure_rate -> OPEN (failure_rate), else slow / outcomes >=
+//     slow_call_rate -> OPEN (slow_call_rate); rates are compared exactly in ten-thousandths.
 //     OPEN: acquire is rejected while now < open_ends_ms() (opened_at + duration, or a later
 //     open_until; always, when forced); the first acquire at or after it -> HALF_OPEN
 //     (half_open_since = now) and takes the first
@@ -274,11 +368,20 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
         case BreakerState::closed:
           if (op == BreakerOp::acquire) {
             r.allowed = true;
+          } else if (p.mode == BreakerMode::rate &&
+                     (op == BreakerOp::success || op == BreakerOp::failure)) {
+            if (auto why = detail::closed_outcome(d, p, now_ms, op == BreakerOp::failure, args)) {
+              transition(BreakerState::open, *why);
+              detail::enter_open(d, p, now_ms);
+            }
           } else if (op == BreakerOp::failure) {
             detail::add_failure(d, p, now_ms);
-            const bool quorum = p.quorum.min_instances <= 1 ||
-                                detail::note_failing_instance(d, p, now_ms, args.instance) >=
-                                    p.quorum.min_instances;
+            bool quorum = true;
+            if (p.quorum.min_instances > 1) {
+              detail::keep_newest_failures(d, p);
+              quorum = detail::note_failing_instance(d, p, now_ms, &args.instance) >=
+                       p.quorum.min_instances;
+            }
             if (quorum && d.failure_times.size() >= p.failure_threshold) {
               transition(BreakerState::open, TransitionReason::failure_threshold);
               detail::enter_open(d, p, now_ms);
@@ -319,7 +422,10 @@ inline BreakerResult apply(BreakerData& d, BreakerOp op, const BreakerPolicy& p,
   }
 
   r.state = reported_state(d, p, now_ms);
-  r.failures = failures_in_window(d, p, now_ms);
+  const BreakerWindow w = window_at(d, p, now_ms);
+  r.failures = w.failures;
+  r.calls = w.calls;
+  r.slow_calls = w.slow;
   r.forced_open = d.forced_open;
   if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
   if (d.state == BreakerState::open && !d.forced_open) r.open_until_ms = open_ends_ms(d, p);

@@ -80,8 +80,26 @@ class BreakerConformance : public ::testing::TestWithParam<BreakerBackendFactory
     p.quorum.min_instances = 2;
     return p;
   }
+  // The standard policy in rate mode: 1s buckets over the 10s window, at least 4 outcomes,
+  // opening at half of them failed.
+  static BreakerPolicy rate_policy() {
+    BreakerPolicy p = standard_policy();
+    p.mode = BreakerMode::rate;
+    p.bucket = std::chrono::milliseconds(1000);
+    p.minimum_calls = 4;
+    p.failure_rate = 0.5;
+    return p;
+  }
+  // The rate policy with slow calls: 500ms or longer is slow; three quarters slow opens.
+  static BreakerPolicy slow_policy() {
+    BreakerPolicy p = rate_policy();
+    p.slow_call_duration = std::chrono::milliseconds(500);
+    p.slow_call_rate = 0.75;
+    return p;
+  }
   static constexpr std::int64_t kTimeout = 1000;
   static constexpr std::int64_t kWindow = 10'000;
+  static constexpr std::int64_t kBucket = 1000;
 
   void SetUp() override {
     backend_ = GetParam()();
@@ -131,6 +149,23 @@ class BreakerConformance : public ::testing::TestWithParam<BreakerBackendFactory
     EXPECT_FALSE(r.degraded);
     return r;
   }
+
+  // A rate-mode outcome on `k` at t0 + at_ms that took duration_ms (-1: unmeasured), seen by
+  // `instance`.
+  BreakerResult outcome(const std::string& k, BreakerOp op, std::int64_t at_ms,
+                        const BreakerPolicy& p, std::int64_t duration_ms = -1,
+                        std::string_view instance = {}) {
+    BreakerOpArgs args;
+    args.duration_ms = duration_ms;
+    args.instance = instance;
+    BreakerResult r = backend_->apply(k, op, p, t0_ + at_ms, args);
+    EXPECT_EQ(r.now_ms, t0_ + at_ms);
+    EXPECT_FALSE(r.degraded);
+    return r;
+  }
+  // The offset from t0 of the first bucket start at or after it: rate tests place outcomes
+  // relative to bucket boundaries, which are multiples of the bucket in epoch time.
+  std::int64_t bucket_aligned() const { return (kBucket - t0_ % kBucket) % kBucket; }
 
   // Opens `k` with failure_threshold failures at at_ms - n + 1 ... at_ms (policy's threshold).
   void open_at(const std::string& k, std::int64_t at_ms,
@@ -1005,6 +1040,203 @@ TEST_P(BreakerConformance, AnInstanceIdLongerThanTheLimitIsRefused) {
   EXPECT_THROW(backend().apply(key(), BreakerOp::failure, standard_policy(), t0(), args),
                std::invalid_argument);
   EXPECT_EQ(run(key(), BreakerOp::state, 0).failures, 0u) << "nothing was recorded";
+}
+
+// --- Rate mode -----------------------------------------------------------------------------
+
+TEST_P(BreakerConformance, RateModeOpensAtTheFailureRateOnceMinimumCallsAreIn) {
+  const auto p = rate_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  expect_no_transition(outcome(k, BreakerOp::failure, a, p));
+  expect_no_transition(outcome(k, BreakerOp::failure, a + 1, p));
+  auto r = outcome(k, BreakerOp::failure, a + 2, p);
+  expect_no_transition(r);  // three of three failed, but fewer than minimum_calls
+  EXPECT_EQ(r.calls, 3u);
+  EXPECT_EQ(r.failures, 3u);
+  r = outcome(k, BreakerOp::success, a + 3, p);
+  expect_transition(r, BreakerState::closed, BreakerState::open, TransitionReason::failure_rate);
+  EXPECT_EQ(r.calls, 4u);
+  EXPECT_EQ(r.failures, 3u);
+}
+
+TEST_P(BreakerConformance, RateModeStaysClosedBelowTheRate) {
+  const auto p = rate_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  for (std::int64_t i = 0; i < 3; ++i)
+    expect_no_transition(outcome(k, BreakerOp::success, a + i, p));
+  auto r = outcome(k, BreakerOp::failure, a + 3, p);
+  expect_no_transition(r);  // 1 of 4
+  EXPECT_EQ(r.state, BreakerState::closed);
+  expect_no_transition(outcome(k, BreakerOp::failure, a + 4, p));  // 2 of 5
+  r = outcome(k, BreakerOp::failure, a + 5, p);                    // 3 of 6: the rate exactly
+  expect_transition(r, BreakerState::closed, BreakerState::open, TransitionReason::failure_rate);
+  EXPECT_EQ(r.calls, 6u);
+  EXPECT_EQ(r.failures, 3u);
+}
+
+TEST_P(BreakerConformance, RateModeBucketsLeaveTheWindowWholeAtStartPlusWindow) {
+  const auto p = rate_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  outcome(k, BreakerOp::failure, a + kBucket - 1, p);  // the bucket starting at a
+  outcome(k, BreakerOp::failure, a + kBucket, p);      // the next one
+  auto s = run(k, BreakerOp::state, a + kWindow - 1, p);
+  EXPECT_EQ(s.failures, 2u);
+  EXPECT_EQ(s.calls, 2u);
+  s = run(k, BreakerOp::state, a + kWindow, p);
+  EXPECT_EQ(s.failures, 1u) << "the first bucket left the window, its last millisecond too";
+  EXPECT_EQ(s.calls, 1u);
+  s = run(k, BreakerOp::state, a + kWindow + kBucket - 1, p);
+  EXPECT_EQ(s.calls, 1u);
+  s = run(k, BreakerOp::state, a + kWindow + kBucket, p);
+  EXPECT_EQ(s.calls, 0u);
+  EXPECT_EQ(s.failures, 0u);
+}
+
+TEST_P(BreakerConformance, RateModeOutcomesThatLeftTheWindowNoLongerCount) {
+  const auto p = rate_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  for (std::int64_t i = 0; i < 3; ++i) outcome(k, BreakerOp::failure, a + i, p);
+  // Ten seconds on, the three failures are gone: three successes and a failure are 1 of 4.
+  for (std::int64_t i = 0; i < 3; ++i)
+    expect_no_transition(outcome(k, BreakerOp::success, a + kWindow + i, p));
+  auto r = outcome(k, BreakerOp::failure, a + kWindow + 3, p);
+  expect_no_transition(r);
+  EXPECT_EQ(r.calls, 4u);
+  EXPECT_EQ(r.failures, 1u);
+}
+
+TEST_P(BreakerConformance, SlowCallsOpenAtTheSlowCallRate) {
+  const auto p = slow_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  expect_no_transition(outcome(k, BreakerOp::success, a, p, 500));  // exactly the limit: slow
+  expect_no_transition(outcome(k, BreakerOp::success, a + 1, p, 499));
+  expect_no_transition(outcome(k, BreakerOp::success, a + 2, p, 9000));
+  auto r = outcome(k, BreakerOp::success, a + 3, p, 501);  // 3 of 4 slow: the rate exactly
+  expect_transition(r, BreakerState::closed, BreakerState::open, TransitionReason::slow_call_rate);
+  EXPECT_EQ(r.calls, 4u);
+  EXPECT_EQ(r.slow_calls, 3u);
+  EXPECT_EQ(r.failures, 0u);
+}
+
+TEST_P(BreakerConformance, AFailureRateIsCheckedBeforeTheSlowCallRate) {
+  const auto p = slow_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  outcome(k, BreakerOp::failure, a, p, 600);
+  outcome(k, BreakerOp::failure, a + 1, p, 600);
+  outcome(k, BreakerOp::success, a + 2, p, 600);
+  auto r = outcome(k, BreakerOp::success, a + 3, p, 600);
+  expect_transition(r, BreakerState::closed, BreakerState::open, TransitionReason::failure_rate);
+  EXPECT_EQ(r.slow_calls, 4u);
+  EXPECT_EQ(r.failures, 2u);
+}
+
+TEST_P(BreakerConformance, UnmeasuredCallsAreNeverSlow) {
+  const auto p = slow_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  for (std::int64_t i = 0; i < 6; ++i)
+    expect_no_transition(outcome(k, BreakerOp::success, a + i, p));
+  EXPECT_EQ(run(k, BreakerOp::state, a + 6, p).slow_calls, 0u);
+}
+
+TEST_P(BreakerConformance, RateModeTrialsBehaveAsInCountModeAndClosingClearsTheBuckets) {
+  const auto p = rate_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  for (std::int64_t i = 0; i < 3; ++i) outcome(k, BreakerOp::failure, a + i, p);
+  expect_transition(outcome(k, BreakerOp::failure, a + 3, p), BreakerState::closed,
+                    BreakerState::open, TransitionReason::failure_rate);
+  // While OPEN, outcomes are ignored; the trial is count mode's.
+  expect_no_transition(outcome(k, BreakerOp::failure, a + 4, p));
+  EXPECT_FALSE(run(k, BreakerOp::acquire, a + 2 + kTimeout, p).allowed);
+  auto t = run(k, BreakerOp::acquire, a + 3 + kTimeout, p);
+  EXPECT_TRUE(t.allowed);
+  expect_transition(t, BreakerState::open, BreakerState::half_open,
+                    TransitionReason::timeout_elapsed);
+  expect_no_transition(outcome(k, BreakerOp::success, a + 4 + kTimeout, p));
+  expect_transition(outcome(k, BreakerOp::success, a + 5 + kTimeout, p), BreakerState::half_open,
+                    BreakerState::closed, TransitionReason::success_threshold);
+  auto s = run(k, BreakerOp::state, a + 6 + kTimeout, p);
+  EXPECT_EQ(s.calls, 0u);
+  EXPECT_EQ(s.failures, 0u);
+  // A fresh window: three failures are again fewer than minimum_calls.
+  for (std::int64_t i = 0; i < 3; ++i)
+    expect_no_transition(outcome(k, BreakerOp::failure, a + 7 + kTimeout + i, p));
+}
+
+TEST_P(BreakerConformance, RateModeFailureInHalfOpenReopens) {
+  const auto p = rate_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  for (std::int64_t i = 0; i < 4; ++i) outcome(k, BreakerOp::failure, a + i, p);
+  EXPECT_TRUE(run(k, BreakerOp::acquire, a + 3 + kTimeout, p).allowed);
+  expect_transition(outcome(k, BreakerOp::failure, a + 4 + kTimeout, p), BreakerState::half_open,
+                    BreakerState::open, TransitionReason::half_open_failure);
+}
+
+TEST_P(BreakerConformance, ARateQuorumNeedsFailedOrSlowOutcomesFromEnoughInstances) {
+  BreakerPolicy p = slow_policy();
+  p.quorum.min_instances = 2;
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  for (std::int64_t i = 0; i < 6; ++i)
+    expect_no_transition(outcome(k, BreakerOp::failure, a + i, p, -1, "collector-a"));
+  // A fast success from b does not make it a failing instance.
+  expect_no_transition(outcome(k, BreakerOp::success, a + 6, p, 10, "collector-b"));
+  // A slow one does: 6 of 8 failed, from two instances.
+  expect_transition(outcome(k, BreakerOp::success, a + 7, p, 800, "collector-b"),
+                    BreakerState::closed, BreakerState::open, TransitionReason::failure_rate);
+}
+
+TEST_P(BreakerConformance, CountModeIgnoresCallDurations) {
+  const auto k = key();
+  for (std::int64_t i = 0; i < 5; ++i)
+    expect_no_transition(outcome(k, BreakerOp::success, i, standard_policy(), 1'000'000));
+  auto s = run(k, BreakerOp::state, 5);
+  EXPECT_EQ(s.calls, 0u);
+  EXPECT_EQ(s.failures, 0u);
+}
+
+TEST_P(BreakerConformance, RatePoliciesThatCheckPolicyRejectsAreRefused) {
+  auto with = [](auto change) {
+    BreakerPolicy p = rate_policy();
+    change(p);
+    return p;
+  };
+  const BreakerPolicy bad[] = {
+      with([](BreakerPolicy& p) { p.failure_rate = 0; }),
+      with([](BreakerPolicy& p) { p.failure_rate = 1.5; }),
+      with([](BreakerPolicy& p) { p.failure_rate = std::nan(""); }),
+      with([](BreakerPolicy& p) { p.slow_call_rate = 0; }),
+      with([](BreakerPolicy& p) { p.minimum_calls = 0; }),
+      with([](BreakerPolicy& p) { p.bucket = std::chrono::milliseconds(0); }),
+      with([](BreakerPolicy& p) { p.bucket = p.sliding_window + std::chrono::milliseconds(1); }),
+      with([](BreakerPolicy& p) {  // more than 10,000 buckets
+        p.bucket = std::chrono::milliseconds(1);
+        p.sliding_window = std::chrono::milliseconds(10'001);
+      }),
+      with([](BreakerPolicy& p) { p.slow_call_duration = std::chrono::milliseconds(-1); }),
+      with([](BreakerPolicy& p) {
+        p.mode = BreakerMode::count;
+        p.slow_call_duration = std::chrono::milliseconds(100);
+      }),
+  };
+  const auto k = key();
+  for (const auto& p : bad) {
+    ASSERT_TRUE(check_policy(p).has_value());
+    EXPECT_THROW(backend().apply(k, BreakerOp::failure, p, t0()), std::invalid_argument);
+  }
+  BreakerOpArgs too_long;
+  too_long.duration_ms = kMaxBreakerTimeMs + 1;
+  EXPECT_THROW(backend().apply(k, BreakerOp::success, rate_policy(), t0(), too_long),
+               std::invalid_argument);
+  EXPECT_EQ(run(k, BreakerOp::state, 0, rate_policy()).calls, 0u) << "nothing was recorded";
 }
 }  // namespace crosscut::sdk::testing
 
