@@ -28,7 +28,8 @@
 // calls in the window} (rate mode; 0 in count mode);
 // from/to are -1 and reason "" when no transition happened.
 //
-// Every change is published on ARGV[9] as "v st oa hs fo ou od failures times resource" (times: the
+// Every change (except a rate-mode outcome that opens nothing: views hold no buckets) is
+// published on ARGV[9] as "v st oa hs fo ou od failures times resource" (times: the
 // newest 16 failure members in the window joined by ',', or '-'), so that processes keeping a local
 // view of the breaker (breaker_view.hpp) learn of it at once. The version starts from the server's
 // clock in ms, so it keeps growing when an idle key expires and is written again.
@@ -94,12 +95,14 @@ local ou = tonumber(h[9]) or 0
 local ob = tonumber(h[10]) or 0
 local od = tonumber(h[11]) or 0
 local rn, rf, rw = tonumber(h[12]) or 0, tonumber(h[13]) or 0, tonumber(h[14]) or 0
+local fresh = not h[1]  -- no state hash: a new key, or one that expired (or was evicted)
 local failures = nil  -- in the window; counted once, when known
 local calls, slow_calls = 0, 0  -- rate mode, in the window
 local CLOSED, OPEN, HALF = 0, 1, 2
 local from, to, why = -1, -1, ''
 local allowed = 0
 local dirty = false
+local publish = true  -- a rate-mode outcome that opens nothing changes nothing views hold
 
 local function transition(target, reason)
   from, to, why = st, target, reason
@@ -146,20 +149,27 @@ local function enter_closed()
   dirty = true
 end
 -- Rate mode. rn, rf and rw total the buckets stored; those with start + window <= now are
--- outside the window, and are subtracted (and, by an outcome, dropped).
+-- outside the window, and are subtracted. An outcome drops them, measuring from the newest
+-- bucket when that is ahead of now (times that went back), so at most window / bucket + 1
+-- remain.
 local function bucket_counts(member)
   local n, fl, w = string.match(member, '^%-?%d+:(%d+):(%d+):(%d+)$')
   return tonumber(n) or 0, tonumber(fl) or 0, tonumber(w) or 0
 end
 local function rate_window(drop)
   local n0, f0, w0 = rn, rf, rw
-  local old = redis.call('ZRANGEBYSCORE', b, '-inf', now - window)
+  local cutoff = now - window
+  if drop then
+    local newest = redis.call('ZRANGE', b, -1, -1, 'WITHSCORES')
+    if #newest == 2 then cutoff = math.max(now, tonumber(newest[2])) - window end
+  end
+  local old = redis.call('ZRANGEBYSCORE', b, '-inf', cutoff)
   for _, m in ipairs(old) do
     local n, fl, w = bucket_counts(m)
     n0, f0, w0 = n0 - n, f0 - fl, w0 - w
   end
   if drop and #old > 0 then
-    redis.call('ZREMRANGEBYSCORE', b, '-inf', now - window)
+    redis.call('ZREMRANGEBYSCORE', b, '-inf', cutoff)
     rn, rf, rw = n0, f0, w0
   end
   return n0, f0, w0
@@ -167,6 +177,13 @@ end
 -- Counts a CLOSED outcome in its bucket, drops the buckets outside the window, and returns
 -- the opening it makes, if any.
 local function rate_outcome(failed)
+  -- The totals describe the members of b: when one of the two keys went without the other
+  -- (evicted under maxmemory, deleted by hand), both start again.
+  if fresh then
+    redis.call('DEL', b)
+  elseif rn ~= 0 and redis.call('EXISTS', b) == 0 then
+    rn, rf, rw = 0, 0, 0
+  end
   local is_slow = slow_ms > 0 and duration >= slow_ms
   local start = now - now % bucket
   local cur = redis.call('ZRANGEBYSCORE', b, start, start)
@@ -229,6 +246,8 @@ else
       if reason then
         transition(OPEN, reason)
         enter_open()
+      else
+        publish = false
       end
     elseif op == 'failure' then
       seq = seq + 1
@@ -315,6 +334,8 @@ if dirty then
     redis.call('PEXPIRE', q, keep)
     redis.call('PEXPIRE', b, keep)
   end
+end
+if dirty and publish then
   local listed = '-'
   if #times > 0 then listed = table.concat(times, ',') end
   -- pcall: a user without the channel right (Redis 7 ACLs grant none by default) still has
@@ -338,16 +359,15 @@ return {allowed, reported, from, to, why, failures, opened, fo, now, v, st, hs, 
 
 // Reads one breaker for a process's local view (breaker_view.hpp), without changing it.
 // KEYS as above. Returns {version, stored state, opened_at, half_open_since, forced,
-// failures kept (in rate mode, those of the buckets stored), {the newest 16 failure members},
-// open_until, open duration}, or -1 when the keys hold foreign data.
+// failures kept, {the newest 16 failure members}, open_until, open duration}, or -1 when the
+// keys hold foreign data.
 inline constexpr const char* kBreakerReadScript = R"lua(
-local h = redis.pcall('HMGET', KEYS[1], 'v', 'st', 'oa', 'hs', 'fo', 'ou', 'od', 'rf')
+local h = redis.pcall('HMGET', KEYS[1], 'v', 'st', 'oa', 'hs', 'fo', 'ou', 'od')
 if h['err'] then return -1 end
 local times = redis.pcall('ZREVRANGE', KEYS[2], 0, 15)
 if times['err'] then return -1 end
 return {tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0,
-        tonumber(h[5]) or 0, redis.call('ZCARD', KEYS[2]) + (tonumber(h[8]) or 0), times,
-        tonumber(h[6]) or 0,
+        tonumber(h[5]) or 0, redis.call('ZCARD', KEYS[2]), times, tonumber(h[6]) or 0,
         tonumber(h[7]) or 0}
 )lua";
 

@@ -80,8 +80,8 @@ std::optional<sdk::BreakerResult> BreakerView::answer(std::string_view key, Brea
   }
   r.now_ms = now_ms;
   r.state = sdk::reported_state(d, policy, now_ms);
-  // In rate mode, the failures Redis counted at the copy's last update.
-  r.failures = rate ? it->second.unlisted_failures : sdk::failures_in_window(d, policy, now_ms);
+  // Rate mode: the counts are in Redis' buckets, which the copy does not hold; none are given.
+  r.failures = rate ? 0 : sdk::failures_in_window(d, policy, now_ms);
   r.forced_open = d.forced_open;
   if (d.state != BreakerState::closed) r.opened_at_ms = d.opened_at_ms;
   if (d.state == BreakerState::open && !d.forced_open)

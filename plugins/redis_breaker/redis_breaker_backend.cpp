@@ -435,9 +435,10 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
     if (auto why = reason_from(e[4].str))
       r.transition = sdk::StateChange{state_from(e[2].integer), state_from(e[3].integer), *why};
   }
-  r.failures = static_cast<std::uint32_t>(e[5].integer);
-  r.calls = static_cast<std::uint32_t>(e[15].integer);
-  r.slow_calls = static_cast<std::uint32_t>(e[16].integer);
+  auto count = [](long long n) { return static_cast<std::uint32_t>(std::max<long long>(n, 0)); };
+  r.failures = count(e[5].integer);
+  r.calls = count(e[15].integer);
+  r.slow_calls = count(e[16].integer);
   if (e[6].integer >= 0) r.opened_at_ms = e[6].integer;
   r.forced_open = e[7].integer == 1;
   r.now_ms = e[8].integer;

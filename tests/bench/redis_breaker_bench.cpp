@@ -4,6 +4,8 @@
 //    of the same script through hiredis (the floor); and from 8 threads of one process, where
 //    calls that find the pooled connection busy share a pipelined round trip, against the
 //    seed's approach from 8 threads with a connection each.
+//  - record_rate_outcome: a rate-mode success (its bucket rewritten, old buckets dropped)
+//    against the same seed approach, which is what a failure costs there.
 //  - allow_success (acquire + success on a CLOSED breaker, with p50/p99 of the pair): the local
 //    view against the same backend with local_view: false (two round trips).
 //  - propagation (p50/p99 from the start of one backend's force_open or reset until another
@@ -74,6 +76,28 @@ void ours(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// A rate-mode outcome (a success, counted in its 100ms bucket of a 1s window) through the
+// backend: the bucket's member is rewritten and, every 100 operations, one leaves the window.
+void ours_rate(benchmark::State& state) {
+  crosscut::testing::TestHost host;
+  crosscut::redis::RedisBreakerOptions o;
+  o.url = "redis://127.0.0.1:" + std::to_string(server().port());
+  o.use_server_time = false;
+  o.connections = 1;
+  o.local_view = false;
+  crosscut::redis::RedisBreakerBackend backend(o, host);
+  auto p = policy();
+  p.mode = crosscut::sdk::BreakerMode::rate;
+  p.minimum_calls = 1'000'000'000;  // stays CLOSED
+  p.bucket = std::chrono::milliseconds(100);
+  std::int64_t now = 1'000'000;
+  for (auto _ : state) {
+    auto r = backend.apply("bench/ours/rate", BreakerOp::success, p, ++now);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // The seed: record the failure and read the state with four separate round trips.
 void seed(benchmark::State& state) {
   redisContext* c = connect();
@@ -101,11 +125,11 @@ void raw_evalsha(benchmark::State& state) {
   auto p = policy();
   std::int64_t now = 1'000'000;
   for (auto _ : state) {
-    command(c, {"EVALSHA", sha, "3", "bench:{raw}:s", "bench:{raw}:f", "bench:{raw}:q", "failure",
-                std::to_string(++now), std::to_string(p.failure_threshold),
-                std::to_string(p.success_threshold), std::to_string(p.timeout.count()),
-                std::to_string(p.half_open_max_calls), std::to_string(p.sliding_window.count()),
-                "86400000", "bench:changes@0", "raw"});
+    command(c, {"EVALSHA", sha, "4", "bench:{raw}:s", "bench:{raw}:f", "bench:{raw}:q",
+                "bench:{raw}:b", "failure", std::to_string(++now),
+                std::to_string(p.failure_threshold), std::to_string(p.success_threshold),
+                std::to_string(p.timeout.count()), std::to_string(p.half_open_max_calls),
+                std::to_string(p.sliding_window.count()), "86400000", "bench:changes@0", "raw"});
   }
   state.SetItemsProcessed(state.iterations());
   redisFree(c);
@@ -254,6 +278,12 @@ int main(int argc, char** argv) {
       ->UseRealTime();
   benchmark::RegisterBenchmark("crosscut/record_failure", ours)->MinTime(0.2)->UseRealTime();
   benchmark::RegisterBenchmark("seed_4_round_trips/record_failure", seed)
+      ->MinTime(0.2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("crosscut/record_rate_outcome", ours_rate)
+      ->MinTime(0.2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("seed_4_round_trips/record_rate_outcome", seed)
       ->MinTime(0.2)
       ->UseRealTime();
   benchmark::RegisterBenchmark("raw_evalsha/record_failure", raw_evalsha)

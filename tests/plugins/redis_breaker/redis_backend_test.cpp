@@ -266,6 +266,34 @@ TEST(RedisBackend, ForeignDataInTheBucketKeyIsRefusedBeforeAnythingIsWritten) {
   EXPECT_EQ(shared_redis().command({"TYPE", b->bucket_key(key)}), "zset");
 }
 
+TEST(RedisBackend, RateCountsStartAgainWhenOneOfTheirKeysWasEvictedAlone) {
+  TestHost host;
+  auto b = backend_for(shared_redis().url(), host);
+  auto rate = policy();
+  rate.mode = crosscut::sdk::BreakerMode::rate;
+  rate.minimum_calls = 4;
+  rate.sliding_window = std::chrono::milliseconds(60'000);
+  // The bucket set goes (maxmemory eviction picks keys one by one): the totals in the hash must
+  // not keep its failures.
+  std::string key = unique_key("evicted-buckets");
+  for (int i = 0; i < 3; ++i) b->apply(key, BreakerOp::failure, rate, 1000 + i);
+  shared_redis().command({"DEL", b->bucket_key(key)});
+  auto r = b->apply(key, BreakerOp::success, rate, 2000);
+  EXPECT_EQ(r.state, BreakerState::closed) << "no phantom failures";
+  EXPECT_EQ(r.calls, 1u);
+  EXPECT_EQ(r.failures, 0u);
+  // The hash goes: a leftover bucket set must not count either.
+  key = unique_key("evicted-hash");
+  for (int i = 0; i < 3; ++i) b->apply(key, BreakerOp::failure, rate, 1000 + i);
+  shared_redis().command({"DEL", b->redis_keys(key).first});
+  r = b->apply(key, BreakerOp::success, rate, 2000);
+  EXPECT_EQ(r.state, BreakerState::closed);
+  EXPECT_EQ(r.calls, 1u);
+  EXPECT_EQ(r.failures, 0u);
+  // Once the old bucket would have left the window, only the new outcome remains.
+  EXPECT_EQ(b->apply(key, BreakerOp::state, rate, 61'000).calls, 1u);
+}
+
 TEST(RedisBackend, RateModeKeepsAtMostOneMemberPerBucketWhateverTheCallRate) {
   TestHost host;
   auto b = backend_for(shared_redis().url(), host);

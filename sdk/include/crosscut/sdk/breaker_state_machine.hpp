@@ -240,7 +240,9 @@ inline void keep_newest_failures(BreakerData& d, const BreakerPolicy& p) {
 }
 
 // Rate mode: counts one outcome at now in its bucket (start = floor(now / bucket) * bucket),
-// then drops the buckets with start + sliding_window <= now.
+// then drops the buckets with start + sliding_window <= now, measured from the newest bucket
+// when that is ahead of now (times that went back), so at most sliding_window / bucket + 1
+// remain.
 inline void add_outcome(BreakerData& d, const BreakerPolicy& p, std::int64_t now_ms, bool failed,
                         bool slow) {
   const std::int64_t width = p.bucket.count();
@@ -253,7 +255,7 @@ inline void add_outcome(BreakerData& d, const BreakerPolicy& p, std::int64_t now
   ++it->calls;
   if (failed) ++it->failures;
   if (slow) ++it->slow;
-  const std::int64_t cutoff = now_ms - p.sliding_window.count();
+  const std::int64_t cutoff = std::max(now_ms, buckets.back().start_ms) - p.sliding_window.count();
   std::erase_if(buckets, [&](const BreakerBucket& b) { return b.start_ms <= cutoff; });
 }
 
@@ -308,7 +310,8 @@ inline std::optional<TransitionReason> closed_outcome(BreakerData& d, const Brea
 //     success changes nothing (successes do not remove failures).
 //     In rate mode, success and failure each count an outcome at now in the bucket starting at
 //     floor(now / bucket) * bucket (failed, and slow when args.duration_ms >=
-//     slow_call_duration > 0), then drop the buckets with start + sliding_window <= now; with
+//     slow_call_duration > 0), then drop the buckets with start + sliding_window <= now (or
+//     <= the newest bucket's start, should that be ahead of now); with
 //     a quorum, a failed or slow outcome notes args.instance, and opening needs K instances
 //     with one in the window. Then, with at least minimum_calls outcomes in the window:
 //     failures / outcomes >= failure_rate -> OPEN (failure_rate), else slow / outcomes >=

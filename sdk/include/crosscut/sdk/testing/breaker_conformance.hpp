@@ -1109,6 +1109,18 @@ TEST_P(BreakerConformance, RateModeOutcomesThatLeftTheWindowNoLongerCount) {
   EXPECT_EQ(r.failures, 1u);
 }
 
+TEST_P(BreakerConformance, RateModeKeepsAWindowOfBucketsWhenTimesGoBack) {
+  const auto p = rate_policy();
+  const auto k = key();
+  const std::int64_t a = bucket_aligned();
+  // Times that go back (a clock stepped back): buckets a window behind the newest are dropped
+  // at once, so memory stays bounded by the window.
+  for (std::int64_t at : {20'000, 15'000, 9'000, 10'000, 10'001, 11'000})
+    expect_no_transition(outcome(k, BreakerOp::success, a + at, p));
+  auto s = run(k, BreakerOp::state, a + 9'500, p);
+  EXPECT_EQ(s.calls, 3u) << "the buckets at +20s, +15s and +11s";
+}
+
 TEST_P(BreakerConformance, SlowCallsOpenAtTheSlowCallRate) {
   const auto p = slow_policy();
   const auto k = key();
