@@ -24,7 +24,7 @@ const sdk::OptionTable<RedisBreakerOptions>& redis_breaker_options_table() {
                        "redis://[user:password@]host:port/db or unix:///path[?db=N]"),
       sdk::bind_option("password", &O::password, "password (overrides one in the URL); use ${ENV}")
           .secret(),
-      sdk::bind_option("key_prefix", &O::key_prefix, "keys are <prefix>:{<resource>}:s and :f"),
+      sdk::bind_option("key_prefix", &O::key_prefix, "keys are <prefix>:{<resource>}:s, :f, :q and :b"),
       sdk::bind_option("on_unavailable", &O::on_unavailable,
                        "while Redis is unreachable: local breakers, allow every call, or deny")
           .choices({{"local", UnavailablePolicy::local},
