@@ -50,7 +50,8 @@ const std::string& agent_socket() {
 
 const std::string& redis_socket() {
   static const std::string path = (dir().path() / "redis.sock").string();
-  static crosscut::testing::RedisServer server({.password = "", .unix_socket = path});
+  static crosscut::testing::RedisServer server(
+      {.password = "", .unix_socket = path, .cluster_dir = ""});
   (void)server;
   return path;
 }

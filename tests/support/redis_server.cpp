@@ -95,6 +95,13 @@ void RedisServer::start() {
     args.push_back("--requirepass");
     args.push_back(options_.password);
   }
+  if (!options_.cluster_dir.empty()) {
+    for (const char* a : {"--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--dir"})
+      args.emplace_back(a);
+    args.push_back(options_.cluster_dir);
+    args.emplace_back("--cluster-config-file");
+    args.push_back("nodes-" + std::to_string(port_) + ".conf");
+  }
   if (!options_.unix_socket.empty()) {
     args.push_back("--unixsocket");
     args.push_back(options_.unix_socket);

@@ -14,6 +14,9 @@ class RedisServer {
   struct Options {
     std::string password;     // requirepass, when not empty
     std::string unix_socket;  // also listen on this socket, when not empty
+    // A Redis Cluster node (--cluster-enabled) keeping its nodes.conf in this folder, which
+    // must outlive the server: a node restarted with start() rejoins its cluster from it.
+    std::string cluster_dir;
   };
 
   RedisServer();

@@ -415,7 +415,8 @@ TEST(RedisBackend, UnreachableAtStartupSaysSoOnce) {
 }
 
 TEST(RedisBackend, WrongPasswordIsAClearErrorAndNotACrash) {
-  RedisServer server(RedisServer::Options{.password = "right-password", .unix_socket = ""});
+  RedisServer server(
+      RedisServer::Options{.password = "right-password", .unix_socket = "", .cluster_dir = ""});
   TestHost host;
   auto b = backend_for("redis://:wrong-password@127.0.0.1:" + std::to_string(server.port()) + "/0",
                        host);
@@ -457,7 +458,7 @@ TEST(RedisBackend, APeerThatNeverAnswersCostsAtMostTheCommandTimeout) {
 TEST(RedisBackend, UnixSocketAddresses) {
   crosscut::testing::TempDir dir;
   std::string sock = (dir.path() / "redis.sock").string();
-  RedisServer server(RedisServer::Options{.password = "", .unix_socket = sock});
+  RedisServer server(RedisServer::Options{.password = "", .unix_socket = sock, .cluster_dir = ""});
   TestHost host;
   auto b = backend_for("unix://" + sock, host);
   auto r = b->apply(unique_key("unix"), BreakerOp::failure, policy(), 1000);
