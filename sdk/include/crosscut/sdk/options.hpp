@@ -137,10 +137,16 @@ class OptionBinding {
     spec_.key = std::move(key);
     spec_.description = std::move(description);
     spec_.type = type_for();
-    // An unsigned member cannot hold a negative value: say so in the schema.
-    if constexpr (std::is_integral_v<Plain> && std::is_unsigned_v<Plain> &&
-                  !std::is_same_v<Plain, bool>)
-      spec_.min = 0;
+    // An unsigned member cannot hold a negative value, nor a narrow one a value beyond its
+    // type: say so in the schema, so that such a value is refused rather than cut.
+    if constexpr (std::is_integral_v<Plain> && !std::is_same_v<Plain, bool>) {
+      if constexpr (std::is_unsigned_v<Plain>)
+        spec_.min = 0;
+      else if constexpr (sizeof(Plain) < sizeof(std::int64_t))
+        spec_.min = std::numeric_limits<Plain>::min();
+      if constexpr (sizeof(Plain) < sizeof(std::int64_t))
+        spec_.max = static_cast<std::int64_t>(std::numeric_limits<Plain>::max());
+    }
   }
 
   // An enum member: the config names and the value each stands for, in the order shown.
