@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -58,8 +59,34 @@ int free_loopback_port() {
 
 RedisServer::RedisServer() : RedisServer(Options{}) {}
 
+namespace {
+
+bool bindable(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// A cluster node also listens on its port + 10000 (the cluster bus): both must be free, and
+// the second a valid port.
+int free_cluster_port() {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = free_loopback_port();
+    if (port <= 55535 && bindable(port + 10000)) return port;
+  }
+  throw std::runtime_error("no free loopback port pair for a cluster node");
+}
+
+}  // namespace
+
 RedisServer::RedisServer(Options options)
-    : options_(std::move(options)), port_(free_loopback_port()) {
+    : options_(std::move(options)),
+      port_(options_.cluster_dir.empty() ? free_loopback_port() : free_cluster_port()) {
   start();
 }
 
