@@ -156,6 +156,16 @@ local function bucket_counts(member)
   local n, fl, w = string.match(member, '^%-?%d+:(%d+):(%d+):(%d+)$')
   return tonumber(n) or 0, tonumber(fl) or 0, tonumber(w) or 0
 end
+-- The totals describe the members of b: when one of the two keys went without the other
+-- (evicted alone under maxmemory, deleted by hand), nothing of the other counts.
+-- `repair`: an outcome is about to write, and deletes a leftover bucket set first.
+local function check_totals(repair)
+  if fresh then
+    if repair then redis.call('DEL', b) end
+  elseif rn ~= 0 and redis.call('EXISTS', b) == 0 then
+    rn, rf, rw = 0, 0, 0
+  end
+end
 local function rate_window(drop)
   local n0, f0, w0 = rn, rf, rw
   local cutoff = now - window
@@ -177,13 +187,7 @@ end
 -- Counts a CLOSED outcome in its bucket, drops the buckets outside the window, and returns
 -- the opening it makes, if any.
 local function rate_outcome(failed)
-  -- The totals describe the members of b: when one of the two keys went without the other
-  -- (evicted under maxmemory, deleted by hand), both start again.
-  if fresh then
-    redis.call('DEL', b)
-  elseif rn ~= 0 and redis.call('EXISTS', b) == 0 then
-    rn, rf, rw = 0, 0, 0
-  end
+  check_totals(true)
   local is_slow = slow_ms > 0 and duration >= slow_ms
   local start = now - now % bucket
   local cur = redis.call('ZRANGEBYSCORE', b, start, start)
@@ -304,6 +308,7 @@ end
 -- copy stays small whatever the threshold).
 if failures == nil then
   if rate then
+    check_totals(false)
     calls, failures, slow_calls = rate_window(false)
   else
     failures = redis.call('ZCOUNT', f, '(' .. (now - window), '+inf')

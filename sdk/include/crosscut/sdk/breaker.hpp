@@ -108,9 +108,9 @@ inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
   if (p.mode != BreakerMode::count && p.mode != BreakerMode::rate) return "unknown mode";
   if (p.minimum_calls < 1) return "minimum_calls must be >= 1";
   // A rate of at least 0.0001 (it is used in ten-thousandths) and at most 1; NaN fails too.
-  if (!(p.failure_rate >= 0.00005 && p.failure_rate <= 1.0))
+  if (!(p.failure_rate >= 0.0001 && p.failure_rate <= 1.0))
     return "failure_rate must be above 0 (at least 0.0001) and at most 1";
-  if (!(p.slow_call_rate >= 0.00005 && p.slow_call_rate <= 1.0))
+  if (!(p.slow_call_rate >= 0.0001 && p.slow_call_rate <= 1.0))
     return "slow_call_rate must be above 0 (at least 0.0001) and at most 1";
   if (p.slow_call_duration.count() < 0 || p.slow_call_duration.count() > kMaxBreakerTimeoutMs)
     return "slow_call_duration must be from 0 to " + std::to_string(kMaxBreakerTimeoutMs) + "ms";
@@ -119,7 +119,8 @@ inline std::optional<std::string> check_policy(const BreakerPolicy& p) {
     if (p.bucket > p.sliding_window)
       return "bucket (" + std::to_string(p.bucket.count()) + "ms) must be <= sliding_window (" +
              std::to_string(p.sliding_window.count()) + "ms)";
-    if (p.sliding_window.count() / p.bucket.count() > kMaxBreakerBuckets)
+    // The buckets the window spans, a partial one counted whole.
+    if ((p.sliding_window.count() - 1) / p.bucket.count() + 1 > kMaxBreakerBuckets)
       return "sliding_window / bucket must be at most " + std::to_string(kMaxBreakerBuckets) +
              " buckets (a larger bucket bounds the memory a breaker keeps)";
   } else if (p.slow_call_duration.count() > 0) {

@@ -1233,6 +1233,11 @@ TEST_P(BreakerConformance, RatePoliciesThatCheckPolicyRejectsAreRefused) {
         p.bucket = std::chrono::milliseconds(1);
         p.sliding_window = std::chrono::milliseconds(10'001);
       }),
+      with([](BreakerPolicy& p) {  // 10,000 whole buckets and a part of one
+        p.bucket = std::chrono::milliseconds(1000);
+        p.sliding_window = std::chrono::milliseconds(10'000'001);
+      }),
+      with([](BreakerPolicy& p) { p.failure_rate = 0.00005; }),  // rounds to 0.0001, but below
       with([](BreakerPolicy& p) { p.slow_call_duration = std::chrono::milliseconds(-1); }),
       with([](BreakerPolicy& p) {
         p.mode = BreakerMode::count;
