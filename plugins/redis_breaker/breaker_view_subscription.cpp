@@ -47,12 +47,13 @@ bool read_failures(const Reply& times, long long failures, ViewedBreaker& seen) 
 BreakerViewSubscription::BreakerViewSubscription(
     const RedisBreakerOptions& options, const RedisAddress& address, std::string channel,
     BreakerView& view, sdk::Logger& log,
-    std::function<std::pair<std::string, std::string>(std::string_view)> keys_of)
+    std::function<std::pair<std::string, std::string>(std::string_view)> keys_of, Reread reread)
     : options_(options),
       channel_(std::move(channel)),
       view_(view),
       log_(log),
       keys_of_(std::move(keys_of)),
+      reread_(std::move(reread)),
       subscriber_(address, options.command_timeout),
       reader_(address, options.command_timeout),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
@@ -107,7 +108,7 @@ bool BreakerViewSubscription::subscribe(std::string& failure) {
 
 bool BreakerViewSubscription::refresh(std::string& failure) {
   ConnectionFailure cf;
-  if (!reader_.ensure_connected(cf)) {
+  if (!reread_ && !reader_.ensure_connected(cf)) {
     failure = cf.message;
     return false;
   }
@@ -124,14 +125,20 @@ bool BreakerViewSubscription::refresh(std::string& failure) {
     const std::size_t last = std::min(keys.size(), first + kRefreshBatch);
     commands.clear();
     stamps.clear();
-    for (std::size_t i = first; i < last; ++i) {
-      stamps.push_back(view_.stamp(keys[i]));
-      auto [hash_key, zset_key] = keys_of_(keys[i]);
-      commands.push_back({"EVAL", kBreakerReadScript, "2", hash_key, zset_key});
-    }
-    if (!reader_.pipeline(commands, replies, cf)) {
-      failure = cf.message;
-      return false;
+    for (std::size_t i = first; i < last; ++i) stamps.push_back(view_.stamp(keys[i]));
+    if (reread_) {
+      const std::vector<std::string> batch(keys.begin() + static_cast<std::ptrdiff_t>(first),
+                                           keys.begin() + static_cast<std::ptrdiff_t>(last));
+      if (!reread_(batch, replies, failure)) return false;
+    } else {
+      for (std::size_t i = first; i < last; ++i) {
+        auto [hash_key, zset_key] = keys_of_(keys[i]);
+        commands.push_back({"EVAL", kBreakerReadScript, "2", hash_key, zset_key});
+      }
+      if (!reader_.pipeline(commands, replies, cf)) {
+        failure = cf.message;
+        return false;
+      }
     }
     for (std::size_t i = first; i < last; ++i) {
       if (auto seen = viewed_from(replies[i - first]))

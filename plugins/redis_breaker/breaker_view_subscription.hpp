@@ -32,11 +32,18 @@ bool read_failures(const Reply& times, long long failures, ViewedBreaker& seen);
 
 class BreakerViewSubscription {
  public:
+  // Runs the read script for each resource, a reply per resource in order (a cluster routes
+  // each to its master); false with `failure` set when it could not.
+  using Reread = std::function<bool(const std::vector<std::string>& resources,
+                                    std::vector<Reply>& replies, std::string& failure)>;
+
   // `view` must outlive this object. `key_of(resource)` gives the resource's two Redis keys.
+  // Without `reread`, re-reads go to `address` on a connection of the subscription's own.
   BreakerViewSubscription(
       const RedisBreakerOptions& options, const RedisAddress& address, std::string channel,
       BreakerView& view, sdk::Logger& log,
-      std::function<std::pair<std::string, std::string>(std::string_view)> keys_of);
+      std::function<std::pair<std::string, std::string>(std::string_view)> keys_of,
+      Reread reread = {});
   BreakerViewSubscription(const BreakerViewSubscription&) = delete;
   BreakerViewSubscription& operator=(const BreakerViewSubscription&) = delete;
   ~BreakerViewSubscription();  // stops and joins the thread
@@ -67,6 +74,7 @@ class BreakerViewSubscription {
   BreakerView& view_;
   sdk::Logger& log_;
   std::function<std::pair<std::string, std::string>(std::string_view)> keys_of_;
+  Reread reread_;
   RedisConnection subscriber_;
   RedisConnection reader_;
   int wake_fd_ = -1;

@@ -78,26 +78,44 @@ RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, Red
       address_(std::move(address)),
       host_(host),
       log_(host.logger("redis_breaker", "app")),
-      channel_(options_.key_prefix + ":changes@" + std::to_string(address_.db)) {
-  for (std::size_t i = 0; i < options_.connections; ++i) {
-    auto slot = std::make_unique<Slot>();
-    slot->conn = std::make_unique<RedisConnection>(address_, options_.command_timeout);
-    slots_.push_back(std::move(slot));
-  }
-  // Say at startup whether Redis answers; the policy covers the time until it does.
-  Slot& first = *slots_.front();
-  std::lock_guard lock(first.mu);
+      channel_(options_.key_prefix + ":changes@" + std::to_string(address_.db)),
+      seeds_(options_.cluster ? seed_addresses(options_, address_) : std::vector<RedisAddress>{}) {
+  // With a cluster, this pool holds no connections: its outage is "no slot map".
+  pool_ = std::make_unique<NodePool>();
+  pool_->address = address_;
   std::string failure;
-  if (connect(first, failure)) {
-    log_.info("redis breaker backend connected", {{"redis", address_.describe()}});
+  if (options_.cluster) {
+    std::lock_guard lock(cluster_mu_);
+    if (refresh_map(failure)) {
+      map_stale_ = false;
+      log_.info("redis breaker backend connected to a cluster",
+                {{"redis", address_.describe()}, {"masters", map_.masters().size()}});
+    } else {
+      outage_started(*pool_, failure);
+    }
   } else {
-    outage_started(failure);
+    for (std::size_t i = 0; i < options_.connections; ++i) {
+      auto slot = std::make_unique<Slot>();
+      slot->conn = std::make_unique<RedisConnection>(address_, options_.command_timeout);
+      pool_->slots.push_back(std::move(slot));
+    }
+    // Say at startup whether Redis answers; the policy covers the time until it does.
+    Slot& first = *pool_->slots.front();
+    std::lock_guard lock(first.mu);
+    if (connect(first, failure))
+      log_.info("redis breaker backend connected", {{"redis", address_.describe()}});
+    else
+      outage_started(*pool_, failure);
   }
   if (options_.local_view) {
     view_ = std::make_unique<BreakerView>();
+    BreakerViewSubscription::Reread reread;
+    if (options_.cluster)
+      reread = [this](const std::vector<std::string>& resources, std::vector<Reply>& replies,
+                      std::string& why) { return this->reread(resources, replies, why); };
     subscription_ = std::make_unique<BreakerViewSubscription>(
         options_, address_, channel_, *view_, log_,
-        [this](std::string_view resource) { return redis_keys(resource); });
+        [this](std::string_view resource) { return redis_keys(resource); }, std::move(reread));
   }
 }
 
@@ -143,33 +161,153 @@ std::string RedisBreakerBackend::bucket_key(std::string_view resource) const {
   return options_.key_prefix + ":{" + std::string(resource) + "}:b";
 }
 
-RedisBreakerBackend::Slot& RedisBreakerBackend::slot_for_this_thread() {
+RedisBreakerBackend::Slot& RedisBreakerBackend::slot_for_this_thread(NodePool& pool) {
   std::size_t h = std::hash<std::thread::id>{}(std::this_thread::get_id());
-  return *slots_[h % slots_.size()];
+  return *pool.slots[h % pool.slots.size()];
 }
 
-void RedisBreakerBackend::outage_started(const std::string& why) {
-  if (outage_.load()) return;
-  outage_began_us_.store(steady_us());  // before the flag: a success must see the new time
-  if (outage_.exchange(true)) return;   // one report per outage
+RedisBreakerBackend::NodePool& RedisBreakerBackend::pool_of(const ClusterNode& node) {
+  const std::string name = node.describe();
+  auto it = pools_.find(name);
+  if (it != pools_.end()) return *it->second;
+  auto pool = std::make_unique<NodePool>();
+  pool->address = address_;  // the credentials every node shares
+  pool->address.host = node.host;
+  pool->address.port = node.port;
+  for (std::size_t i = 0; i < options_.connections; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->conn = std::make_unique<RedisConnection>(pool->address, options_.command_timeout);
+    pool->slots.push_back(std::move(slot));
+  }
+  return *pools_.emplace(name, std::move(pool)).first->second;
+}
+
+bool RedisBreakerBackend::refresh_map(std::string& failure) {
+  std::vector<RedisAddress> candidates;
+  for (const auto& m : map_.masters()) candidates.push_back(pool_of(m).address);
+  candidates.insert(candidates.end(), seeds_.begin(), seeds_.end());
+  for (const auto& address : candidates) {
+    RedisConnection conn(address, options_.command_timeout);
+    ConnectionFailure cf;
+    Reply reply;
+    if (!conn.ensure_connected(cf) || !conn.command({"CLUSTER", "SLOTS"}, reply, cf)) {
+      failure = cf.message;
+      continue;
+    }
+    std::string error;
+    auto map = ClusterSlotMap::from_reply(reply, address.host, error);
+    if (!map || map->covered() == 0) {
+      failure = map ? "CLUSTER SLOTS at " + address.describe() + ": no slot is served" : error;
+      continue;
+    }
+    map_ = std::move(*map);
+    return true;
+  }
+  return false;
+}
+
+RedisBreakerBackend::NodePool* RedisBreakerBackend::pool_for_slot(int slot, std::string& failure) {
+  std::lock_guard lock(cluster_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if ((map_stale_ || map_.master_of(slot) == nullptr) && now >= next_refresh_) {
+    // At most one read of the map per 100ms: a slot no master serves must not cost every call
+    // a CLUSTER SLOTS.
+    next_refresh_ = now + std::chrono::milliseconds(100);
+    const std::int64_t sent_us = steady_us();
+    if (refresh_map(failure)) {
+      map_stale_ = false;
+      outage_ended(*pool_, sent_us);
+    }
+  }
+  const ClusterNode* node = map_.master_of(slot);
+  if (node == nullptr) {
+    if (failure.empty()) failure = "no master of the cluster serves slot " + std::to_string(slot);
+    return nullptr;
+  }
+  return &pool_of(*node);
+}
+
+bool RedisBreakerBackend::route_script(std::string_view hash_key,
+                                       const std::vector<std::string>& args, Reply& reply,
+                                       std::string& failure, NodePool*& pool) {
+  if (!options_.cluster) {
+    pool = pool_.get();
+    return run_script(*pool, args, false, reply, failure);
+  }
+  const int slot = key_slot(hash_key);
+  // A slot in migration answers TRYAGAIN while a breaker's keys are split between the nodes:
+  // that lasts as long as moving a handful of keys.
+  const auto retry_until = std::chrono::steady_clock::now() +
+                           std::max(options_.command_timeout * 4, std::chrono::milliseconds(200));
+  bool asking = false;
+  int redirects = 0;
+  for (int attempt = 0;; ++attempt) {
+    if (!asking) {
+      pool = pool_for_slot(slot, failure);
+      if (pool == nullptr) {
+        pool = pool_.get();  // an outage of the slot map
+        return false;
+      }
+    }
+    if (!run_script(*pool, args, asking, reply, failure)) {
+      std::lock_guard lock(cluster_mu_);
+      map_stale_ = true;  // a failover may have given its slots to another node
+      return false;
+    }
+    asking = false;
+    if (!reply.is_error()) return true;
+    if (auto r = parse_redirect(reply.str); r && redirects < 5) {
+      ++redirects;
+      if (r->node.host.empty()) r->node.host = pool->address.host;
+      std::lock_guard lock(cluster_mu_);
+      if (r->kind == ClusterRedirect::Kind::moved) {
+        // The slot at once; the whole map at the next lookup (a reshard moves many).
+        map_.move(r->slot, r->node);
+        map_stale_ = true;
+      } else {
+        pool = &pool_of(r->node);
+        asking = true;
+      }
+      continue;
+    }
+    if (reply.str.starts_with("TRYAGAIN") && std::chrono::steady_clock::now() < retry_until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 4)));
+      continue;
+    }
+    if (reply.str.starts_with("CLUSTERDOWN")) {
+      failure = reply.str;
+      return false;
+    }
+    return true;  // another error: the caller reports it
+  }
+}
+
+void RedisBreakerBackend::outage_started(NodePool& pool, const std::string& why) {
+  if (pool.outage.load()) return;
+  pool.outage_began_us.store(steady_us());  // before the flag: a success must see the new time
+  if (pool.outage.exchange(true)) return;   // one report per outage
+  nodes_in_outage_.fetch_add(1);
   const std::string_view policy = unavailable_policy_name(options_.on_unavailable);
+  const std::string where = pool.address.describe();
   log_.error("redis unreachable: breakers follow the on_unavailable policy until it answers",
-             {{"redis", address_.describe()}, {"reason", why}, {"on_unavailable", policy}});
+             {{"redis", where}, {"reason", why}, {"on_unavailable", policy}});
   sdk::ErrorEvent e;
   e.kind = "redis_connection";
   e.info.type = "RedisUnavailable";
   e.info.message = why;
   e.target = {"redis", "", "breaker"};
-  e.context = sdk::Value::object({{"redis", address_.describe()}, {"on_unavailable", policy}});
+  e.context = sdk::Value::object({{"redis", where}, {"on_unavailable", policy}});
   e.timestamp = host_.clock().now();
   host_.report_error(std::move(e));
 }
 
-void RedisBreakerBackend::outage_ended(std::int64_t sent_us) {
-  if (!outage_.load() || sent_us < outage_began_us_.load()) return;
-  if (!outage_.exchange(false)) return;
+void RedisBreakerBackend::outage_ended(NodePool& pool, std::int64_t sent_us) {
+  if (!pool.outage.load() || sent_us < pool.outage_began_us.load()) return;
+  if (!pool.outage.exchange(false)) return;
+  const bool all_back = nodes_in_outage_.fetch_sub(1) == 1;
   log_.info("redis reachable again: breakers use the shared state",
-            {{"redis", address_.describe()}});
+            {{"redis", pool.address.describe()}});
+  if (!all_back) return;
   std::lock_guard lock(local_mu_);
   local_.clear();  // the shared state is authoritative again
 }
@@ -198,14 +336,25 @@ bool RedisBreakerBackend::connect(Slot& slot, std::string& failure) {
   return false;
 }
 
-bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args, Reply& reply,
-                               std::string& failure) {
+bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args, bool asking,
+                               Reply& reply, std::string& failure) {
   if (!connect(slot, failure)) return false;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::vector<std::string_view> argv{"EVALSHA", slot.sha, kScriptKeys};
-    for (const auto& a : args) argv.push_back(a);
     ConnectionFailure cf;
-    if (!slot.conn->command(argv, reply, cf)) {
+    bool sent = false;
+    if (asking) {
+      // ASKING lets the next command (only) use a slot the node is importing.
+      std::vector<std::string> command{"EVALSHA", slot.sha, kScriptKeys};
+      command.insert(command.end(), args.begin(), args.end());
+      std::vector<Reply> replies;
+      sent = slot.conn->pipeline({{"ASKING"}, std::move(command)}, replies, cf);
+      if (sent) reply = std::move(replies.back());
+    } else {
+      std::vector<std::string_view> argv{"EVALSHA", slot.sha, kScriptKeys};
+      for (const auto& a : args) argv.push_back(a);
+      sent = slot.conn->command(argv, reply, cf);
+    }
+    if (!sent) {
       slot.sha.clear();
       slot.backoff = std::chrono::milliseconds(100);
       slot.next_attempt = std::chrono::steady_clock::now() + slot.backoff;
@@ -233,8 +382,10 @@ bool RedisBreakerBackend::eval(Slot& slot, const std::vector<std::string>& args,
 }
 
 void RedisBreakerBackend::eval_batch(Slot& slot, const std::vector<PendingScript*>& batch) {
-  if (batch.size() == 1) {
-    batch[0]->ok = eval(slot, *batch[0]->args, batch[0]->reply, batch[0]->failure);
+  // A call redirected by ASK goes alone (with its ASKING); they are rare.
+  if (batch.size() == 1 ||
+      std::any_of(batch.begin(), batch.end(), [](const PendingScript* p) { return p->asking; })) {
+    for (auto* p : batch) p->ok = eval(slot, *p->args, p->asking, p->reply, p->failure);
     return;
   }
   std::string failure;
@@ -263,7 +414,7 @@ void RedisBreakerBackend::eval_batch(Slot& slot, const std::vector<PendingScript
     PendingScript& p = *batch[i];
     // The script is gone (SCRIPT FLUSH, a failover): eval() loads it again and retries.
     if (replies[i].is_error() && replies[i].str.rfind("NOSCRIPT", 0) == 0) {
-      p.ok = eval(slot, *p.args, p.reply, p.failure);
+      p.ok = eval(slot, *p.args, false, p.reply, p.failure);
     } else {
       p.reply = std::move(replies[i]);
       p.ok = true;
@@ -280,11 +431,12 @@ void RedisBreakerBackend::release(Slot& slot) {
   slot.changed.notify_all();
 }
 
-bool RedisBreakerBackend::run_script(const std::vector<std::string>& args, Reply& reply,
-                                     std::string& failure) {
-  Slot& slot = slot_for_this_thread();
+bool RedisBreakerBackend::run_script(NodePool& pool, const std::vector<std::string>& args,
+                                     bool asking, Reply& reply, std::string& failure) {
+  Slot& slot = slot_for_this_thread(pool);
   PendingScript mine;
   mine.args = &args;
+  mine.asking = asking;
   std::unique_lock lock(slot.mu);
   slot.waiting.push_back(&mine);
   if (slot.busy)
@@ -356,7 +508,8 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   if (!now && !options_.use_server_time) now = host_now_ms();
   // After an outage the view waits for a round trip to succeed: that ends the outage (its log
   // line, the local breakers) as it did before there was a view.
-  if (subscription_ && subscription_->live() && !outage_.load(std::memory_order_relaxed)) {
+  if (subscription_ && subscription_->live() &&
+      nodes_in_outage_.load(std::memory_order_relaxed) == 0) {
     std::int64_t error = 0;
     std::int64_t view_now = 0;
     if (now) {
@@ -413,12 +566,13 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   round_trips_.fetch_add(1, std::memory_order_relaxed);
   if (view_) view_->reserve(key);
   const std::int64_t sent_us = steady_us();
-  if (!run_script(args, reply, failure)) {
-    outage_started(failure);
+  NodePool* pool = nullptr;
+  if (!route_script(hash_key, args, reply, failure, pool)) {
+    outage_started(*pool, failure);
     return fallback(key, op, policy, now_ms, op_args);
   }
   const std::int64_t received_us = now ? 0 : steady_us();
-  outage_ended(sent_us);
+  outage_ended(*pool, sent_us);
   if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 17) {
     // Redis answered, but not as the script does (foreign data in the keys, a script error,
     // or a server that is not Redis): say so on every call and answer by the policy.
@@ -465,7 +619,25 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
 
 std::vector<std::string> RedisBreakerBackend::keys() {
   std::vector<std::string> out;
-  Slot& slot = slot_for_this_thread();
+  if (!options_.cluster) {
+    scan_keys(*pool_, out);
+  } else {
+    std::vector<NodePool*> masters;
+    {
+      std::lock_guard lock(cluster_mu_);
+      std::string failure;
+      if (map_stale_ && refresh_map(failure)) map_stale_ = false;
+      for (const auto& m : map_.masters()) masters.push_back(&pool_of(m));
+    }
+    for (NodePool* pool : masters) scan_keys(*pool, out);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool RedisBreakerBackend::scan_keys(NodePool& pool, std::vector<std::string>& out) {
+  Slot& slot = slot_for_this_thread(pool);
   {
     std::unique_lock lock(slot.mu);
     ++slot.exclusive_waiting;  // so that the callers holding it hand it back, not on
@@ -481,14 +653,14 @@ std::vector<std::string> RedisBreakerBackend::keys() {
     }
   } held{slot};
   ConnectionFailure cf;
-  if (!slot.conn->ensure_connected(cf)) return out;
+  if (!slot.conn->ensure_connected(cf)) return false;
   std::string cursor = "0";
   std::string pattern = options_.key_prefix + ":{*}:s";
   do {
     Reply reply;
     if (!slot.conn->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}, reply, cf))
-      return out;
-    if (reply.type != Reply::Type::array || reply.elements.size() != 2) return out;
+      return false;
+    if (reply.type != Reply::Type::array || reply.elements.size() != 2) return false;
     cursor = reply.elements[0].str;
     for (const auto& k : reply.elements[1].elements) {
       auto open = k.str.find('{');
@@ -497,8 +669,37 @@ std::vector<std::string> RedisBreakerBackend::keys() {
         out.push_back(k.str.substr(open + 1, close - open - 1));
     }
   } while (cursor != "0");
-  std::sort(out.begin(), out.end());
-  return out;
+  return true;
+}
+
+bool RedisBreakerBackend::reread(const std::vector<std::string>& resources,
+                                 std::vector<Reply>& replies, std::string& failure) {
+  replies.assign(resources.size(), Reply{});
+  std::map<NodePool*, std::vector<std::size_t>> by_node;
+  for (std::size_t i = 0; i < resources.size(); ++i) {
+    NodePool* pool = pool_for_slot(key_slot(redis_keys(resources[i]).first), failure);
+    if (pool == nullptr) return false;
+    by_node[pool].push_back(i);
+  }
+  for (auto& [pool, indexes] : by_node) {
+    std::lock_guard lock(pool->reader_mu);
+    if (!pool->reader)
+      pool->reader = std::make_unique<RedisConnection>(pool->address, options_.command_timeout);
+    ConnectionFailure cf;
+    std::vector<std::vector<std::string>> commands;
+    for (std::size_t i : indexes) {
+      auto [hash_key, zset_key] = redis_keys(resources[i]);
+      commands.push_back({"EVAL", kBreakerReadScript, "2", hash_key, zset_key});
+    }
+    std::vector<Reply> got;
+    if (!pool->reader->ensure_connected(cf) || !pool->reader->pipeline(commands, got, cf)) {
+      failure = cf.message;
+      return false;
+    }
+    // A key whose slot moved meanwhile answers MOVED: the view forgets it until its next call.
+    for (std::size_t k = 0; k < indexes.size(); ++k) replies[indexes[k]] = std::move(got[k]);
+  }
+  return true;
 }
 
 }  // namespace crosscut::redis

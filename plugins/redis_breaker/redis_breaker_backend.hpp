@@ -2,6 +2,9 @@
 // one EVALSHA of the breaker script, so concurrent instances never race. When Redis cannot be
 // reached the configured policy answers instead (degraded results), with one log line and one
 // `redis_connection` error per outage, and calls never wait longer than command_timeout.
+// With cluster: true each breaker goes to the master serving its keys' slot: the slot map
+// comes from CLUSTER SLOTS, MOVED updates it, ASK sends one call to a migration's target, and
+// each node is one outage of its own.
 #pragma once
 
 #include <atomic>
@@ -15,6 +18,7 @@
 
 #include "breaker_view.hpp"
 #include "breaker_view_subscription.hpp"
+#include "cluster_slots.hpp"
 #include "crosscut/sdk/breaker_state_machine.hpp"
 #include "crosscut/sdk/sdk.hpp"
 #include "redis_breaker_options.hpp"
@@ -48,8 +52,9 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   std::string quorum_key(std::string_view resource) const;
   // The key of a resource's rate-mode buckets (written only with mode: rate).
   std::string bucket_key(std::string_view resource) const;
-  // True while an outage is in progress (the last attempt to reach Redis failed).
-  bool unavailable() const { return outage_.load(); }
+  // True while an outage is in progress (the last attempt to reach Redis, or with a cluster
+  // one of its masters, failed).
+  bool unavailable() const { return nodes_in_outage_.load() > 0; }
   // The channel the script publishes every change on.
   const std::string& channel() const { return channel_; }
   // The local view's subscription (nullptr with local_view: false).
@@ -76,6 +81,7 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
     Reply reply;
     std::string failure;
     bool ok = false;
+    bool asking = false;    // an ASK redirection: ASKING goes first, on the same connection
     bool finished = false;  // answered: the caller may return
     bool lead = false;      // handed the connection: the caller sends what is waiting
   };
@@ -96,22 +102,50 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
     std::chrono::milliseconds backoff{0};
   };
 
-  // Runs the script on one pooled connection; false when Redis could not be reached.
-  bool run_script(const std::vector<std::string>& args, Reply& reply, std::string& failure);
+  // The connections to one Redis node (the only one, or a cluster master), and whether it is
+  // in an outage.
+  struct NodePool {
+    RedisAddress address;
+    std::vector<std::unique_ptr<Slot>> slots;
+    std::atomic<bool> outage{false};
+    std::atomic<std::int64_t> outage_began_us{0};
+    std::mutex reader_mu;                     // the view's re-reads (cluster)
+    std::unique_ptr<RedisConnection> reader;  // made on first use
+  };
+
+  // Runs the script on one of `pool`'s connections; false when the node could not be reached.
+  bool run_script(NodePool& pool, const std::vector<std::string>& args, bool asking, Reply& reply,
+                  std::string& failure);
+  // Runs the script where the key's slot is served, following MOVED and ASK redirections and
+  // waiting out TRYAGAIN; `pool` is where the last call went. False when it could not.
+  bool route_script(std::string_view hash_key, const std::vector<std::string>& args, Reply& reply,
+                    std::string& failure, NodePool*& pool);
+  // Cluster: the pool of the master serving `slot` (the map read first when unknown or
+  // stale); nullptr with `failure` set when no master is known for it. The pool of `node`.
+  NodePool* pool_for_slot(int slot, std::string& failure);
+  NodePool& pool_of(const ClusterNode& node);
+  // Reads CLUSTER SLOTS from a known master or a seed node. Under cluster_mu_.
+  bool refresh_map(std::string& failure);
+  // The view's re-read of `resources` (cluster): each on the master serving it.
+  bool reread(const std::vector<std::string>& resources, std::vector<Reply>& replies,
+              std::string& failure);
+  // Lists the breaker keys one node holds (SCAN), on a connection of `pool` held exclusively.
+  bool scan_keys(NodePool& pool, std::vector<std::string>& out);
   // Sends every call of `batch` on the slot's connection, which this thread holds.
   void eval_batch(Slot& slot, const std::vector<PendingScript*>& batch);
   // Gives the connection up: to the first caller waiting, or back to the slot. Under slot.mu.
   static void release(Slot& slot);
   bool connect(Slot& slot, std::string& failure);
-  bool eval(Slot& slot, const std::vector<std::string>& args, Reply& reply, std::string& failure);
+  bool eval(Slot& slot, const std::vector<std::string>& args, bool asking, Reply& reply,
+            std::string& failure);
   sdk::BreakerResult fallback(std::string_view key, sdk::BreakerOp op,
                               const sdk::BreakerPolicy& policy, std::optional<std::int64_t> now_ms,
                               const sdk::BreakerOpArgs& args);
-  void outage_started(const std::string& why);
-  // A call sent at `sent_us` (steady_us()) was answered: ends the outage, unless the call was
-  // sent before it began (a reply in flight when Redis went away proves nothing).
-  void outage_ended(std::int64_t sent_us);
-  Slot& slot_for_this_thread();
+  void outage_started(NodePool& pool, const std::string& why);
+  // A call sent at `sent_us` (steady_us()) was answered: ends the node's outage, unless the
+  // call was sent before it began (a reply in flight when Redis went away proves nothing).
+  void outage_ended(NodePool& pool, std::int64_t sent_us);
+  static Slot& slot_for_this_thread(NodePool& pool);
   std::int64_t host_now_ms() const;
   static std::int64_t steady_us();
   // Learns Redis' clock from one reply's time and the round trip around it (steady_us()).
@@ -121,10 +155,18 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   const RedisAddress address_;
   sdk::HostContext& host_;
   sdk::Logger& log_;
-  std::vector<std::unique_ptr<Slot>> slots_;
-  std::atomic<bool> outage_{false};
-  std::atomic<std::int64_t> outage_began_us_{0};
+  std::unique_ptr<NodePool> pool_;  // the one node (cluster: false)
+  std::atomic<int> nodes_in_outage_{0};
   const std::string channel_;
+
+  // Cluster: the slot map and a pool per master, made as they are first needed and kept (a
+  // pool outlives every call that uses it).
+  std::mutex cluster_mu_;
+  ClusterSlotMap map_;                                      // guarded by cluster_mu_
+  bool map_stale_ = true;                                   // guarded by cluster_mu_
+  std::chrono::steady_clock::time_point next_refresh_{};    // guarded by cluster_mu_
+  std::map<std::string, std::unique_ptr<NodePool>> pools_;  // by host:port; guarded
+  const std::vector<RedisAddress> seeds_;
 
   // The local view (local_view: true). The subscription is declared after the view so that it
   // stops first.

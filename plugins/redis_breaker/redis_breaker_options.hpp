@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crosscut/sdk/options.hpp"
 #include "redis_url.hpp"
@@ -31,6 +32,10 @@ struct RedisBreakerOptions {
   std::chrono::milliseconds reconnect_backoff_max{5000};
   bool local_view = true;
   std::chrono::milliseconds view_refresh{1000};
+  // Redis Cluster: `url` names any node; keys go to the master serving their slot. `nodes`
+  // names more nodes to read the slot map from (host:port or URLs), for when that one is down.
+  bool cluster = false;
+  std::vector<std::string> nodes;
 };
 
 const sdk::OptionTable<RedisBreakerOptions>& redis_breaker_options_table();
@@ -39,8 +44,13 @@ const sdk::OptionTable<RedisBreakerOptions>& redis_breaker_options_table();
 using OptionProblem = std::function<void(std::string_view key, const std::string& problem)>;
 
 // The address the options name (`url`, with `password` applied), once the options the table
-// cannot check hold: a URL parse_redis_url accepts and a key_prefix without braces. Calls
-// `fail` for the first that does not.
+// cannot check hold: a URL parse_redis_url accepts, a key_prefix without braces, and for a
+// cluster database 0 and `nodes` that parse. Calls `fail` for the first that does not.
 RedisAddress checked_address(const RedisBreakerOptions& options, const OptionProblem& fail);
+
+// The cluster nodes to read the slot map from: `address` first, then `nodes`, each with the
+// credentials of `address`.
+std::vector<RedisAddress> seed_addresses(const RedisBreakerOptions& options,
+                                         const RedisAddress& address);
 
 }  // namespace crosscut::redis

@@ -123,7 +123,9 @@ void RedisServer::start() {
     args.push_back(options_.password);
   }
   if (!options_.cluster_dir.empty()) {
-    for (const char* a : {"--cluster-enabled", "yes", "--cluster-node-timeout", "2000", "--dir"})
+    // Without full coverage, the other masters keep serving their slots while one is down.
+    for (const char* a : {"--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
+                          "--cluster-require-full-coverage", "no", "--dir"})
       args.emplace_back(a);
     args.push_back(options_.cluster_dir);
     args.emplace_back("--cluster-config-file");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "redis_breaker/redis_breaker_backend.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 #include "support/test_host.hpp"
 
@@ -21,6 +22,21 @@ inline redis::RedisBreakerOptions redis_options(const std::string& url) {
   redis::RedisBreakerOptions o;
   o.url = url;
   o.use_server_time = false;
+  return o;
+}
+
+// One 3-master cluster per test program, for the tests that leave its slots where they are.
+inline RedisCluster& shared_cluster() {
+  static RedisCluster cluster(3);
+  return cluster;
+}
+
+// Options for a backend on cluster `c` (any node as the url); reconnecting soon after a node
+// comes back.
+inline redis::RedisBreakerOptions cluster_options(const RedisCluster& c) {
+  auto o = redis_options(c.url());
+  o.cluster = true;
+  o.reconnect_backoff_max = std::chrono::milliseconds(200);
   return o;
 }
 

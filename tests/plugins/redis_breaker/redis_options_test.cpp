@@ -45,7 +45,9 @@ TEST(RedisBreakerOptions, TableHasTheDocumentedDefaults) {
       if (s.key == key) return s;
     throw std::out_of_range(key);
   };
-  ASSERT_EQ(schema.size(), 11u);
+  ASSERT_EQ(schema.size(), 13u);
+  EXPECT_EQ(spec("cluster").default_value, "false");
+  EXPECT_EQ(spec("nodes").default_value, "");
   EXPECT_EQ(spec("url").default_value, "redis://127.0.0.1:6379/0");
   EXPECT_TRUE(spec("password").secret);
   EXPECT_EQ(spec("password").default_value, "");
@@ -120,6 +122,16 @@ TEST(RedisBreakerOptions, BoundsAreTheValidatorsAndUrlsAndPrefixesTheBackends) {
   EXPECT_EQ(factory_error(map({{"key_prefix", scalar("a{b}", 4, 15)}})),
             "<config>:4:15: breakers.backend.key_prefix: must not contain '{' or '}' (the hash "
             "tag is added around the resource key)");
+
+  // A cluster has database 0 only and nodes that parse; nodes need a cluster.
+  EXPECT_EQ(factory_error(map(
+                {{"cluster", scalar("true")}, {"url", scalar("redis://127.0.0.1:7000/3", 2, 8)}})),
+            "<config>:2:8: breakers.backend.url: a Redis Cluster has database 0 only");
+  EXPECT_EQ(factory_error(map({{"cluster", scalar("true")},
+                               {"nodes", sequence({scalar("127.0.0.1:x")}, 5, 10)}})),
+            "<config>:5:10: breakers.backend.nodes: '127.0.0.1:x': port 'x' is not a port number");
+  EXPECT_EQ(factory_error(map({{"nodes", sequence({scalar("127.0.0.1:7001")}, 6, 10)}})),
+            "<config>:6:10: breakers.backend.nodes: needs cluster: true");
 
   // Built directly, the backend refuses the same options with an exception.
   TestHost host;
