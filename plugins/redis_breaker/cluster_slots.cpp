@@ -99,7 +99,8 @@ std::optional<ClusterSlotMap> ClusterSlotMap::from_reply(const Reply& reply,
     }
     ClusterNode node;
     node.host = master.elements[0].str;
-    if (node.host.empty() || node.host == "?") node.host = std::string(asked_host);
+    if (node.host == "?") continue;  // a master whose address no node knows: left unserved
+    if (node.host.empty()) node.host = std::string(asked_host);
     node.port = static_cast<int>(master.elements[1].integer);
     if (node.port <= 0 || node.port > 65535) {
       error = "CLUSTER SLOTS answered a master without a valid port";

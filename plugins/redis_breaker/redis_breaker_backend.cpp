@@ -13,6 +13,9 @@ namespace {
 using sdk::BreakerOp;
 using sdk::BreakerState;
 
+// What a call on a connection that waits to reconnect fails with (it reached no server).
+constexpr const char* kBackingOff = "reconnecting (backing off)";
+
 // How many of the breaker script's arguments are keys: s, f, q and b (breaker_script.hpp).
 constexpr const char* kScriptKeys = "4";
 
@@ -85,9 +88,8 @@ RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, Red
   pool_->address = address_;
   std::string failure;
   if (options_.cluster) {
-    std::lock_guard lock(cluster_mu_);
-    if (refresh_map(failure)) {
-      map_stale_ = false;
+    std::unique_lock lock(cluster_mu_);
+    if (refresh_map(lock, failure)) {
       log_.info("redis breaker backend connected to a cluster",
                 {{"redis", address_.describe()}, {"masters", map_.masters().size()}});
     } else {
@@ -119,7 +121,10 @@ RedisBreakerBackend::RedisBreakerBackend(const RedisBreakerOptions& options, Red
   }
 }
 
-RedisBreakerBackend::~RedisBreakerBackend() = default;
+RedisBreakerBackend::~RedisBreakerBackend() {
+  // The subscription's thread calls into the backend (re-reads): stop it before any member goes.
+  subscription_.reset();
+}
 
 std::int64_t RedisBreakerBackend::host_now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -182,10 +187,21 @@ RedisBreakerBackend::NodePool& RedisBreakerBackend::pool_of(const ClusterNode& n
   return *pools_.emplace(name, std::move(pool)).first->second;
 }
 
-bool RedisBreakerBackend::refresh_map(std::string& failure) {
-  std::vector<RedisAddress> candidates;
-  for (const auto& m : map_.masters()) candidates.push_back(pool_of(m).address);
-  candidates.insert(candidates.end(), seeds_.begin(), seeds_.end());
+std::vector<RedisAddress> RedisBreakerBackend::map_candidates() {
+  // Masters that answer first, then the configured nodes, then masters in an outage.
+  std::vector<RedisAddress> up;
+  std::vector<RedisAddress> down;
+  for (const auto& m : map_.masters()) {
+    NodePool& pool = pool_of(m);
+    (pool.outage.load() ? down : up).push_back(pool.address);
+  }
+  up.insert(up.end(), seeds_.begin(), seeds_.end());
+  up.insert(up.end(), down.begin(), down.end());
+  return up;
+}
+
+std::optional<ClusterSlotMap> RedisBreakerBackend::read_map(
+    const std::vector<RedisAddress>& candidates, std::string& failure) const {
   for (const auto& address : candidates) {
     RedisConnection conn(address, options_.command_timeout);
     ConnectionFailure cf;
@@ -200,25 +216,47 @@ bool RedisBreakerBackend::refresh_map(std::string& failure) {
       failure = map ? "CLUSTER SLOTS at " + address.describe() + ": no slot is served" : error;
       continue;
     }
-    map_ = std::move(*map);
-    return true;
+    return map;
   }
-  return false;
+  return std::nullopt;
 }
 
-RedisBreakerBackend::NodePool* RedisBreakerBackend::pool_for_slot(int slot, std::string& failure) {
-  std::lock_guard lock(cluster_mu_);
+bool RedisBreakerBackend::refresh_map(std::unique_lock<std::mutex>& lock, std::string& failure) {
+  if (refreshing_) return false;  // another caller is at it: use the map there is
+  refreshing_ = true;
+  const std::vector<RedisAddress> candidates = map_candidates();
+  const std::int64_t sent_us = steady_us();
+  // The network waits happen unlocked: calls to masters already known carry on.
+  lock.unlock();
+  auto map = read_map(candidates, failure);
+  lock.lock();
+  refreshing_ = false;
+  if (!map) return false;
+  map_ = std::move(*map);
+  map_stale_ = false;
+  // Reading a map ends the outage of the map itself, and of nodes that are no longer masters
+  // (a failover, a reshard away from them): nothing will be sent there to end it.
+  outage_ended(*pool_, sent_us);
+  for (auto& entry : pools_) {
+    const std::string& name = entry.first;  // not a structured binding: lambdas capture it
+    const bool master = std::any_of(map_.masters().begin(), map_.masters().end(),
+                                    [&](const ClusterNode& m) { return m.describe() == name; });
+    if (!master) outage_ended(*entry.second, sent_us);
+  }
+  return true;
+}
+
+RedisBreakerBackend::NodePool* RedisBreakerBackend::pool_for_slot(int slot, std::string& failure,
+                                                                  bool& no_map) {
+  std::unique_lock lock(cluster_mu_);
   const auto now = std::chrono::steady_clock::now();
   if ((map_stale_ || map_.master_of(slot) == nullptr) && now >= next_refresh_) {
     // At most one read of the map per 100ms: a slot no master serves must not cost every call
     // a CLUSTER SLOTS.
     next_refresh_ = now + std::chrono::milliseconds(100);
-    const std::int64_t sent_us = steady_us();
-    if (refresh_map(failure)) {
-      map_stale_ = false;
-      outage_ended(*pool_, sent_us);
-    }
+    refresh_map(lock, failure);
   }
+  no_map = map_.covered() == 0;
   const ClusterNode* node = map_.master_of(slot);
   if (node == nullptr) {
     if (failure.empty()) failure = "no master of the cluster serves slot " + std::to_string(slot);
@@ -235,58 +273,82 @@ bool RedisBreakerBackend::route_script(std::string_view hash_key,
     return run_script(*pool, args, false, reply, failure);
   }
   const int slot = key_slot(hash_key);
-  // A slot in migration answers TRYAGAIN while a breaker's keys are split between the nodes:
-  // that lasts as long as moving a handful of keys.
+  // A slot in migration answers ASK and TRYAGAIN (a breaker's keys split between the nodes, or
+  // some of them not created yet) until the slot has moved: retried for up to four
+  // command_timeouts (at least 200ms).
   const auto retry_until = std::chrono::steady_clock::now() +
                            std::max(options_.command_timeout * 4, std::chrono::milliseconds(200));
   bool asking = false;
-  int redirects = 0;
-  for (int attempt = 0;; ++attempt) {
+  int moved = 0;
+  int waits = 0;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
     if (!asking) {
-      pool = pool_for_slot(slot, failure);
+      bool no_map = false;
+      pool = pool_for_slot(slot, failure, no_map);
       if (pool == nullptr) {
-        pool = pool_.get();  // an outage of the slot map
+        // An unknown map is an outage of the url node; a slot no master serves fails only
+        // the calls on it (answered by on_unavailable).
+        pool = no_map ? pool_.get() : nullptr;
         return false;
       }
     }
     if (!run_script(*pool, args, asking, reply, failure)) {
-      std::lock_guard lock(cluster_mu_);
-      map_stale_ = true;  // a failover may have given its slots to another node
+      if (failure != kBackingOff) {
+        std::lock_guard lock(cluster_mu_);
+        map_stale_ = true;  // a failover may have given its slots to another node
+      }
       return false;
     }
     asking = false;
     if (!reply.is_error()) return true;
-    if (auto r = parse_redirect(reply.str); r && redirects < 5) {
-      ++redirects;
+    auto r = parse_redirect(reply.str);
+    const bool migrating =
+        (r && r->kind == ClusterRedirect::Kind::ask) || reply.str.starts_with("TRYAGAIN");
+    if (r && r->kind == ClusterRedirect::Kind::moved && moved < 5) {
+      ++moved;
       if (r->node.host.empty()) r->node.host = pool->address.host;
       std::lock_guard lock(cluster_mu_);
-      if (r->kind == ClusterRedirect::Kind::moved) {
-        // The slot at once; the whole map at the next lookup (a reshard moves many).
-        map_.move(r->slot, r->node);
-        map_stale_ = true;
-      } else {
+      // The slot at once; the whole map at the next lookup (a reshard moves many).
+      map_.move(r->slot, r->node);
+      map_stale_ = true;
+      continue;
+    }
+    if (migrating && std::chrono::steady_clock::now() < retry_until) {
+      if (r) {
+        if (r->node.host.empty()) r->node.host = pool->address.host;
+        std::lock_guard lock(cluster_mu_);
         pool = &pool_of(r->node);
         asking = true;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(waits++, 4)));
       }
       continue;
     }
-    if (reply.str.starts_with("TRYAGAIN") && std::chrono::steady_clock::now() < retry_until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt, 4)));
-      continue;
-    }
-    if (reply.str.starts_with("CLUSTERDOWN")) {
+    if (migrating || reply.str.starts_with("CLUSTERDOWN")) {
+      // A migration that outlasted the wait, or a node that cannot serve the slot: this call
+      // is answered by on_unavailable; the node is no less reachable for it.
       failure = reply.str;
+      pool = nullptr;
       return false;
     }
     return true;  // another error: the caller reports it
   }
+  failure = "the cluster kept redirecting the call";
+  pool = nullptr;
+  return false;
 }
 
 void RedisBreakerBackend::outage_started(NodePool& pool, const std::string& why) {
   if (pool.outage.load()) return;
-  pool.outage_began_us.store(steady_us());  // before the flag: a success must see the new time
-  if (pool.outage.exchange(true)) return;   // one report per outage
-  nodes_in_outage_.fetch_add(1);
+  {
+    // The flag and the count change together: an outage ending elsewhere must never see
+    // "every node back" while this one begins.
+    std::lock_guard lock(outage_mu_);
+    if (pool.outage.load()) return;           // one report per outage
+    pool.outage_began_us.store(steady_us());  // before the flag: a success must see the time
+    pool.outage.store(true);
+    nodes_in_outage_.fetch_add(1);
+  }
   const std::string_view policy = unavailable_policy_name(options_.on_unavailable);
   const std::string where = pool.address.describe();
   log_.error("redis unreachable: breakers follow the on_unavailable policy until it answers",
@@ -303,8 +365,13 @@ void RedisBreakerBackend::outage_started(NodePool& pool, const std::string& why)
 
 void RedisBreakerBackend::outage_ended(NodePool& pool, std::int64_t sent_us) {
   if (!pool.outage.load() || sent_us < pool.outage_began_us.load()) return;
-  if (!pool.outage.exchange(false)) return;
-  const bool all_back = nodes_in_outage_.fetch_sub(1) == 1;
+  bool all_back = false;
+  {
+    std::lock_guard lock(outage_mu_);
+    if (!pool.outage.load() || sent_us < pool.outage_began_us.load()) return;
+    pool.outage.store(false);
+    all_back = nodes_in_outage_.fetch_sub(1) == 1;
+  }
   log_.info("redis reachable again: breakers use the shared state",
             {{"redis", pool.address.describe()}});
   if (!all_back) return;
@@ -316,7 +383,7 @@ bool RedisBreakerBackend::connect(Slot& slot, std::string& failure) {
   if (slot.conn->connected() && !slot.sha.empty()) return true;
   // Back off between attempts, so calls during an outage answer at once.
   if (std::chrono::steady_clock::now() < slot.next_attempt) {
-    failure = "reconnecting (backing off)";
+    failure = kBackingOff;
     return false;
   }
   ConnectionFailure cf;
@@ -568,11 +635,12 @@ sdk::BreakerResult RedisBreakerBackend::apply_op(std::string_view key, BreakerOp
   const std::int64_t sent_us = steady_us();
   NodePool* pool = nullptr;
   if (!route_script(hash_key, args, reply, failure, pool)) {
-    outage_started(*pool, failure);
+    if (pool != nullptr) outage_started(*pool, failure);
     return fallback(key, op, policy, now_ms, op_args);
   }
   const std::int64_t received_us = now ? 0 : steady_us();
   outage_ended(*pool, sent_us);
+  if (pool != pool_.get()) outage_ended(*pool_, sent_us);  // a routed call proves the map
   if (reply.is_error() || reply.type != Reply::Type::array || reply.elements.size() != 17) {
     // Redis answered, but not as the script does (foreign data in the keys, a script error,
     // or a server that is not Redis): say so on every call and answer by the policy.
@@ -624,9 +692,9 @@ std::vector<std::string> RedisBreakerBackend::keys() {
   } else {
     std::vector<NodePool*> masters;
     {
-      std::lock_guard lock(cluster_mu_);
+      std::unique_lock lock(cluster_mu_);
       std::string failure;
-      if (map_stale_ && refresh_map(failure)) map_stale_ = false;
+      if (map_stale_) refresh_map(lock, failure);
       for (const auto& m : map_.masters()) masters.push_back(&pool_of(m));
     }
     for (NodePool* pool : masters) scan_keys(*pool, out);
@@ -674,13 +742,16 @@ bool RedisBreakerBackend::scan_keys(NodePool& pool, std::vector<std::string>& ou
 
 bool RedisBreakerBackend::reread(const std::vector<std::string>& resources,
                                  std::vector<Reply>& replies, std::string& failure) {
+  // A key without an answer (its master down, its slot unserved) keeps a nil reply: the view
+  // forgets it, and its next operation asks Redis. The rest are re-read all the same.
   replies.assign(resources.size(), Reply{});
   std::map<NodePool*, std::vector<std::size_t>> by_node;
   for (std::size_t i = 0; i < resources.size(); ++i) {
-    NodePool* pool = pool_for_slot(key_slot(redis_keys(resources[i]).first), failure);
-    if (pool == nullptr) return false;
-    by_node[pool].push_back(i);
+    bool no_map = false;
+    NodePool* pool = pool_for_slot(key_slot(redis_keys(resources[i]).first), failure, no_map);
+    if (pool != nullptr && !pool->outage.load()) by_node[pool].push_back(i);
   }
+  bool any = resources.empty();
   for (auto& [pool, indexes] : by_node) {
     std::lock_guard lock(pool->reader_mu);
     if (!pool->reader)
@@ -694,12 +765,13 @@ bool RedisBreakerBackend::reread(const std::vector<std::string>& resources,
     std::vector<Reply> got;
     if (!pool->reader->ensure_connected(cf) || !pool->reader->pipeline(commands, got, cf)) {
       failure = cf.message;
-      return false;
+      continue;
     }
+    any = true;
     // A key whose slot moved meanwhile answers MOVED: the view forgets it until its next call.
     for (std::size_t k = 0; k < indexes.size(); ++k) replies[indexes[k]] = std::move(got[k]);
   }
-  return true;
+  return any;
 }
 
 }  // namespace crosscut::redis

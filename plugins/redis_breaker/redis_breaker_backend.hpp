@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,11 +122,16 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   bool route_script(std::string_view hash_key, const std::vector<std::string>& args, Reply& reply,
                     std::string& failure, NodePool*& pool);
   // Cluster: the pool of the master serving `slot` (the map read first when unknown or
-  // stale); nullptr with `failure` set when no master is known for it. The pool of `node`.
-  NodePool* pool_for_slot(int slot, std::string& failure);
+  // stale); nullptr with `failure` set when no master is known for it, `no_map` telling
+  // whether no map at all is. The pool of `node` (under cluster_mu_).
+  NodePool* pool_for_slot(int slot, std::string& failure, bool& no_map);
   NodePool& pool_of(const ClusterNode& node);
-  // Reads CLUSTER SLOTS from a known master or a seed node. Under cluster_mu_.
-  bool refresh_map(std::string& failure);
+  // Reads CLUSTER SLOTS from a known master or a configured node, with `lock` (on
+  // cluster_mu_) released while it waits; one caller at a time (others keep the map there is).
+  bool refresh_map(std::unique_lock<std::mutex>& lock, std::string& failure);
+  std::vector<RedisAddress> map_candidates();
+  std::optional<ClusterSlotMap> read_map(const std::vector<RedisAddress>& candidates,
+                                         std::string& failure) const;
   // The view's re-read of `resources` (cluster): each on the master serving it.
   bool reread(const std::vector<std::string>& resources, std::vector<Reply>& replies,
               std::string& failure);
@@ -156,6 +162,7 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   sdk::HostContext& host_;
   sdk::Logger& log_;
   std::unique_ptr<NodePool> pool_;  // the one node (cluster: false)
+  std::mutex outage_mu_;  // an outage's flag and nodes_in_outage_ change together under it
   std::atomic<int> nodes_in_outage_{0};
   const std::string channel_;
 
@@ -165,6 +172,7 @@ class RedisBreakerBackend final : public sdk::BreakerBackend {
   ClusterSlotMap map_;                                      // guarded by cluster_mu_
   bool map_stale_ = true;                                   // guarded by cluster_mu_
   std::chrono::steady_clock::time_point next_refresh_{};    // guarded by cluster_mu_
+  bool refreshing_ = false;                                 // guarded by cluster_mu_
   std::map<std::string, std::unique_ptr<NodePool>> pools_;  // by host:port; guarded
   const std::vector<RedisAddress> seeds_;
 
