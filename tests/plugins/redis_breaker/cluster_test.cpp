@@ -154,14 +154,16 @@ TEST(RedisClusterBackend, ALiveReshardLosesNoOperation) {
   std::map<std::string, std::uint32_t> recorded;
   std::uint64_t degraded = 0;
   std::int64_t t = 1'000'000;
-  std::uint64_t during = 0;
-  while (resharding || during < 200) {
+  std::uint64_t during = 0;  // rounds that began while the reshard ran
+  bool running = true;
+  while (running) {
+    running = resharding;  // one more round after the reshard ends
     for (const auto& r : resources) {
       auto res = b.apply(r, BreakerOp::failure, p, ++t);
       degraded += res.degraded ? 1 : 0;
       if (!res.degraded) ++recorded[r];
     }
-    if (resharding) ++during;
+    if (running) ++during;
   }
   reshard.join();
   ASSERT_EQ(moved.exit_code, 0) << moved.out << moved.err;
